@@ -1,0 +1,113 @@
+# hull: build, test, run and benchmark.
+#   make run     build release hull and run bundles/hello in a container
+#   make test    install system packages, fmt, clippy, build, cargo test
+#   make bench   time create/start/wait/delete: hull vs runc (vs crun)
+# Runs as root (containers need it). Everything is idempotent.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+# The steps of `test` are a sequence: never run them side by side.
+.NOTPARALLEL:
+comma := ,
+
+CARGO ?= cargo
+TARGET := x86_64-unknown-linux-gnu
+HULL := target/$(TARGET)/release/hull
+PROBE := target/$(TARGET)/debug/examples/probe
+BUSYBOX := /bin/busybox
+HELLO := bundles/hello
+# the runtime `make run` uses; `make run RUNTIME=runc` to compare
+RUNTIME ?= $(HULL)
+# bench: cycles per runtime and which runtimes (crun is skipped with a note
+# when it cannot run here)
+N ?= 100
+RUNTIMES ?= hull runc crun
+BENCH_FLAGS ?=
+TEST_THREADS ?= 2
+
+# Debian packages the build, tests and bench need. Command-line tools first;
+# libc6-dev holds the static glibc that +crt-static links against.
+PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file \
+	libc6-dev python3
+
+export RUST_TEST_THREADS := $(TEST_THREADS)
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
+	cargo-test bench clean
+
+all: build
+
+# Install missing packages only; `apt-get update` once, and only if needed.
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get update -qq; \
+		$$sudo apt-get install -y -qq --no-install-recommends $$missing </dev/null; \
+	else \
+		echo "deps: all present ($(PACKAGES))"; \
+	fi
+	@for c in fmt clippy; do \
+		$(CARGO) $$c --version >/dev/null 2>&1 || { echo "deps: cargo $$c missing from the Rust toolchain" >&2; exit 1; }; \
+	done
+
+# $(call check_static,FILE): fail unless FILE is a statically linked executable.
+check_static = out=$$(file -L "$(1)"); \
+	if echo "$$out" | grep -Eq 'statically linked|static-pie linked' \
+		&& ! echo "$$out" | grep -q 'interpreter'; then \
+		echo "static-check: ok: $(1) is static"; \
+	else \
+		echo "static-check: FAIL: $$out" >&2; exit 1; \
+	fi
+
+# Release hull (static, LTO), then prove it is static.
+build:
+	$(CARGO) build --release --bin hull
+	@$(call check_static,$(HULL))
+
+# `make static-check BIN=path` checks any file (default: release hull).
+BIN ?= $(HULL)
+static-check:
+	@$(call check_static,$(BIN))
+
+# bundles/hello/rootfs from the host's static busybox (gitignored).
+rootfs: $(HELLO)/rootfs/bin/busybox
+$(HELLO)/rootfs/bin/busybox: $(BUSYBOX) scripts/mkrootfs.sh | deps
+	scripts/mkrootfs.sh $(HELLO)/rootfs $(BUSYBOX)
+$(BUSYBOX): | deps
+	@test -x $@ || { echo "$@ missing: is busybox-static installed?" >&2; exit 1; }
+
+run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
+	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
+
+test: deps rootfs fmt-check clippy examples cargo-test
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# The probe runs inside test containers, so it must be static too.
+examples:
+	$(CARGO) build --examples
+	@$(call check_static,$(PROBE))
+
+cargo-test:
+	$(CARGO) test -- --test-threads=$(TEST_THREADS)
+
+bench: deps rootfs $(if $(filter hull,$(subst $(comma), ,$(RUNTIMES))),build)
+	python3 scripts/bench.py --cycles $(N) --runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(HELLO)/rootfs

@@ -1,0 +1,295 @@
+//! The command line: runc's global flags and subcommands, parsed with clap.
+//! Single-dash long flags (`-no-subreaper`, as go-runc passes them) are accepted.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hull",
+    about = "A low-level OCI container runtime",
+    disable_version_flag = true,
+    subcommand_required = false,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOpts {
+    /// Directory for container state
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Write logs to FILE (default: stderr)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Log format
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log debug messages
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd to manage cgroups
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto
+    #[arg(long, global = true, value_name = "MODE", default_value = "auto")]
+    pub rootless: RootlessMode,
+    /// Path to criu (accepted for compatibility, unused)
+    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    pub criu: Option<PathBuf>,
+    /// Print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootlessMode {
+    True,
+    False,
+    Auto,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container; its process waits for `start`
+    Create(CreateArgs),
+    /// Start the process of a created container
+    Start(IdArg),
+    /// Create and start a container
+    Run(RunArgs),
+    /// Print the state of a container as JSON
+    State(IdArg),
+    /// Send a signal to the container's init process
+    Kill(KillArgs),
+    /// Delete a container and everything hull made for it
+    Delete(DeleteArgs),
+    /// List containers
+    #[command(alias = "ls")]
+    List(ListArgs),
+    /// Write a default config.json
+    Spec(SpecArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IdArg {
+    /// Container id
+    pub id: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Container id
+    pub id: String,
+    /// Path to the bundle directory
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Unix socket that receives the pty master (terminal containers)
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Write the init process's host pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not use pivot_root (MS_MOVE + chroot instead)
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N extra fds (3..3+N) to the container process
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Detach from the container's process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep the container's state after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not make hull a child subreaper
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KillArgs {
+    /// Container id
+    pub id: String,
+    /// Signal name (TERM, SIGTERM) or number
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+    /// Send the signal to every process of the container
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DeleteArgs {
+    /// Container id
+    pub id: String,
+    /// Kill a running container first; no error if it does not exist
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+    /// Print only the ids
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SpecArgs {
+    /// Directory to write config.json into
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write a config for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+impl Cli {
+    /// Parse the process arguments, accepting go-style `-long-flag` spellings.
+    pub fn parse_runc_style() -> Self {
+        let args = normalize_args(std::env::args_os().collect());
+        let matches = Self::command().get_matches_from(args);
+        match Self::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(err) => err.exit(),
+        }
+    }
+}
+
+/// Every long flag name the CLI knows, across all subcommands.
+fn long_flag_names() -> Vec<String> {
+    fn collect(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                out.push(long.to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, out);
+        }
+    }
+    let mut names = Vec::new();
+    collect(&Cli::command(), &mut names);
+    names
+}
+
+/// Rewrite `-name[=v]` to `--name[=v]` when `name` is a known long flag:
+/// go's flag parsing (and so runc's callers) treat both spellings alike.
+pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let names = long_flag_names();
+    let mut out = Vec::with_capacity(args.len());
+    let mut after_double_dash = false;
+    for arg in args {
+        if after_double_dash {
+            out.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            after_double_dash = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some(s) = arg.to_str() {
+            if s.len() > 2 && s.starts_with('-') && !s.starts_with("--") {
+                let name = s[1..].split('=').next().unwrap_or("");
+                if names.iter().any(|n| n == name) {
+                    out.push(format!("-{s}").into());
+                    continue;
+                }
+            }
+        }
+        out.push(arg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(|s| s.into()).collect())
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_dash_long_flags_are_rewritten() {
+        assert_eq!(
+            norm(&["hull", "run", "-no-subreaper", "-bundle=/b", "x"]),
+            ["hull", "run", "--no-subreaper", "--bundle=/b", "x"]
+        );
+    }
+
+    #[test]
+    fn short_flags_and_values_are_kept() {
+        assert_eq!(
+            norm(&["hull", "kill", "-a", "x", "-9", "--", "-root"]),
+            ["hull", "kill", "-a", "x", "-9", "--", "-root"]
+        );
+    }
+
+    #[test]
+    fn cli_parses_runc_calls() {
+        let args = normalize_args(
+            [
+                "hull",
+                "--root",
+                "/r",
+                "--log",
+                "/l",
+                "--log-format",
+                "json",
+                "create",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/p",
+                "id1",
+            ]
+            .iter()
+            .map(|s| s.into())
+            .collect(),
+        );
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+        match cli.command {
+            Some(Command::Create(c)) => {
+                assert_eq!(c.id, "id1");
+                assert_eq!(c.bundle, PathBuf::from("/b"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

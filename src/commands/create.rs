@@ -1,0 +1,21 @@
+use anyhow::Result;
+
+use crate::cli::CreateArgs;
+use crate::container::{self, CreateOptions};
+use crate::state::StateRoot;
+
+pub fn options(args: &CreateArgs) -> CreateOptions {
+    CreateOptions {
+        id: args.id.clone(),
+        bundle: args.bundle.clone(),
+        pid_file: args.pid_file.clone(),
+        console_socket: args.console_socket.clone(),
+        no_pivot: args.no_pivot,
+        preserve_fds: args.preserve_fds,
+    }
+}
+
+pub fn run(root: &StateRoot, args: &CreateArgs) -> Result<i32> {
+    container::create(root, &options(args))?;
+    Ok(0)
+}

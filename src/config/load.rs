@@ -1,0 +1,78 @@
+//! Reading a bundle's config.json: every parse error names the file, the JSON
+//! path of the bad value and its line and column.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::Spec;
+
+/// The bundle directory made absolute, and the spec read from it.
+pub fn load_bundle(bundle: &Path) -> Result<(PathBuf, Spec)> {
+    let dir = std::path::absolute(bundle)
+        .with_context(|| format!("bundle {bundle:?}: cannot make the path absolute"))?;
+    match std::fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => bail!("bundle {dir:?}: not a directory"),
+        Err(err) => bail!("bundle {dir:?}: {}", describe_io(&err)),
+    }
+    let config_path = dir.join("config.json");
+    let bytes = std::fs::read(&config_path)
+        .map_err(|err| anyhow::anyhow!("read {config_path:?}: {}", describe_io(&err)))?;
+    let spec = parse_spec(&bytes).map_err(|msg| anyhow::anyhow!("{config_path:?}: {msg}"))?;
+    Ok((dir, spec))
+}
+
+/// Parse config.json bytes; the error text is `path: problem at line L column C`.
+pub fn parse_spec(bytes: &[u8]) -> std::result::Result<Spec, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." || inner.is_syntax() || inner.is_eof() {
+            format!("invalid JSON: {inner}")
+        } else {
+            format!("{path}: {inner}")
+        }
+    })?;
+    de.end().map_err(|err| format!("invalid JSON: {err}"))?;
+    Ok(spec)
+}
+
+/// An io::Error as words a person reads, without Rust's "(os error N)" tail.
+pub fn describe_io(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_type_names_the_json_path() {
+        let json = br#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":"x","gid":0}}}"#;
+        let err = parse_spec(json).unwrap_err();
+        assert!(err.starts_with("process.user.uid: invalid type"), "{err}");
+        assert!(err.contains("line 1 column"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let err = parse_spec(b"{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}").unwrap_err();
+        assert!(err.contains("line 3 column"), "{err}");
+    }
+
+    #[test]
+    fn trailing_garbage_is_an_error() {
+        assert!(parse_spec(br#"{"ociVersion":"1.0.2"} x"#).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_accepted() {
+        let spec = parse_spec(br#"{"ociVersion":"1.0.2","vendorThing":{"a":1}}"#).unwrap();
+        assert_eq!(spec.version(), "1.0.2");
+    }
+}

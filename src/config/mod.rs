@@ -1,0 +1,614 @@
+//! The validated plan of a container: config.json is read, every value is
+//! checked and converted here, before anything is created on the host.
+
+mod load;
+pub mod mount_options;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, PosixRlimitType, Spec};
+
+pub use load::{describe_io, load_bundle, parse_spec};
+use mount_options::MountOptions;
+
+/// One entry of `mounts`, ready to be mounted.
+#[derive(Debug, Clone)]
+pub struct MountPlan {
+    pub destination: PathBuf,
+    pub fs_type: String,
+    pub source: Option<PathBuf>,
+    pub options: MountOptions,
+}
+
+impl MountPlan {
+    pub fn is_bind(&self) -> bool {
+        self.options.is_bind() || self.fs_type == "bind"
+    }
+}
+
+/// A device node to create under the rootfs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevicePlan {
+    pub path: PathBuf,
+    /// S_IFCHR, S_IFBLK or S_IFIFO.
+    pub kind: libc::mode_t,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A namespace the container gets: created by the clone, or joined by path.
+#[derive(Debug, Clone)]
+pub struct NamespacePlan {
+    pub flag: CloneFlags,
+    pub kind: &'static str,
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rlimit {
+    pub name: String,
+    pub resource: libc::c_int,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: PathBuf,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privileges: bool,
+    pub oom_score_adj: Option<i32>,
+}
+
+/// Everything create needs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub bundle: PathBuf,
+    pub oci_version: String,
+    pub rootfs: PathBuf,
+    pub rootfs_readonly: bool,
+    pub rootfs_propagation: MsFlags,
+    pub namespaces: Vec<NamespacePlan>,
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    pub mounts: Vec<MountPlan>,
+    /// Default devices and /dev symlinks are made unless /dev is a bind mount.
+    pub setup_dev: bool,
+    pub devices: Vec<DevicePlan>,
+    pub masked_paths: Vec<PathBuf>,
+    pub readonly_paths: Vec<PathBuf>,
+    pub sysctl: Vec<(String, String)>,
+    pub process: ProcessPlan,
+    pub annotations: HashMap<String, String>,
+    /// Settings that are read but not applied yet: said once, as warnings.
+    pub not_applied: Vec<String>,
+}
+
+impl Plan {
+    /// Flags for the one clone that creates every new namespace.
+    pub fn new_namespace_flags(&self) -> CloneFlags {
+        self.namespaces
+            .iter()
+            .filter(|ns| ns.path.is_none())
+            .fold(CloneFlags::empty(), |acc, ns| acc | ns.flag)
+    }
+
+    pub fn namespace(&self, flag: CloneFlags) -> Option<&NamespacePlan> {
+        self.namespaces.iter().find(|ns| ns.flag == flag)
+    }
+
+    pub fn has_new_namespace(&self, flag: CloneFlags) -> bool {
+        self.namespace(flag).is_some_and(|ns| ns.path.is_none())
+    }
+}
+
+/// The devices every container gets (runc's list).
+pub fn default_devices() -> Vec<DevicePlan> {
+    let dev = |path: &str, major, minor| DevicePlan {
+        path: PathBuf::from(path),
+        kind: libc::S_IFCHR,
+        major,
+        minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    };
+    vec![
+        dev("/dev/null", 1, 3),
+        dev("/dev/zero", 1, 5),
+        dev("/dev/full", 1, 7),
+        dev("/dev/random", 1, 8),
+        dev("/dev/urandom", 1, 9),
+        dev("/dev/tty", 5, 0),
+    ]
+}
+
+/// Read the bundle and build the validated plan.
+pub fn plan_from_bundle(bundle: &Path) -> Result<Plan> {
+    let (bundle, spec) = load_bundle(bundle)?;
+    build_plan(&bundle, &spec).with_context(|| format!("{:?}", bundle.join("config.json")))
+}
+
+pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
+    check_oci_version(spec.version())?;
+    let mut not_applied = Vec::new();
+
+    let root = spec
+        .root()
+        .as_ref()
+        .context("root: missing (the rootfs directory is required)")?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    match std::fs::metadata(&rootfs) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => bail!("root.path {rootfs:?}: not a directory"),
+        Err(err) => bail!("root.path {rootfs:?}: {}", describe_io(&err)),
+    }
+    let rootfs = rootfs
+        .canonicalize()
+        .with_context(|| format!("root.path {rootfs:?}"))?;
+
+    let linux = spec.linux().clone().unwrap_or_default();
+    let namespaces = plan_namespaces(&linux)?;
+    let has = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
+    let new_mount_ns = namespaces
+        .iter()
+        .any(|ns| ns.flag == CloneFlags::CLONE_NEWNS && ns.path.is_none());
+    if !has(CloneFlags::CLONE_NEWNS) {
+        bail!("linux.namespaces: a \"mount\" namespace is required (hull never changes the host's mounts)");
+    }
+
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
+        bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS)
+    {
+        bail!("domainname: setting it needs a \"uts\" namespace in linux.namespaces");
+    }
+
+    let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
+        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Some(p) => {
+            let opts = MountOptions::parse(&[p.to_string()]);
+            match opts.propagation.as_slice() {
+                [flag] => *flag,
+                _ => bail!(
+                    "linux.rootfsPropagation: {p:?} is not one of private, rprivate, shared, rshared, slave, rslave, unbindable, runbindable"
+                ),
+            }
+        }
+    };
+
+    let mut mounts = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let dest = m.destination();
+        let destination = if dest.is_absolute() {
+            dest.clone()
+        } else {
+            Path::new("/").join(dest)
+        };
+        if destination.components().any(|c| c == Component::ParentDir) {
+            bail!("mounts[{i}].destination {dest:?}: must not contain \"..\"");
+        }
+        let options = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
+        if options.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            bail!("mounts[{i}] ({dest:?}): id-mapped mounts are not supported yet");
+        }
+        let fs_type = m.typ().clone().unwrap_or_default();
+        let mut plan = MountPlan {
+            destination,
+            fs_type: fs_type.clone(),
+            source: m.source().clone(),
+            options,
+        };
+        if plan.is_bind() {
+            let source = plan
+                .source
+                .as_ref()
+                .with_context(|| format!("mounts[{i}] ({dest:?}): a bind mount needs a source"))?;
+            let source = if source.is_absolute() {
+                source.clone()
+            } else {
+                bundle.join(source)
+            };
+            if let Err(err) = std::fs::symlink_metadata(&source) {
+                bail!(
+                    "mounts[{i}] ({dest:?}): source {source:?}: {}",
+                    describe_io(&err)
+                );
+            }
+            plan.source = Some(source);
+            plan.options.flags.insert(MsFlags::MS_BIND);
+        } else if fs_type.is_empty() {
+            bail!("mounts[{i}] ({dest:?}): type is required for a mount that is not a bind mount");
+        }
+        mounts.push(plan);
+    }
+    let setup_dev = !mounts
+        .iter()
+        .any(|m| m.destination == Path::new("/dev") && m.is_bind());
+
+    let mut devices = default_devices();
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
+            LinuxDeviceType::B => libc::S_IFBLK,
+            LinuxDeviceType::P => libc::S_IFIFO,
+            LinuxDeviceType::A => {
+                bail!("linux.devices[{i}].type: \"a\" is not a device node type (use c, b, u or p)")
+            }
+        };
+        if !d.path().is_absolute() || d.path().components().any(|c| c == Component::ParentDir) {
+            bail!(
+                "linux.devices[{i}].path {:?}: must be absolute, without \"..\"",
+                d.path()
+            );
+        }
+        if d.major() < 0 || d.minor() < 0 {
+            bail!(
+                "linux.devices[{i}] ({:?}): major and minor must not be negative",
+                d.path()
+            );
+        }
+        let plan = DevicePlan {
+            path: d.path().clone(),
+            kind,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        devices.retain(|existing| existing.path != plan.path);
+        devices.push(plan);
+    }
+
+    let to_paths = |list: &Option<Vec<String>>, field: &str| -> Result<Vec<PathBuf>> {
+        list.iter()
+            .flatten()
+            .map(|p| {
+                let path = PathBuf::from(p);
+                if !path.is_absolute() {
+                    bail!("linux.{field}: {p:?} is not an absolute path");
+                }
+                Ok(path)
+            })
+            .collect()
+    };
+    let masked_paths = to_paths(linux.masked_paths(), "maskedPaths")?;
+    let readonly_paths = to_paths(linux.readonly_paths(), "readonlyPaths")?;
+
+    let mut sysctl: Vec<(String, String)> = linux
+        .sysctl()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    sysctl.sort();
+    for (key, _) in &sysctl {
+        check_sysctl(key, &namespaces)?;
+    }
+
+    let process = plan_process(spec, &mut not_applied)?;
+
+    if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
+        bail!("linux.uidMappings/gidMappings: user namespaces are not supported yet");
+    }
+    if linux.resources().as_ref().is_some_and(resources_set) {
+        not_applied.push("linux.resources (cgroup limits are not applied yet)".into());
+    }
+    if linux.cgroups_path().is_some() {
+        not_applied.push("linux.cgroupsPath (no cgroup is created yet)".into());
+    }
+    if linux.seccomp().is_some() {
+        not_applied.push("linux.seccomp (no seccomp filter is loaded yet)".into());
+    }
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|l| !l.is_empty())
+    {
+        not_applied.push("linux.mountLabel (SELinux labels are not applied yet)".into());
+    }
+    if linux.personality().is_some() {
+        not_applied.push("linux.personality".into());
+    }
+    if linux.intel_rdt().is_some() {
+        not_applied.push("linux.intelRdt".into());
+    }
+    if spec.hooks().is_some() {
+        not_applied.push("hooks (no hook is run yet)".into());
+    }
+    let _ = new_mount_ns;
+
+    Ok(Plan {
+        bundle: bundle.to_path_buf(),
+        oci_version: spec.version().clone(),
+        rootfs,
+        rootfs_readonly: root.readonly().unwrap_or(false),
+        rootfs_propagation,
+        namespaces,
+        hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
+        domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
+        mounts,
+        setup_dev,
+        devices,
+        masked_paths,
+        readonly_paths,
+        sysctl,
+        process,
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        not_applied,
+    })
+}
+
+fn resources_set(r: &oci_spec::runtime::LinuxResources) -> bool {
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|v| !v.is_empty())
+        || r.unified().as_ref().is_some_and(|v| !v.is_empty())
+        || r.devices().as_ref().is_some_and(|v| !v.is_empty())
+}
+
+/// The spec is compatible within a major version: accept 1.x, refuse others.
+pub fn check_oci_version(version: &str) -> Result<()> {
+    if version.is_empty() {
+        bail!(
+            "ociVersion: missing (this runtime implements {})",
+            crate::OCI_VERSION
+        );
+    }
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric {
+        bail!("ociVersion {version:?}: not a version like \"1.0.2\"");
+    }
+    if parts[0] != "1" {
+        bail!(
+            "ociVersion {version:?}: unsupported (this runtime implements {}, and accepts 1.x)",
+            crate::OCI_VERSION
+        );
+    }
+    Ok(())
+}
+
+fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        let (flag, kind) = match ns.typ() {
+            LinuxNamespaceType::Pid => (CloneFlags::CLONE_NEWPID, "pid"),
+            LinuxNamespaceType::Network => (CloneFlags::CLONE_NEWNET, "network"),
+            LinuxNamespaceType::Ipc => (CloneFlags::CLONE_NEWIPC, "ipc"),
+            LinuxNamespaceType::Uts => (CloneFlags::CLONE_NEWUTS, "uts"),
+            LinuxNamespaceType::Mount => (CloneFlags::CLONE_NEWNS, "mount"),
+            LinuxNamespaceType::Cgroup => (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
+            LinuxNamespaceType::User => {
+                bail!("linux.namespaces[{i}]: \"user\" namespaces are not supported yet")
+            }
+            LinuxNamespaceType::Time => {
+                bail!("linux.namespaces[{i}]: \"time\" namespaces are not supported yet")
+            }
+        };
+        if !seen.insert(kind) {
+            bail!("linux.namespaces[{i}]: {kind:?} is listed twice");
+        }
+        let path = ns.path().clone().filter(|p| !p.as_os_str().is_empty());
+        if let Some(p) = &path {
+            if !p.is_absolute() {
+                bail!("linux.namespaces[{i}].path {p:?}: must be absolute");
+            }
+            if let Err(err) = std::fs::metadata(p) {
+                bail!("linux.namespaces[{i}].path {p:?}: {}", describe_io(&err));
+            }
+        }
+        out.push(NamespacePlan { flag, kind, path });
+    }
+    Ok(out)
+}
+
+/// Only namespaced sysctls may be set, and only with their namespace (runc's rule).
+fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()> {
+    let has_new = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
+    let ipc_keys = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if key.is_empty() || key.contains("..") || key.contains('/') || key.starts_with('.') {
+        bail!("linux.sysctl {key:?}: not a sysctl name");
+    }
+    if ipc_keys.contains(&key) || key.starts_with("fs.mqueue.") {
+        if has_new(CloneFlags::CLONE_NEWIPC) {
+            return Ok(());
+        }
+        bail!("linux.sysctl {key:?}: needs an \"ipc\" namespace in linux.namespaces");
+    }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        if has_new(CloneFlags::CLONE_NEWUTS) {
+            return Ok(());
+        }
+        bail!("linux.sysctl {key:?}: needs a \"uts\" namespace in linux.namespaces");
+    }
+    if key.starts_with("net.") {
+        if has_new(CloneFlags::CLONE_NEWNET) {
+            return Ok(());
+        }
+        bail!("linux.sysctl {key:?}: needs a \"network\" namespace in linux.namespaces");
+    }
+    bail!("linux.sysctl {key:?}: not a namespaced sysctl, it would change the host")
+}
+
+fn plan_process(spec: &Spec, not_applied: &mut Vec<String>) -> Result<ProcessPlan> {
+    let process = spec
+        .process()
+        .as_ref()
+        .context("process: missing (the container needs a process to run)")?;
+    if process.terminal().unwrap_or(false) {
+        bail!("process.terminal: true is not supported yet (set it to false; stdio is then inherited)");
+    }
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        bail!("process.args: must name the program to run (it is empty)");
+    }
+    let cwd = process.cwd().clone();
+    if !cwd.is_absolute() {
+        bail!("process.cwd {cwd:?}: must be an absolute path");
+    }
+    let env = process.env().clone().unwrap_or_default();
+    for (i, var) in env.iter().enumerate() {
+        if !var.contains('=') || var.starts_with('=') {
+            bail!("process.env[{i}] {var:?}: must be NAME=VALUE");
+        }
+    }
+    let user = process.user();
+    let mut rlimits: Vec<Rlimit> = Vec::new();
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let name = r.typ().to_string();
+        if rlimits.iter().any(|x| x.name == name) {
+            bail!("process.rlimits[{i}]: {name} is listed twice");
+        }
+        if r.soft() > r.hard() {
+            bail!(
+                "process.rlimits[{i}] ({name}): soft limit {} is above hard limit {}",
+                r.soft(),
+                r.hard()
+            );
+        }
+        rlimits.push(Rlimit {
+            name,
+            resource: rlimit_resource(r.typ()) as libc::c_int,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        if !(-1000..=1000).contains(&adj) {
+            bail!("process.oomScoreAdj {adj}: must be between -1000 and 1000");
+        }
+    }
+    if process.capabilities().is_some() {
+        not_applied
+            .push("process.capabilities (the process keeps the capabilities of its user)".into());
+    }
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        not_applied.push("process.apparmorProfile".into());
+    }
+    if process
+        .selinux_label()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        not_applied.push("process.selinuxLabel".into());
+    }
+    if process.io_priority().is_some() {
+        not_applied.push("process.ioPriority".into());
+    }
+    if process.scheduler().is_some() {
+        not_applied.push("process.scheduler".into());
+    }
+    if process.exec_cpu_affinity().is_some() {
+        not_applied.push("process.execCPUAffinity".into());
+    }
+    Ok(ProcessPlan {
+        args,
+        env,
+        cwd,
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        rlimits,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        oom_score_adj: process.oom_score_adj(),
+    })
+}
+
+fn rlimit_resource(t: PosixRlimitType) -> u32 {
+    use PosixRlimitType::*;
+    (match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_versions() {
+        assert!(check_oci_version("1.0.2").is_ok());
+        assert!(check_oci_version("1.0.2-dev").is_ok());
+        assert!(check_oci_version("1.2.0").is_ok());
+        assert!(check_oci_version("2.0.0").is_err());
+        assert!(check_oci_version("").is_err());
+        assert!(check_oci_version("banana").is_err());
+    }
+
+    fn ns(flag: CloneFlags) -> NamespacePlan {
+        NamespacePlan {
+            flag,
+            kind: "x",
+            path: None,
+        }
+    }
+
+    #[test]
+    fn sysctl_needs_its_namespace() {
+        let net = [ns(CloneFlags::CLONE_NEWNET)];
+        assert!(check_sysctl("net.ipv4.ip_forward", &net).is_ok());
+        assert!(check_sysctl("net.ipv4.ip_forward", &[]).is_err());
+        assert!(check_sysctl("kernel.shmmax", &[ns(CloneFlags::CLONE_NEWIPC)]).is_ok());
+        assert!(check_sysctl("kernel.shmmax", &net).is_err());
+        assert!(check_sysctl("kernel.panic", &net).is_err());
+        assert!(check_sysctl("vm.swappiness", &net).is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! `create`: validate the bundle, make the state directory and exec.fifo,
+//! clone the init into its namespaces and wait until it is ready. A failure
+//! at any step removes all of it.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::config::{plan_from_bundle, Plan};
+use crate::logging;
+use crate::process::channel::{self, Message};
+use crate::process::init::{init_main, InitArgs};
+use crate::state::{self, DirLock, StateRoot, StoredState, EXEC_FIFO};
+use crate::syscall::{clone_fork, pidfd_send_signal, proc_stat, CloneResult};
+
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+}
+
+/// A created container whose init waits for `start`.
+pub struct Created {
+    pub dir: PathBuf,
+    pub state: StoredState,
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+}
+
+/// Undoes a half-made container: kills the init, removes the state dir.
+struct Cleanup {
+    dir: Option<PathBuf>,
+    child: Option<(i32, OwnedFd)>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some((pid, pidfd)) = self.child.take() {
+            let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
+    state::validate_id(&opts.id)?;
+    let plan = plan_from_bundle(&opts.bundle)?;
+    if opts.console_socket.is_some() {
+        bail!("--console-socket: the container has no terminal (process.terminal is false)");
+    }
+    for what in &plan.not_applied {
+        logging::warn(&format!("{what}: not applied yet"));
+    }
+
+    root.ensure()?;
+    let dir = root.container_dir(&opts.id);
+    match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("container {:?} already exists", opts.id)
+        }
+        Err(err) => return Err(err).with_context(|| format!("create state dir {dir:?}")),
+    }
+    let mut cleanup = Cleanup {
+        dir: Some(dir.clone()),
+        child: None,
+    };
+    let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
+
+    let fifo_path = dir.join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("create {fifo_path:?}"))?;
+    std::fs::set_permissions(&fifo_path, std::fs::Permissions::from_mode(0o622))
+        .with_context(|| format!("chmod {fifo_path:?}"))?;
+    let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("open {fifo_path:?}"))?;
+
+    let (pid, pidfd) = spawn_init(&plan, opts, fifo)?;
+    cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
+
+    let (_, start_time) = proc_stat(pid).context("read the init's start time")?;
+    let state = StoredState {
+        oci_version: plan.oci_version.clone(),
+        id: opts.id.clone(),
+        pid,
+        pid_start_time: start_time,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        owner: String::new(),
+        annotations: plan.annotations.clone(),
+        own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
+    };
+    state::save(&dir, &state)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    cleanup.dir = None;
+    cleanup.child = None;
+    Ok(Created {
+        dir,
+        state,
+        pid,
+        pidfd,
+    })
+}
+
+/// Clone the init and wait for its word: ready, or an error to report.
+fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, OwnedFd)> {
+    let (parent_sock, child_sock) = channel::pair()?;
+    if let Some(path) = plan
+        .namespace(CloneFlags::CLONE_NEWPID)
+        .and_then(|ns| ns.path.as_ref())
+    {
+        // Joining a pid namespace only moves the children: hull stays where it is.
+        let file =
+            std::fs::File::open(path).with_context(|| format!("open pid namespace {path:?}"))?;
+        nix::sched::setns(&file, CloneFlags::CLONE_NEWPID)
+            .with_context(|| format!("join pid namespace {path:?}"))?;
+    }
+    let parent_pid = std::process::id() as i32;
+    let flags = plan.new_namespace_flags().bits();
+    let (pid, pidfd) = match clone_fork(flags).context("clone the container's init")? {
+        CloneResult::Child => {
+            drop(parent_sock);
+            init_main(InitArgs {
+                plan,
+                no_pivot: opts.no_pivot,
+                sync: child_sock,
+                fifo,
+                parent_pid,
+                preserve_fds: opts.preserve_fds,
+            })
+        }
+        CloneResult::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_sock);
+    drop(fifo);
+    let fail = |msg: String| -> Result<(i32, OwnedFd)> {
+        let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        bail!(msg)
+    };
+    match channel::recv_message(&parent_sock) {
+        Ok(Some(Message::Ready)) => Ok((pid, pidfd)),
+        Ok(Some(Message::Error(text))) => fail(text),
+        Ok(None) => {
+            let status = waitpid(Pid::from_raw(pid), None);
+            let how = match status {
+                Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+                Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
+                _ => "unknown status".to_string(),
+            };
+            bail!("the container's init ended during create without a word ({how})")
+        }
+        Err(err) => fail(format!("{err:#}")),
+    }
+}
+
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = std::path::absolute(path).with_context(|| format!("--pid-file {path:?}"))?;
+    state::write_atomic(&path, pid.to_string().as_bytes())
+        .with_context(|| format!("--pid-file {path:?}"))
+}
+
+#[allow(dead_code)]
+fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default()
+}

@@ -1,0 +1,67 @@
+//! `delete`: kill what is left of a container and remove its state.
+
+use anyhow::{bail, Context, Result};
+
+use super::{Container, Status};
+use crate::state::{DirLock, StateRoot};
+use crate::syscall::pidfd_wait_exit;
+
+/// How long delete waits for a killed init to go (it cannot ignore SIGKILL;
+/// this only bounds a process stuck in the kernel).
+const KILL_WAIT_MS: i32 = 10_000;
+
+pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
+    let container = match Container::load(root, id) {
+        Ok(c) => c,
+        Err(err) if force => {
+            // Engines call `delete --force` on containers that are already
+            // gone and expect success; a half-made directory goes too.
+            let dir = root.container_dir(id);
+            if crate::state::validate_id(id).is_ok() && dir.is_dir() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            let _ = err;
+            return Ok(());
+        }
+        Err(err) => return Err(err),
+    };
+    let _lock =
+        DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
+    match container.status() {
+        Status::Stopped => {}
+        Status::Created => kill_and_wait(&container)?,
+        Status::Running if force => kill_and_wait(&container)?,
+        Status::Running => bail!(
+            "cannot delete container {id:?} that is not stopped: running (stop it first, or use --force)"
+        ),
+    }
+    destroy(&container)
+}
+
+/// Remove what hull made for a stopped container.
+pub fn destroy(container: &Container) -> Result<()> {
+    std::fs::remove_dir_all(&container.dir)
+        .with_context(|| format!("remove state dir {:?}", container.dir))
+}
+
+fn kill_and_wait(container: &Container) -> Result<()> {
+    let Some(pidfd) = container.init_pidfd() else {
+        return Ok(());
+    };
+    if container.state.own_pid_namespace {
+        // SIGKILL to a pid namespace's init takes every process in it along.
+        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
+    } else {
+        super::kill(container, libc::SIGKILL, true)?;
+    }
+    use std::os::fd::AsFd;
+    if !pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {
+        bail!(
+            "container {:?}: init {} did not exit within {} s of SIGKILL",
+            container.id(),
+            container.state.pid,
+            KILL_WAIT_MS / 1000
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Containers on disk and their lifecycle operations, one file each.
+//! Status is derived when read: the stored state is only a hint.
+
+mod create;
+mod delete;
+mod kill;
+mod start;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+pub use create::{create, CreateOptions, Created};
+pub use delete::{delete, destroy};
+pub use kill::kill;
+pub use start::start;
+
+use crate::state::{self, StateRoot, StoredState, EXEC_FIFO};
+use crate::syscall::proc_stat;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// A container known to the state root.
+pub struct Container {
+    pub dir: PathBuf,
+    pub state: StoredState,
+}
+
+impl Container {
+    /// Load `id` from the state root; "does not exist" when it is not there.
+    pub fn load(root: &StateRoot, id: &str) -> Result<Container> {
+        state::validate_id(id)?;
+        let dir = root.container_dir(id);
+        match state::load(&dir) {
+            Ok(state) => Ok(Container { dir, state }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                bail!("container {id:?} does not exist")
+            }
+            Err(err) => bail!("container {id:?}: read state in {dir:?}: {err}"),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    /// Whether the init is alive (same pid, same start time, not a zombie).
+    pub fn init_alive(&self) -> bool {
+        matches!(
+            proc_stat(self.state.pid),
+            Ok((st, start)) if start == self.state.pid_start_time && st != 'Z' && st != 'X'
+        )
+    }
+
+    pub fn status(&self) -> Status {
+        if !self.init_alive() {
+            Status::Stopped
+        } else if self.dir.join(EXEC_FIFO).exists() {
+            Status::Created
+        } else {
+            Status::Running
+        }
+    }
+
+    /// A pidfd for the init, verified against its start time.
+    pub fn init_pidfd(&self) -> Option<OwnedFd> {
+        crate::process::pidfd::open_verified(self.state.pid, self.state.pid_start_time)
+    }
+
+    /// The OCI state document (runtime-spec "state"), with runc's extra
+    /// fields (rootfs, created, owner).
+    pub fn oci_state(&self) -> serde_json::Value {
+        let status = self.status();
+        let pid = if status == Status::Stopped {
+            0
+        } else {
+            self.state.pid
+        };
+        let mut v = serde_json::json!({
+            "ociVersion": self.state.oci_version,
+            "id": self.state.id,
+            "pid": pid,
+            "status": status,
+            "bundle": self.state.bundle,
+            "rootfs": self.state.rootfs,
+            "created": self.state.created,
+            "owner": self.state.owner,
+        });
+        if !self.state.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.state.annotations);
+        }
+        v
+    }
+}

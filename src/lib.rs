@@ -1,0 +1,16 @@
+//! hull: a low-level OCI container runtime.
+//! The library holds the work; `src/commands` only parse flags and call it.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod container;
+pub mod logging;
+pub mod process;
+pub mod rootfs;
+pub mod signal;
+pub mod state;
+pub mod syscall;
+
+/// The OCI runtime spec version this build implements.
+pub const OCI_VERSION: &str = "1.2.0";

@@ -1,0 +1,276 @@
+//! The container's init, from the clone to execve. It runs in the new
+//! namespaces, reports any failure to hull over the sync socket, and blocks
+//! on exec.fifo until `start`.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use nix::sched::CloneFlags;
+use nix::unistd::{Gid, Uid};
+use pathrs::flags::OpenFlags;
+use pathrs::procfs::{ProcfsBase, ProcfsHandle, ProcfsHandleBuilder};
+
+use super::channel::{send_message, Message};
+use super::exec_path::find_executable;
+use crate::config::Plan;
+use crate::rootfs;
+
+pub struct InitArgs<'a> {
+    pub plan: &'a Plan,
+    pub no_pivot: bool,
+    /// The init's end of the sync socket.
+    pub sync: OwnedFd,
+    /// exec.fifo opened O_PATH by hull before the clone.
+    pub fifo: OwnedFd,
+    pub parent_pid: i32,
+    pub preserve_fds: u32,
+}
+
+/// Never returns: either execs the container's process or exits.
+pub fn init_main(args: InitArgs) -> ! {
+    let err = match prepare(&args) {
+        Ok(ready) => match wait_and_exec(args, ready) {
+            Ok(never) => match never {},
+            Err(err) => {
+                // hull has already returned from create: the container's
+                // stderr is the only place left to say why.
+                let _ = writeln!(std::io::stderr(), "hull: {err:#}");
+                // SAFETY: _exit is always safe; nothing needs unwinding.
+                unsafe { libc::_exit(127) }
+            }
+        },
+        Err(err) => err,
+    };
+    let _ = send_message(&args.sync, &Message::Error(format!("{err:#}")));
+    // SAFETY: as above.
+    unsafe { libc::_exit(1) }
+}
+
+/// What the init holds between setup and exec.
+struct Ready {
+    program: CString,
+    procfs: ProcfsHandle,
+}
+
+fn prepare(args: &InitArgs) -> Result<Ready> {
+    let plan = args.plan;
+    crate::syscall::close_fds_except(
+        3 + args.preserve_fds as i32,
+        &[args.sync.as_raw_fd(), args.fifo.as_raw_fd()],
+    )
+    .context("close inherited fds")?;
+    // SAFETY: prctl/umask with integer arguments.
+    unsafe {
+        libc::umask(0);
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // Not dumpable until exec: the container cannot ptrace or read the
+        // memory of its init while it still holds host resources.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    // In a new pid namespace the parent is outside it and getppid() says 0;
+    // a parent that died there shows as a closed sync socket instead.
+    let ppid = nix::unistd::getppid().as_raw();
+    if ppid != 0 && ppid != args.parent_pid {
+        bail!("hull exited while the container was being created");
+    }
+
+    join_namespaces(plan)?;
+
+    let procfs = ProcfsHandleBuilder::new()
+        .unmasked()
+        .build()
+        .context("open a private procfs")?;
+    if let Some(adj) = plan.process.oom_score_adj {
+        write_proc(
+            &procfs,
+            ProcfsBase::ProcSelf,
+            "oom_score_adj",
+            &adj.to_string(),
+        )
+        .context("process.oomScoreAdj: write /proc/self/oom_score_adj")?;
+    }
+    if plan.has_new_namespace(CloneFlags::CLONE_NEWUTS) {
+        if let Some(h) = &plan.hostname {
+            nix::unistd::sethostname(h).with_context(|| format!("hostname: set {h:?}"))?;
+        }
+        if let Some(d) = &plan.domainname {
+            set_domainname(d)?;
+        }
+    }
+
+    let write_sysctls = || -> Result<()> {
+        for (key, value) in &plan.sysctl {
+            let path = format!("sys/{}", key.replace('.', "/"));
+            write_proc(&procfs, ProcfsBase::ProcRoot, &path, value).with_context(|| {
+                format!("linux.sysctl {key:?}: write {value:?} to /proc/{path}")
+            })?;
+        }
+        Ok(())
+    };
+    if plan.has_new_namespace(CloneFlags::CLONE_NEWNS) {
+        rootfs::prepare(plan, args.no_pivot, write_sysctls)?;
+        if plan.rootfs_readonly {
+            rootfs::remount_root_readonly()?;
+        }
+    } else {
+        write_sysctls()?;
+    }
+
+    let p = &plan.process;
+    nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
+    for r in &p.rlimits {
+        let lim = libc::rlimit {
+            rlim_cur: r.soft,
+            rlim_max: r.hard,
+        };
+        // SAFETY: a valid rlimit struct for a resource number checked at plan time.
+        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
+            let err = std::io::Error::last_os_error();
+            let hint = if err.raw_os_error() == Some(libc::EPERM) {
+                " (raising a hard limit needs CAP_SYS_RESOURCE)"
+            } else {
+                ""
+            };
+            bail!(
+                "process.rlimits {}: set soft {} hard {}: {err}{hint}",
+                r.name,
+                r.soft,
+                r.hard
+            );
+        }
+    }
+
+    let gids: Vec<Gid> = p
+        .additional_gids
+        .iter()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&gids).context("process.user.additionalGids: setgroups")?;
+    let gid = Gid::from_raw(p.gid);
+    nix::unistd::setresgid(gid, gid, gid)
+        .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
+    let uid = Uid::from_raw(p.uid);
+    nix::unistd::setresuid(uid, uid, uid)
+        .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
+
+    let program = find_executable(&p.args[0], &p.env)?;
+
+    if p.no_new_privileges {
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            bail!(
+                "process.noNewPrivileges: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(Ready { program, procfs })
+}
+
+fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallible> {
+    let p = &args.plan.process;
+    // Nothing of hull's reaches the process but stdio and --preserve-fds.
+    crate::syscall::cloexec_from(3 + args.preserve_fds).context("mark fds close-on-exec")?;
+    reset_signals();
+    // SAFETY: umask/prctl with integer arguments.
+    unsafe {
+        libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t);
+        libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    }
+    send_message(&args.sync, &Message::Ready)?;
+    drop(args.sync);
+
+    // Blocks until `start` opens the fifo for reading.
+    let fifo_path = format!("fd/{}", args.fifo.as_raw_fd());
+    let mut fifo: File = ready
+        .procfs
+        .open_follow(
+            ProcfsBase::ProcSelf,
+            &fifo_path,
+            OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
+        )
+        .context("open exec.fifo")?;
+    fifo.write_all(b"0").context("write exec.fifo")?;
+    drop(fifo);
+    drop(args.fifo);
+    drop(ready.procfs);
+
+    let argv: Vec<CString> = p
+        .args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .context("process.args: contains a NUL byte")?;
+    let envp: Vec<CString> = p
+        .env
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .context("process.env: contains a NUL byte")?;
+    let err = nix::unistd::execve(&ready.program, &argv, &envp).unwrap_err();
+    bail!("exec {:?}: {err}", p.args[0])
+}
+
+fn join_namespaces(plan: &Plan) -> Result<()> {
+    // The pid namespace is joined by hull before the clone; the mount
+    // namespace last, as the paths of the others may live in the host's.
+    let order = [
+        CloneFlags::CLONE_NEWIPC,
+        CloneFlags::CLONE_NEWUTS,
+        CloneFlags::CLONE_NEWNET,
+        CloneFlags::CLONE_NEWCGROUP,
+        CloneFlags::CLONE_NEWNS,
+    ];
+    for flag in order {
+        let Some(ns) = plan.namespace(flag) else {
+            continue;
+        };
+        let Some(path) = &ns.path else { continue };
+        let file =
+            File::open(path).with_context(|| format!("open {} namespace {path:?}", ns.kind))?;
+        nix::sched::setns(&file, flag)
+            .with_context(|| format!("join {} namespace {path:?}", ns.kind))?;
+    }
+    Ok(())
+}
+
+fn write_proc(procfs: &ProcfsHandle, base: ProcfsBase, path: &str, value: &str) -> Result<()> {
+    let mut file = procfs
+        .open(base, path, OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC)
+        .with_context(|| format!("open /proc/{path}"))?;
+    file.write_all(value.as_bytes())
+        .with_context(|| format!("write /proc/{path}"))?;
+    Ok(())
+}
+
+fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes.
+    let rc = unsafe { libc::setdomainname(name.as_ptr() as *const libc::c_char, name.len()) };
+    if rc != 0 {
+        bail!(
+            "domainname: set {name:?}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+/// Default dispositions and an empty mask: hull ignores SIGPIPE and may
+/// block signals, and execve would pass both on.
+fn reset_signals() {
+    // SAFETY: plain sigaction/sigprocmask calls with valid arguments.
+    unsafe {
+        for sig in 1..=libc::SIGRTMAX() {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}

@@ -1,0 +1,7 @@
+//! The container's processes: the clone that creates the init, the sync
+//! channel to it, the init's own setup, and pidfd-based signalling.
+
+pub mod channel;
+pub mod exec_path;
+pub mod init;
+pub mod pidfd;

@@ -1,0 +1,27 @@
+//! Signalling a container's init through a pidfd that is verified to be the
+//! process hull started (same pid *and* same start time), never a reused pid.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use anyhow::{Context, Result};
+
+use crate::syscall::{pidfd_open, pidfd_send_signal, proc_stat};
+
+/// A pidfd for `pid` if it is still the process that started at
+/// `start_time` and has not exited; None otherwise.
+pub fn open_verified(pid: i32, start_time: u64) -> Option<OwnedFd> {
+    if pid <= 0 {
+        return None;
+    }
+    let fd = pidfd_open(pid).ok()?;
+    // Checked after the pidfd pins the process: if it matches now, the fd
+    // refers to our process.
+    match proc_stat(pid) {
+        Ok((state, start)) if start == start_time && state != 'Z' && state != 'X' => Some(fd),
+        _ => None,
+    }
+}
+
+pub fn send_signal(pidfd: &OwnedFd, signal: i32) -> Result<()> {
+    pidfd_send_signal(pidfd.as_fd(), signal).with_context(|| format!("send signal {signal}"))
+}

@@ -1,0 +1,78 @@
+//! Device nodes and the standard /dev symlinks, created inside the rootfs.
+
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use pathrs::{InodeType, Root};
+
+use super::{dir_perms, is_not_found};
+use crate::config::DevicePlan;
+
+pub fn create_devices(root: &Root, devices: &[DevicePlan]) -> Result<()> {
+    for d in devices {
+        create_device(root, d).with_context(|| format!("create device {:?}", d.path))?;
+    }
+    Ok(())
+}
+
+fn create_device(root: &Root, d: &DevicePlan) -> Result<()> {
+    if let Some(parent) = d.path.parent() {
+        root.mkdir_all(parent, &dir_perms(0o755))?;
+    }
+    match root.remove_file(&d.path) {
+        Ok(()) => {}
+        Err(err) if is_not_found(&err) => {}
+        Err(err) => return Err(err.into()),
+    }
+    let perms = std::fs::Permissions::from_mode(d.mode);
+    let dev = libc::makedev(d.major as u32, d.minor as u32);
+    let inode = match d.kind {
+        libc::S_IFBLK => InodeType::BlockDevice(perms, dev),
+        libc::S_IFIFO => InodeType::Fifo(perms),
+        _ => InodeType::CharacterDevice(perms, dev),
+    };
+    root.create(&d.path, &inode)?;
+    if d.uid != 0 || d.gid != 0 {
+        let handle = root.resolve_nofollow(&d.path)?;
+        nix::unistd::fchownat(
+            &handle,
+            "",
+            Some(d.uid.into()),
+            Some(d.gid.into()),
+            nix::fcntl::AtFlags::AT_EMPTY_PATH,
+        )
+        .context("chown")?;
+        let _ = handle.as_fd().as_raw_fd();
+    }
+    Ok(())
+}
+
+/// /dev/fd, /dev/std{in,out,err}, /dev/ptmx -> pts/ptmx and /dev/core.
+pub fn create_dev_symlinks(root: &Root) -> Result<()> {
+    let mut links = vec![
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/dev/core", "/proc/kcore"));
+    }
+    for (link, target) in links {
+        match root.create(link, &InodeType::Symlink(PathBuf::from(target))) {
+            Ok(()) => {}
+            Err(_) if root.resolve_nofollow(link).is_ok() => {}
+            Err(err) => return Err(err).with_context(|| format!("create symlink {link:?}")),
+        }
+    }
+    match root.remove_file("/dev/ptmx") {
+        Ok(()) => {}
+        Err(err) if is_not_found(&err) => {}
+        Err(err) => return Err(err).context("remove /dev/ptmx"),
+    }
+    root.create("/dev/ptmx", &InodeType::Symlink(PathBuf::from("pts/ptmx")))
+        .context("create symlink /dev/ptmx")?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The container's filesystem: the rootfs bind, `mounts`, devices, masked
+//! and read-only paths, then pivot_root. Runs in the init, in its mount ns.
+//!
+//! Every path inside the rootfs is resolved with pathrs (openat2
+//! RESOLVE_IN_ROOT, or its safe fallback), never by joining strings, and
+//! mounts target the resolved fd through /proc/self/fd, so a symlink in the
+//! rootfs can never send a mount to the host.
+
+mod devices;
+mod mounts;
+mod paths;
+mod pivot;
+
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nix::mount::MsFlags;
+use pathrs::flags::OpenFlags;
+use pathrs::{Handle, Root};
+
+use crate::config::Plan;
+
+pub use pivot::remount_root_readonly;
+
+/// Everything up to and including pivot_root (or chroot with `no_pivot`),
+/// with `between` run after the mounts and before masked/read-only paths
+/// (hull writes sysctls there, as runc does).
+pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>) -> Result<()> {
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        plan.rootfs_propagation,
+        None::<&str>,
+    )
+    .with_context(|| "make \"/\" of the container's mount namespace private".to_string())?;
+
+    let rootfs = &plan.rootfs;
+    nix::mount::mount(
+        Some(rootfs.as_path()),
+        rootfs.as_path(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("bind rootfs {rootfs:?} onto itself"))?;
+    if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
+        pivot::make_parent_mount_private(rootfs)?;
+    }
+
+    let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
+    for m in &plan.mounts {
+        mounts::mount_entry(&root, m)?;
+    }
+    if plan.setup_dev {
+        devices::create_devices(&root, &plan.devices)?;
+        devices::create_dev_symlinks(&root)?;
+    }
+    root.mkdir_all(&plan.process.cwd, &dir_perms(0o755))
+        .with_context(|| format!("create process.cwd {:?} in the rootfs", plan.process.cwd))?;
+
+    between()?;
+
+    for path in &plan.readonly_paths {
+        paths::make_readonly(&root, path)?;
+    }
+    for path in &plan.masked_paths {
+        paths::mask(&root, path)?;
+    }
+    drop(root);
+    if no_pivot {
+        pivot::move_root(rootfs)
+    } else {
+        pivot::pivot_root(rootfs)
+    }
+}
+
+fn dir_perms(mode: u32) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(mode)
+}
+
+/// The /proc/self/fd path of an fd: how mount(2) is pointed at an inode that
+/// was resolved safely. Valid before pivot_root, while /proc is the host's.
+fn fd_path(fd: RawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{fd}"))
+}
+
+/// Resolve `path` inside the rootfs, following symlinks only within it.
+fn resolve(root: &Root, path: &Path) -> Result<Handle> {
+    root.resolve(path)
+        .with_context(|| format!("resolve {path:?} inside the rootfs"))
+}
+
+/// Whether a pathrs error is "no such file or directory".
+fn is_not_found(err: &pathrs::error::Error) -> bool {
+    matches!(
+        err.kind(),
+        pathrs::error::ErrorKind::OsError(Some(libc::ENOENT))
+    )
+}
+
+/// mount(2) with an error naming what and where.
+fn mount_at(
+    source: Option<&Path>,
+    target: &Handle,
+    fs_type: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+    what: &dyn Fn() -> String,
+) -> Result<()> {
+    let target_path = fd_path(target.as_fd().as_raw_fd());
+    nix::mount::mount(source, &target_path, fs_type, flags, data).with_context(|| what())
+}
+
+/// The per-mount flags (nosuid, nodev, …) the mount of `handle` has now, so a
+/// remount keeps them (dropping a locked flag fails in a user namespace).
+fn current_mount_flags(handle: &Handle) -> Result<MsFlags> {
+    let st = nix::sys::statvfs::fstatvfs(handle).context("statvfs")?;
+    use nix::sys::statvfs::FsFlags;
+    let f = st.flags();
+    let mut out = MsFlags::empty();
+    for (from, to) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(from) {
+            out |= to;
+        }
+    }
+    Ok(out)
+}
+
+#[allow(dead_code)]
+fn open_flags_path() -> OpenFlags {
+    OpenFlags::O_PATH | OpenFlags::O_CLOEXEC
+}

@@ -1,0 +1,77 @@
+//! Signal names as runc accepts them: `TERM`, `SIGTERM`, `sigterm`, `15`,
+//! `RTMIN+2`.
+
+use anyhow::{bail, Result};
+use nix::sys::signal::Signal;
+
+/// The signal number named by `spec`.
+pub fn parse_signal(spec: &str) -> Result<i32> {
+    let s = spec.trim();
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=libc::SIGRTMAX()).contains(&n) {
+            return Ok(n);
+        }
+        bail!(
+            "unknown signal {spec:?}: numbers go from 1 to {}",
+            libc::SIGRTMAX()
+        );
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(rt) = parse_realtime(name) {
+        return Ok(rt);
+    }
+    if let Some(sig) = Signal::iterator().find(|sig| &sig.as_str()[3..] == name) {
+        return Ok(sig as i32);
+    }
+    if name == "IOT" {
+        return Ok(libc::SIGABRT);
+    }
+    bail!("unknown signal {spec:?}: use a name like TERM or SIGKILL, or a number")
+}
+
+fn parse_realtime(name: &str) -> Option<i32> {
+    let (base, rest) = if let Some(rest) = name.strip_prefix("RTMIN") {
+        (libc::SIGRTMIN(), rest)
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        (libc::SIGRTMAX(), rest)
+    } else {
+        return None;
+    };
+    let n = if rest.is_empty() {
+        base
+    } else if let Some(off) = rest.strip_prefix('+') {
+        base + off.parse::<i32>().ok()?
+    } else if let Some(off) = rest.strip_prefix('-') {
+        base - off.parse::<i32>().ok()?
+    } else {
+        return None;
+    };
+    (libc::SIGRTMIN()..=libc::SIGRTMAX())
+        .contains(&n)
+        .then_some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(parse_signal("TERM").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("sigusr1").unwrap(), libc::SIGUSR1);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert_eq!(parse_signal("SIGRTMAX").unwrap(), libc::SIGRTMAX());
+    }
+
+    #[test]
+    fn unknown_signals() {
+        assert!(parse_signal("FOO").is_err());
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("65").is_err());
+        assert!(parse_signal("RTMIN+99").is_err());
+        assert!(parse_signal("").is_err());
+    }
+}

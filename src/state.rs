@@ -1,0 +1,199 @@
+//! The state store: one directory per container under `--root`, holding
+//! `state.json` (written atomically) and `exec.fifo`, locked while changed.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_ROOT: &str = "/run/hull";
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+const MAX_ID_LEN: usize = 1024;
+
+/// What hull keeps about a container between commands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredState {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    /// Host pid of the container's init.
+    pub pid: i32,
+    /// Start time of the init (field 22 of /proc/PID/stat), so that a reused
+    /// pid is never taken for the container.
+    pub pid_start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// Whether the container has a pid namespace of its own (kill --all).
+    #[serde(default)]
+    pub own_pid_namespace: bool,
+}
+
+/// Reject ids that could name a path outside the state root.
+pub fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        bail!("invalid container id \"\": it must not be empty");
+    }
+    if id.len() > MAX_ID_LEN {
+        bail!(
+            "invalid container id {:?}...: it is {} bytes long, at most {MAX_ID_LEN} are allowed",
+            &id[..id
+                .char_indices()
+                .nth(16)
+                .map(|(i, _)| i)
+                .unwrap_or(id.len())],
+            id.len()
+        );
+    }
+    if id == "." || id == ".." {
+        bail!("invalid container id {id:?}: it must not be \".\" or \"..\"");
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.')))
+    {
+        bail!("invalid container id {id:?}: {c:?} is not allowed (use letters, digits, _ + - .)");
+    }
+    Ok(())
+}
+
+/// The state root (`--root`), created on first use with mode 0700.
+pub struct StateRoot {
+    pub path: PathBuf,
+}
+
+impl StateRoot {
+    pub fn new(root: Option<&Path>) -> StateRoot {
+        StateRoot {
+            path: root
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+        }
+    }
+
+    pub fn ensure(&self) -> Result<()> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.path)
+            .with_context(|| format!("create state root {:?}", self.path))
+    }
+
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.path.join(id)
+    }
+
+    /// Ids of every container directory that has a state file.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.path) {
+            Ok(e) => e,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).with_context(|| format!("read {:?}", self.path)),
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join(STATE_FILE).exists())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+/// An exclusive lock on a container directory, held until dropped.
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    pub fn lock(dir: &Path) -> std::io::Result<DirLock> {
+        let file = File::open(dir)?;
+        // SAFETY: flock on an fd we own; no memory is touched.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(DirLock { _file: file })
+    }
+}
+
+/// Write `bytes` to `path` so that a reader sees the old file or the new one,
+/// never a part: temp file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().context("state path has no parent")?;
+    let name = path.file_name().context("state path has no file name")?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let mut file = File::create(&tmp).with_context(|| format!("create {tmp:?}"))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .with_context(|| format!("write {tmp:?}"))?;
+    drop(file);
+    std::fs::rename(&tmp, path).with_context(|| format!("rename {tmp:?} to {path:?}"))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("sync {dir:?}"))?;
+    Ok(())
+}
+
+pub fn save(dir: &Path, state: &StoredState) -> Result<()> {
+    let bytes = serde_json::to_vec(state).context("serialize state")?;
+    write_atomic(&dir.join(STATE_FILE), &bytes)
+}
+
+pub fn load(dir: &Path) -> std::io::Result<StoredState> {
+    let bytes = std::fs::read(dir.join(STATE_FILE))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(validate_id("abc-1.2_x+y").is_ok());
+        assert!(validate_id("").is_err());
+        assert!(validate_id("..").is_err());
+        assert!(validate_id("../x").is_err());
+        assert!(validate_id("a/b").is_err());
+        assert!(validate_id(&"a".repeat(1024)).is_ok());
+        assert!(validate_id(&"a".repeat(1025)).is_err());
+        assert!(validate_id("a b").is_err());
+    }
+
+    #[test]
+    fn atomic_write_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StoredState {
+            oci_version: "1.2.0".into(),
+            id: "x".into(),
+            pid: 42,
+            pid_start_time: 7,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            owner: String::new(),
+            annotations: HashMap::new(),
+            own_pid_namespace: true,
+        };
+        save(dir.path(), &state).unwrap();
+        save(dir.path(), &state).unwrap();
+        assert_eq!(load(dir.path()).unwrap(), state);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(STATE_FILE)]);
+    }
+}

@@ -1,0 +1,221 @@
+//! Thin safe wrappers for the syscalls libc and nix do not wrap (or wrap
+//! without the flags hull needs). Each `unsafe` is next to its syscall.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn check(rc: libc::c_long) -> io::Result<libc::c_long> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// The child's side of a fork-like clone, or the parent's with the child's
+/// pid and a pidfd for it.
+pub enum CloneResult {
+    Child,
+    Parent { pid: i32, pidfd: OwnedFd },
+}
+
+/// clone(2) without a new stack, like fork(2) but with namespace flags, and
+/// CLONE_PIDFD so the parent holds a pidfd from the start (no pid reuse race).
+/// Only call this while the process is single-threaded.
+pub fn clone_fork(flags: libc::c_int) -> io::Result<CloneResult> {
+    let mut pidfd: libc::c_int = -1;
+    // SAFETY: with a null stack the child continues on a copy of our stack,
+    // exactly like fork(); hull is single-threaded here, so no lock can be
+    // held by another thread in the child. The pidfd pointer is valid.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::CLONE_PIDFD | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            &mut pidfd as *mut libc::c_int,
+            0usize,
+            0usize,
+        )
+    };
+    let pid = check(rc)?;
+    if pid == 0 {
+        return Ok(CloneResult::Child);
+    }
+    // SAFETY: the kernel returned a new pidfd that nobody else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(CloneResult::Parent {
+        pid: pid as i32,
+        pidfd,
+    })
+}
+
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes plain integers and returns a new fd.
+    let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the fd is new and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
+    // SAFETY: a null siginfo is allowed; the fd is borrowed for the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })?;
+    Ok(())
+}
+
+/// Wait until the process behind `pidfd` has exited, at most `timeout_ms`
+/// (-1: no limit). Returns whether it exited.
+pub fn pidfd_wait_exit(pidfd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        return Ok(rc > 0);
+    }
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount at `path` relative to `dirfd`.
+pub fn mount_setattr(
+    dirfd: RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_uint,
+    set: u64,
+    clr: u64,
+) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: path is NUL-terminated, attr is a valid mount_attr of the size passed.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd,
+            path.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })?;
+    Ok(())
+}
+
+/// Mark every fd from `first` up as close-on-exec.
+pub fn cloexec_from(first: u32) -> io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Fallback for kernels without close_range: walk /proc/self/fd.
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd: &RawFd| *fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD on an fd number; a closed one just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Close every fd from `first` up except those in `keep`: the init drops
+/// what it inherited from hull (a state-dir lock, log files) at once.
+pub fn close_fds_except(first: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|fd| *fd >= first).collect();
+    keep.sort_unstable();
+    let mut lo = first as u32;
+    let mut ranges = Vec::new();
+    for fd in keep {
+        if fd as u32 > lo {
+            ranges.push((lo, fd as u32 - 1));
+        }
+        lo = fd as u32 + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (from, to) in ranges {
+        // SAFETY: close_range only closes fd numbers; the ones we keep are outside.
+        let rc = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
+        if rc != 0 {
+            // Fallback for kernels without close_range.
+            let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|fd: &RawFd| *fd as u32 >= from && *fd as u32 <= to)
+                .collect();
+            for fd in fds {
+                // SAFETY: closing an fd number we do not keep.
+                unsafe { libc::close(fd) };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// State letter and start time (field 22) from /proc/PID/stat.
+pub fn proc_stat(pid: i32) -> io::Result<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_proc_stat(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed /proc/PID/stat"))
+}
+
+pub fn parse_proc_stat(text: &str) -> Option<(char, u64)> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_stat_with_odd_comm() {
+        let line =
+            "123 (a b) c)) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200";
+        assert_eq!(parse_proc_stat(line), Some(('S', 98765)));
+    }
+
+    #[test]
+    fn own_stat_is_readable() {
+        let (state, start) = proc_stat(std::process::id() as i32).unwrap();
+        assert_eq!(state, 'R');
+        assert!(start > 0);
+    }
+}
