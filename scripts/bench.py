@@ -54,6 +54,7 @@ class Runtime:
         self.live = set()  # ids created and not yet deleted
         self.pending = None  # a create process not yet waited for
         self.cycles = []  # dicts: phase -> seconds, total, maxrss_kib
+        self.rss = []  # peak RSS of create in KiB, from the untimed RSS cycles
 
     def cmd(self, *args):
         return [self.binary, "--root", self.root, *args]
@@ -75,9 +76,14 @@ class Runtime:
             raise CycleError(f"{self.name} {args[0]} exited {proc.returncode}: {self.last_error()}")
         return proc
 
-    def create(self, cid, bundle, pid_file):
-        """create, with stdio not shared with this script; returns ru_maxrss KiB."""
+    def create(self, cid, bundle, pid_file, rss_file=None):
+        """create, with stdio not shared with this script. With rss_file, the
+        create runs under /usr/bin/time, which writes its peak RSS (KiB) there:
+        a child forked from this script would inherit python's own high-water
+        mark, so os.wait4's ru_maxrss cannot tell a small runtime apart."""
         argv = self.cmd("create", "--bundle", bundle, "--pid-file", pid_file, cid)
+        if rss_file:
+            argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv
         self.live.add(cid)
         proc = self.pending = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                                stdout=subprocess.DEVNULL, stderr=self.log)
@@ -86,7 +92,10 @@ class Runtime:
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             raise CycleError(f"{self.name} create exited {proc.returncode}: {self.last_error()}")
-        return usage.ru_maxrss
+        if rss_file:
+            with open(rss_file) as f:
+                return int(f.read().split()[-1])
+        return None
 
     def status(self, cid):
         proc = self.run("state", cid, check=False)
@@ -141,6 +150,9 @@ def wait_stopped(rt, cid, pid_file, mode, timeout):
             raise CycleError(f"{rt.name}: container {cid} still {status!r} after {timeout}s")
 
 
+RSS_CYCLES = 5
+
+
 def reap_strays():
     """As a subreaper we inherit any orphan of a runtime: collect them."""
     while True:
@@ -152,10 +164,11 @@ def reap_strays():
             return
 
 
-def cycle(rt, cid, bundle, workdir, mode, timeout):
+def cycle(rt, cid, bundle, workdir, mode, timeout, measure_rss=False):
     pid_file = os.path.join(workdir, f"{cid}.pid")
+    rss_file = os.path.join(workdir, f"{cid}.rss") if measure_rss else None
     t = [time.perf_counter()]
-    maxrss = rt.create(cid, bundle, pid_file)
+    maxrss = rt.create(cid, bundle, pid_file, rss_file)
     t.append(time.perf_counter())
     rt.run("start", cid)
     t.append(time.perf_counter())
@@ -217,7 +230,7 @@ def print_table(runtimes, n, mode):
         if not c:
             continue
         totals = [x["total"] for x in c]
-        rss = [x["maxrss_kib"] for x in c]
+        rss = rt.rss or [0]
         rows.append([
             rt.name, str(len(c)), ms(statistics.median(totals)), ms(pct(totals, 90)),
             ms(min(totals)),
@@ -317,6 +330,11 @@ def main():
             for rt in runtimes[k:] + runtimes[:k]:
                 rt.cycles.append(cycle(rt, f"bench-{tag}-{rt.name}-{i}", bundle, workdir,
                                        args.wait, args.timeout))
+        # Peak RSS of create, measured in cycles of their own (untimed).
+        for i in range(RSS_CYCLES):
+            for rt in runtimes:
+                rt.rss.append(cycle(rt, f"bench-{tag}-{rt.name}-rss{i}", bundle, workdir,
+                                    args.wait, args.timeout, measure_rss=True)["maxrss_kib"])
         print_table(runtimes, args.cycles, args.wait)
     except CycleError as e:
         print(f"bench: {e}", file=sys.stderr)

@@ -2,7 +2,6 @@
 //! clone the init into its namespaces and wait until it is ready. A failure
 //! at any step removes all of it.
 
-use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -175,9 +174,4 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).with_context(|| format!("--pid-file {path:?}"))?;
     state::write_atomic(&path, pid.to_string().as_bytes())
         .with_context(|| format!("--pid-file {path:?}"))
-}
-
-#[allow(dead_code)]
-fn cstr(p: &Path) -> CString {
-    CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default()
 }

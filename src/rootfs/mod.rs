@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::mount::MsFlags;
-use pathrs::flags::OpenFlags;
 use pathrs::{Handle, Root};
 
 use crate::config::Plan;
@@ -111,7 +110,7 @@ fn mount_at(
     what: &dyn Fn() -> String,
 ) -> Result<()> {
     let target_path = fd_path(target.as_fd().as_raw_fd());
-    nix::mount::mount(source, &target_path, fs_type, flags, data).with_context(|| what())
+    nix::mount::mount(source, &target_path, fs_type, flags, data).with_context(what)
 }
 
 /// The per-mount flags (nosuid, nodev, …) the mount of `handle` has now, so a
@@ -135,9 +134,4 @@ fn current_mount_flags(handle: &Handle) -> Result<MsFlags> {
         }
     }
     Ok(out)
-}
-
-#[allow(dead_code)]
-fn open_flags_path() -> OpenFlags {
-    OpenFlags::O_PATH | OpenFlags::O_CLOEXEC
 }
