@@ -37,8 +37,9 @@ pub struct GlobalOpts {
     /// Use systemd to manage cgroups
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Rootless mode: true, false or auto
-    #[arg(long, global = true, value_name = "MODE", default_value = "auto")]
+    /// Rootless mode: true, false or auto (before the subcommand, as in runc:
+    /// `spec --rootless` is a flag of its own)
+    #[arg(long, value_name = "MODE", default_value = "auto")]
     pub rootless: RootlessMode,
     /// Path to criu (accepted for compatibility, unused)
     #[arg(long, global = true, value_name = "PATH", hide = true)]

@@ -8,6 +8,7 @@ pub mod container;
 pub mod logging;
 pub mod process;
 pub mod rootfs;
+pub mod security;
 pub mod signal;
 pub mod state;
 pub mod syscall;

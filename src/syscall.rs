@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn own_stat_is_readable() {
         let (state, start) = proc_stat(std::process::id() as i32).unwrap();
-        assert_eq!(state, 'R');
+        assert!("RSD".contains(state), "{state}");
         assert!(start > 0);
     }
 }

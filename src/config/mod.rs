@@ -12,6 +12,7 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, PosixRlimitType, Spec};
 
+use crate::security::capabilities::{self, CapsPlan};
 pub use load::{describe_io, load_bundle, parse_spec};
 use mount_options::MountOptions;
 
@@ -71,6 +72,8 @@ pub struct ProcessPlan {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// None: the config has no `capabilities`, the process keeps its user's.
+    pub capabilities: Option<CapsPlan>,
 }
 
 /// Everything create needs, validated.
@@ -95,6 +98,8 @@ pub struct Plan {
     pub annotations: HashMap<String, String>,
     /// Settings that are read but not applied yet: said once, as warnings.
     pub not_applied: Vec<String>,
+    /// Other things a person should know (skipped capabilities, …).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -305,7 +310,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         check_sysctl(key, &namespaces)?;
     }
 
-    let process = plan_process(spec, &mut not_applied)?;
+    let mut warnings = Vec::new();
+    let process = plan_process(spec, &mut not_applied, &mut warnings)?;
 
     if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
         bail!("linux.uidMappings/gidMappings: user namespaces are not supported yet");
@@ -355,6 +361,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
         not_applied,
+        warnings,
     })
 }
 
@@ -468,7 +475,11 @@ fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()> {
     bail!("linux.sysctl {key:?}: not a namespaced sysctl, it would change the host")
 }
 
-fn plan_process(spec: &Spec, not_applied: &mut Vec<String>) -> Result<ProcessPlan> {
+fn plan_process(
+    spec: &Spec,
+    not_applied: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<ProcessPlan> {
     let process = spec
         .process()
         .as_ref()
@@ -516,10 +527,10 @@ fn plan_process(spec: &Spec, not_applied: &mut Vec<String>) -> Result<ProcessPla
             bail!("process.oomScoreAdj {adj}: must be between -1000 and 1000");
         }
     }
-    if process.capabilities().is_some() {
-        not_applied
-            .push("process.capabilities (the process keeps the capabilities of its user)".into());
-    }
+    let caps = match process.capabilities() {
+        Some(c) => Some(capabilities::plan(c, &capabilities::grantable(), warnings)?),
+        None => None,
+    };
     if process
         .apparmor_profile()
         .as_deref()
@@ -554,6 +565,7 @@ fn plan_process(spec: &Spec, not_applied: &mut Vec<String>) -> Result<ProcessPla
         rlimits,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
+        capabilities: caps,
     })
 }
 

@@ -64,6 +64,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     for what in &plan.not_applied {
         logging::warn(&format!("{what}: not applied yet"));
     }
+    for warning in &plan.warnings {
+        logging::warn(warning);
+    }
 
     root.ensure()?;
     let dir = root.container_dir(&opts.id);

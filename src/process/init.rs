@@ -17,6 +17,7 @@ use super::channel::{send_message, Message};
 use super::exec_path::find_executable;
 use crate::config::Plan;
 use crate::rootfs;
+use crate::security::capabilities;
 
 pub struct InitArgs<'a> {
     pub plan: &'a Plan,
@@ -143,6 +144,9 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         }
     }
 
+    if let Some(caps) = &p.capabilities {
+        capabilities::before_user_switch(caps)?;
+    }
     let gids: Vec<Gid> = p
         .additional_gids
         .iter()
@@ -155,6 +159,9 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     let uid = Uid::from_raw(p.uid);
     nix::unistd::setresuid(uid, uid, uid)
         .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
+    if let Some(caps) = &p.capabilities {
+        capabilities::after_user_switch(caps)?;
+    }
 
     let program = find_executable(&p.args[0], &p.env)?;
 

@@ -1,0 +1,139 @@
+//! `process.capabilities`: the five sets, planned from the config and applied
+//! around the uid/gid switch in runc's order (bounding dropped, caps kept
+//! across setuid, then permitted/effective/inheritable set, then ambient).
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use caps::{CapSet, Capability, CapsHashSet};
+
+/// The five sets, as the kernel will get them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CapsPlan {
+    pub bounding: CapsHashSet,
+    pub effective: CapsHashSet,
+    pub inheritable: CapsHashSet,
+    pub permitted: CapsHashSet,
+    pub ambient: CapsHashSet,
+}
+
+/// Build the plan. `known` are the capabilities hull can grant (its own
+/// bounding set); others are skipped with a warning, as runc does for names
+/// the kernel does not know.
+pub fn plan(
+    config: &oci_spec::runtime::LinuxCapabilities,
+    known: &CapsHashSet,
+    warnings: &mut Vec<String>,
+) -> Result<CapsPlan> {
+    let mut skipped: HashSet<String> = HashSet::new();
+    let mut convert =
+        |set: &Option<oci_spec::runtime::Capabilities>, field: &str| -> Result<CapsHashSet> {
+            let mut out = CapsHashSet::new();
+            for cap in set.iter().flatten() {
+                let name = serde_json::to_value(cap)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let parsed = Capability::from_str(&name).with_context(|| {
+                    format!("process.capabilities.{field}: {name:?} is not a capability")
+                })?;
+                if known.contains(&parsed) {
+                    out.insert(parsed);
+                } else {
+                    skipped.insert(name);
+                }
+            }
+            Ok(out)
+        };
+    let plan = CapsPlan {
+        bounding: convert(config.bounding(), "bounding")?,
+        effective: convert(config.effective(), "effective")?,
+        inheritable: convert(config.inheritable(), "inheritable")?,
+        permitted: convert(config.permitted(), "permitted")?,
+        ambient: convert(config.ambient(), "ambient")?,
+    };
+    let mut skipped: Vec<String> = skipped.into_iter().collect();
+    skipped.sort();
+    for name in skipped {
+        warnings.push(format!(
+            "process.capabilities: {name} is not in this host's bounding set, skipped"
+        ));
+    }
+    Ok(plan)
+}
+
+/// The capabilities hull itself can hand out.
+pub fn grantable() -> CapsHashSet {
+    caps::read(None, CapSet::Bounding).unwrap_or_else(|_| caps::all())
+}
+
+/// Step 1, before the uid switch: shrink the bounding set and ask the
+/// kernel to keep permitted caps across setuid.
+pub fn before_user_switch(plan: &CapsPlan) -> Result<()> {
+    for cap in caps::read(None, CapSet::Bounding).context("read the bounding set")? {
+        if !plan.bounding.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .with_context(|| format!("process.capabilities.bounding: drop {cap}"))?;
+        }
+    }
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("prctl(PR_SET_KEEPCAPS)");
+    }
+    Ok(())
+}
+
+/// Step 2, after the uid switch: set the sets the process will have.
+pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    // Effective must stay within permitted: widen permitted last, narrow first.
+    caps::set(None, CapSet::Effective, &CapsHashSet::new()).context("clear effective caps")?;
+    caps::set(None, CapSet::Permitted, &plan.permitted)
+        .context("process.capabilities.permitted: capset")?;
+    caps::set(None, CapSet::Inheritable, &plan.inheritable)
+        .context("process.capabilities.inheritable: capset")?;
+    caps::set(None, CapSet::Effective, &plan.effective)
+        .context("process.capabilities.effective: capset (effective must be within permitted)")?;
+    caps::clear(None, CapSet::Ambient).context("clear ambient caps")?;
+    for cap in &plan.ambient {
+        // The kernel only raises an ambient cap that is permitted and
+        // inheritable; runc ignores the others, and so does hull.
+        if plan.permitted.contains(cap) && plan.inheritable.contains(cap) {
+            caps::raise(None, CapSet::Ambient, *cap)
+                .with_context(|| format!("process.capabilities.ambient: raise {cap}"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_skips_what_the_host_cannot_grant() {
+        let config: oci_spec::runtime::LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_SYS_RESOURCE"],"effective":["CAP_KILL"]}"#,
+        )
+        .unwrap();
+        let known: CapsHashSet = [Capability::CAP_KILL].into_iter().collect();
+        let mut warnings = Vec::new();
+        let p = plan(&config, &known, &mut warnings).unwrap();
+        assert_eq!(p.bounding, known);
+        assert_eq!(p.effective, known);
+        assert!(p.permitted.is_empty());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("CAP_SYS_RESOURCE"), "{warnings:?}");
+    }
+
+    #[test]
+    fn unknown_capability_names_fail_to_parse() {
+        let err = crate::config::parse_spec(
+            br#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_NOPE"]}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("process.capabilities.bounding"), "{err}");
+    }
+}

@@ -1,0 +1,84 @@
+//! Command-line surface outside the container lifecycle: --version, spec,
+//! and the JSON log format containerd reads.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn version_mentions_spec() {
+    let rt = Runtime::new();
+    let out = rt.cmd(&["--version"]);
+    out.assert_ok("--version");
+    assert!(out.stdout.contains("spec"), "{out:?}");
+}
+
+#[test]
+fn spec_writes_valid_config() {
+    let rt = Runtime::new();
+    let dir = rt.host_dir("spec");
+    rt.cmd(&["spec", "--bundle", dir.to_str().unwrap()])
+        .assert_ok("spec");
+    let text = std::fs::read_to_string(dir.join("config.json")).expect("spec wrote no config.json");
+    let config: Value = serde_json::from_str(&text).expect("spec wrote invalid JSON");
+    assert!(
+        config["ociVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{config}"
+    );
+    let args = config["process"]["args"].as_array().expect("process.args");
+    assert!(!args.is_empty(), "{config}");
+    assert_eq!(config["root"]["path"], "rootfs", "{config}");
+}
+
+#[test]
+fn spec_refuses_to_overwrite() {
+    let rt = Runtime::new();
+    let dir = rt.host_dir("spec");
+    std::fs::write(dir.join("config.json"), "keep me").unwrap();
+    rt.cmd(&["spec", "--bundle", dir.to_str().unwrap()])
+        .assert_failed("spec over an existing config.json");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("config.json")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn log_json_records_errors() {
+    let rt = Runtime::new();
+    let log = rt.work.join("runtime.log");
+    let out = rt.cmd(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "state",
+        "nosuch",
+    ]);
+    out.assert_failed("state of an unknown id");
+    let text = std::fs::read_to_string(&log).expect("no log file written");
+    let entries: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
+        })
+        .collect();
+    let error = entries
+        .iter()
+        .find(|e| e["level"] == "error")
+        .unwrap_or_else(|| panic!("no error entry: {text}"));
+    assert!(
+        error["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not exist")),
+        "{error}"
+    );
+    assert!(
+        error["time"].as_str().is_some_and(|t| !t.is_empty()),
+        "{error}"
+    );
+}

@@ -1,0 +1,116 @@
+//! Host-side helpers: processes holding namespaces, /proc lookups, and the
+//! search for cgroups a container left behind.
+
+use super::STATUS_TIMEOUT;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A process inside a new network namespace (`unshare --net sleep`), for
+/// tests that join a namespace by path. Killed on drop.
+pub struct NsHolder {
+    child: Child,
+}
+
+impl NsHolder {
+    #[track_caller]
+    pub fn new_netns() -> NsHolder {
+        let child = Command::new("unshare")
+            .args(["--net", "sleep", "100"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn unshare --net sleep 100");
+        let holder = NsHolder { child };
+        let own = ns_inode(std::process::id() as i32, "net").unwrap();
+        let deadline = Instant::now() + STATUS_TIMEOUT;
+        while ns_inode(holder.pid(), "net").as_deref() == Some(own.as_str()) {
+            assert!(
+                Instant::now() < deadline,
+                "unshare --net did not enter a new network namespace"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        holder
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for NsHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// readlink of /proc/PID/ns/KIND, e.g. "net:[4026531840]".
+pub fn ns_inode(pid: i32, kind: &str) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Start time (field 22 of /proc/PID/stat) of a live, non-zombie process.
+pub fn live_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether PID is alive and not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    live_start_time(pid).is_some()
+}
+
+/// Directories under /sys/fs/cgroup (a few levels deep) named after one of
+/// `ids`, wherever the runtime put them.
+pub fn cgroup_dirs_named(ids: &[String]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, ids: &[String], found: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in rd.filter_map(|e| e.ok()) {
+            let Ok(ft) = entry.file_type() else { continue };
+            if !ft.is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // "ID", "prefix-ID" or a systemd "prefix-ID.scope".
+            if ids
+                .iter()
+                .any(|id| name.trim_end_matches(".scope").ends_with(id.as_str()))
+            {
+                found.push(entry.path());
+            } else if depth > 0 {
+                walk(&entry.path(), depth - 1, ids, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    if !ids.is_empty() {
+        walk(Path::new("/sys/fs/cgroup"), 4, ids, &mut found);
+    }
+    found
+}
+
+/// Live processes (other than this one) with `needle` in their command line.
+pub fn pids_with_arg(needle: &str) -> Vec<i32> {
+    let own = std::process::id() as i32;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != own && live_start_time(*pid).is_some())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline
+                .split(|b| *b == 0)
+                .any(|arg| arg == needle.as_bytes())
+        })
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! What the process inside the container sees: pid, namespaces, identity,
+//! environment, limits and security settings, reported by the probe.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const HOST_NAMESPACES: &[(&str, &str)] = &[
+    ("pid", "pid"),
+    ("net", "network"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("mnt", "mount"),
+    ("cgroup", "cgroup"),
+];
+
+fn own_ns(kind: &str) -> String {
+    ns_inode(std::process::id() as i32, kind).unwrap()
+}
+
+#[test]
+fn process_is_pid_1() {
+    let rt = Runtime::new();
+    let report = rt.report(&mut rt.bundle());
+    assert_eq!(report["pid"], 1, "{report}");
+    assert_eq!(report["ppid"], 0, "{report}");
+}
+
+#[test]
+fn every_namespace_is_new() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.namespace(json!({"type": "cgroup"}));
+    let report = rt.report(&mut bundle);
+    for (proc_name, _) in HOST_NAMESPACES {
+        let inside = report["namespaces"][proc_name]
+            .as_str()
+            .expect("namespace link");
+        assert_ne!(
+            inside,
+            own_ns(proc_name),
+            "{proc_name} namespace is the host's"
+        );
+    }
+    // A new cgroup namespace is rooted at the container's own cgroup.
+    for line in report["cgroup"].as_array().unwrap() {
+        assert!(
+            line.as_str().unwrap().ends_with(":/"),
+            "cgroup path not at the namespace root: {line}"
+        );
+    }
+}
+
+#[test]
+fn without_pid_namespace_host_pids_are_shared() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.without_namespace("pid");
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["namespaces"]["pid"], own_ns("pid").as_str());
+    assert_ne!(report["pid"], 1, "{report}");
+    assert_ne!(report["namespaces"]["net"], own_ns("net").as_str());
+}
+
+#[test]
+fn joins_network_namespace_by_path() {
+    let rt = Runtime::new();
+    let holder = NsHolder::new_netns();
+    let path = format!("/proc/{}/ns/net", holder.pid());
+    let mut bundle = rt.bundle();
+    bundle.namespace(json!({"type": "network", "path": path}));
+    let report = rt.report(&mut bundle);
+    assert_eq!(
+        report["namespaces"]["net"],
+        ns_inode(holder.pid(), "net").unwrap().as_str()
+    );
+    assert_ne!(report["namespaces"]["net"], own_ns("net").as_str());
+}
+
+#[test]
+fn joins_namespaces_of_another_container() {
+    let rt = Runtime::new();
+    let mut first = rt.bundle();
+    first.probe(&["sleep-forever"]);
+    let first_id = rt.new_id();
+    let pid = rt.create_running(&first_id, &first)["pid"]
+        .as_i64()
+        .unwrap() as i32;
+
+    let mut second = rt.bundle();
+    second
+        .namespace(json!({"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")}))
+        .namespace(json!({"type": "uts", "path": format!("/proc/{pid}/ns/uts")}))
+        .remove("/hostname");
+    let report = rt.report(&mut second);
+    assert_eq!(
+        report["namespaces"]["ipc"],
+        ns_inode(pid, "ipc").unwrap().as_str()
+    );
+    assert_eq!(
+        report["namespaces"]["uts"],
+        ns_inode(pid, "uts").unwrap().as_str()
+    );
+    assert_ne!(
+        report["namespaces"]["mnt"],
+        ns_inode(pid, "mnt").unwrap().as_str()
+    );
+    assert_eq!(
+        report["hostname"], "runc",
+        "the joined uts namespace keeps the first hostname"
+    );
+    rt.delete_force(&first_id).assert_ok("delete --force");
+}
+
+#[test]
+fn hostname_is_set() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.hostname("box1");
+    assert_eq!(rt.report(&mut bundle)["hostname"], "box1");
+}
+
+#[test]
+fn domainname_is_set() {
+    // hull only: runc 1.1.5 predates `domainname` and ignores it.
+    if !is_hull() {
+        eprintln!("skipped: domainname is only checked for hull");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle
+        .hostname("box1")
+        .set("/domainname", json!("example.org"));
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["hostname"], "box1");
+    assert_eq!(report["domainname"], "example.org");
+}
+
+#[test]
+fn env_and_cwd_are_applied() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle
+        .env(&["PATH=/bin", "FOO=bar", "EMPTY=", "WITH_EQ=a=b"])
+        .cwd("/tmp");
+    let report = rt.report(&mut bundle);
+    let env = &report["env"];
+    assert_eq!(env["PATH"], "/bin");
+    assert_eq!(env["FOO"], "bar");
+    assert_eq!(env["EMPTY"], "");
+    assert_eq!(env["WITH_EQ"], "a=b");
+    assert!(env.get("CARGO").is_none(), "host environment leaked: {env}");
+    assert_eq!(report["cwd"], "/tmp");
+}
+
+#[test]
+fn missing_cwd_is_created() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.cwd("/work/dir");
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["cwd"], "/work/dir");
+}
+
+#[test]
+fn user_groups_and_umask_are_applied() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set(
+        "/process/user",
+        json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20], "umask": 0o027}),
+    );
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["uid"], 1000);
+    assert_eq!(report["euid"], 1000);
+    assert_eq!(report["gid"], 1000);
+    assert_eq!(report["egid"], 1000);
+    let mut groups: Vec<u64> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_u64().unwrap())
+        .collect();
+    groups.sort();
+    assert_eq!(groups, vec![10, 20], "{report}");
+    assert_eq!(report["umask"], "0027");
+}
+
+#[test]
+fn rlimits_are_applied() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // Only lower limits: raising a hard limit needs CAP_SYS_RESOURCE.
+    bundle.set(
+        "/process/rlimits",
+        json!([
+            {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 1024},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_STACK", "soft": 4194304, "hard": 8388608}
+        ]),
+    );
+    let report = rt.report(&mut bundle);
+    let limits = &report["rlimits"];
+    assert_eq!(limits["RLIMIT_NOFILE"], json!({"soft": 512, "hard": 1024}));
+    assert_eq!(limits["RLIMIT_CORE"], json!({"soft": 0, "hard": 0}));
+    assert_eq!(
+        limits["RLIMIT_STACK"],
+        json!({"soft": 4194304, "hard": 8388608})
+    );
+}
+
+#[test]
+fn oom_score_adj_is_applied() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set("/process/oomScoreAdj", json!(100));
+    assert_eq!(rt.report(&mut bundle)["oom_score_adj"], 100);
+}
+
+#[test]
+fn no_new_privileges_follows_config() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set("/process/noNewPrivileges", json!(true));
+    assert_eq!(rt.report(&mut bundle)["no_new_privs"], 1);
+    bundle.set("/process/noNewPrivileges", json!(false));
+    assert_eq!(rt.report(&mut bundle)["no_new_privs"], 0);
+}
+
+#[test]
+fn capabilities_follow_config() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29). The
+    // default config lists them as ambient but not inheritable, and the kernel
+    // only keeps ambient capabilities that are also inheritable.
+    let report = rt.report(&mut bundle);
+    let caps = &report["capabilities"];
+    for set in ["CapPrm", "CapEff", "CapBnd"] {
+        assert_eq!(caps[set], "0000000020000420", "{set}: {caps}");
+    }
+    assert_eq!(caps["CapInh"], "0000000000000000", "{caps}");
+    assert_eq!(caps["CapAmb"], "0000000000000000", "{caps}");
+
+    let kill = json!(["CAP_KILL"]);
+    bundle.set(
+        "/process/capabilities",
+        json!({"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": kill, "effective": [],
+               "inheritable": kill, "ambient": kill}),
+    );
+    let caps = rt.report(&mut bundle)["capabilities"].clone();
+    assert_eq!(caps["CapBnd"], "0000000000000021", "{caps}");
+    assert_eq!(caps["CapInh"], "0000000000000020", "{caps}");
+    assert_eq!(caps["CapAmb"], "0000000000000020", "{caps}");
+    assert_eq!(caps["CapPrm"], "0000000000000020", "{caps}");
+}
+
+#[test]
+fn only_stdio_fds_are_open() {
+    let rt = Runtime::new();
+    let report = rt.report(&mut rt.bundle());
+    let fds: Vec<i64> = report["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(fds, vec![0, 1, 2], "leaked fds: {}", report["fds"]);
+}
+
+#[test]
+fn sysctl_is_applied_inside_only() {
+    let rt = Runtime::new();
+    let host_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let mut bundle = rt.bundle();
+    bundle.set("/linux/sysctl", json!({"net.ipv4.ip_forward": "1"}));
+    let result = rt
+        .probe(&mut bundle, &["read", "/proc/sys/net/ipv4/ip_forward"])
+        .remove(0);
+    assert_eq!(
+        result["content"].as_str().map(str::trim),
+        Some("1"),
+        "{result}"
+    );
+    let host_after = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    assert_eq!(host_before, host_after, "the host's sysctl changed");
+}
+
+#[test]
+fn no_pivot_still_confines_to_rootfs() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["report", "--", "ls", "/"]);
+    let id = rt.new_id();
+    let out = rt.run_with(&id, &bundle, &["--no-pivot"]);
+    out.assert_ok("run --no-pivot");
+    let results = out.json();
+    assert_eq!(results[0]["pid"], 1);
+    let mut expected: Vec<String> = std::fs::read_dir(bundle.rootfs())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        results[1]["entries"],
+        json!(expected),
+        "/ is not the rootfs"
+    );
+}

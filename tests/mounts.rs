@@ -1,0 +1,332 @@
+//! The container's filesystem: read-only root, masked and read-only paths,
+//! mounts with options, bind mounts, devices, and mount targets that try to
+//! escape the rootfs through a symlink.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn readonly_root_rejects_writes() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.readonly_root(true);
+    let result = rt.probe(&mut bundle, &["write", "/x"]).remove(0);
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["errno"], EROFS, "{result}");
+    assert!(!bundle.rootfs().join("x").exists());
+
+    bundle.readonly_root(false);
+    let result = rt.probe(&mut bundle, &["write", "/x", "written"]).remove(0);
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        std::fs::read_to_string(bundle.rootfs().join("x")).unwrap(),
+        "written"
+    );
+}
+
+#[test]
+fn masked_file_reads_empty() {
+    let rt = Runtime::new();
+    // /proc/kcore does not exist on every kernel; /proc/timer_list does and is
+    // never empty.
+    assert!(
+        !std::fs::read("/proc/timer_list").unwrap().is_empty(),
+        "test needs /proc/timer_list"
+    );
+    let mut bundle = rt.bundle();
+    let result = rt
+        .probe(&mut bundle, &["read", "/proc/timer_list"])
+        .remove(0);
+    assert!(
+        result["ok"] == false || result["len"] == 0,
+        "masked file readable: {result}"
+    );
+
+    bundle.set("/linux/maskedPaths", json!([]));
+    let result = rt
+        .probe(&mut bundle, &["read", "/proc/timer_list"])
+        .remove(0);
+    assert_ne!(
+        result["len"], 0,
+        "without maskedPaths /proc/timer_list should have content: {result}"
+    );
+}
+
+#[test]
+fn masked_dir_is_empty() {
+    let rt = Runtime::new();
+    let host: Vec<_> = std::fs::read_dir("/sys/firmware").unwrap().collect();
+    assert!(
+        !host.is_empty(),
+        "test needs a non-empty /sys/firmware on the host"
+    );
+    let mut bundle = rt.bundle();
+    let results = rt.probe(
+        &mut bundle,
+        &["ls", "/sys/firmware", "--", "write", "/sys/firmware/x"],
+    );
+    assert_eq!(
+        results[0],
+        json!({"ok": true, "entries": []}),
+        "{}",
+        results[0]
+    );
+    assert_eq!(
+        results[1]["ok"], false,
+        "masked dir is writable: {}",
+        results[1]
+    );
+
+    bundle.set("/linux/maskedPaths", json!([]));
+    let result = rt.probe(&mut bundle, &["ls", "/sys/firmware"]).remove(0);
+    assert_ne!(
+        result["entries"],
+        json!([]),
+        "without maskedPaths /sys/firmware should show its entries"
+    );
+}
+
+#[test]
+fn readonly_paths_reject_writes() {
+    let rt = Runtime::new();
+    // Write back the host's own value, so even a runtime that got the network
+    // namespace wrong cannot change the host.
+    let current = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let mut bundle = rt.bundle();
+    let result = rt
+        .probe(
+            &mut bundle,
+            &["write", "/proc/sys/net/ipv4/ip_forward", current.trim()],
+        )
+        .remove(0);
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["errno"], EROFS, "{result}");
+}
+
+#[test]
+fn tmpfs_mount_options_are_applied() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.add_mount(json!({
+        "destination": "/data", "type": "tmpfs", "source": "tmpfs",
+        "options": ["nosuid", "nodev", "noexec", "mode=755", "size=64k"]
+    }));
+    let results = rt.probe(
+        &mut bundle,
+        &["report", "--", "stat", "/data", "--", "write", "/data/f"],
+    );
+    let mount = find_mount(&results[0], "/data")
+        .expect("no mount at /data")
+        .clone();
+    assert_eq!(mount["fs_type"], "tmpfs", "{mount}");
+    for opt in ["nosuid", "nodev", "noexec", "size=64k", "mode=755", "rw"] {
+        assert!(has_option(&mount, opt), "/data lacks {opt}: {mount}");
+    }
+    assert_eq!(results[1]["type"], "dir");
+    assert_eq!(results[1]["mode"], 0o755);
+    assert_eq!(results[2]["ok"], true, "tmpfs not writable: {}", results[2]);
+    assert!(
+        !bundle.rootfs().join("data/f").exists(),
+        "write went to the rootfs, not the tmpfs"
+    );
+}
+
+#[test]
+fn readonly_bind_mount_shows_host_files() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("shared");
+    std::fs::write(host.join("hello"), "from-host").unwrap();
+    let mut bundle = rt.bundle();
+    bundle.add_mount(json!({
+        "destination": "/mnt/ro", "type": "bind", "source": host, "options": ["bind", "ro"]
+    }));
+    let results = rt.probe(
+        &mut bundle,
+        &[
+            "report",
+            "--",
+            "read",
+            "/mnt/ro/hello",
+            "--",
+            "write",
+            "/mnt/ro/new",
+        ],
+    );
+    let mount = find_mount(&results[0], "/mnt/ro").expect("no mount at /mnt/ro");
+    assert!(
+        mount["options"].as_array().unwrap().contains(&json!("ro")),
+        "{mount}"
+    );
+    assert_eq!(results[1]["content"], "from-host", "{}", results[1]);
+    assert_eq!(results[2]["errno"], EROFS, "{}", results[2]);
+    assert!(!host.join("new").exists());
+}
+
+#[test]
+fn rw_bind_mount_writes_through() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("shared");
+    let mut bundle = rt.bundle();
+    bundle.add_mount(
+        json!({"destination": "/mnt/rw", "type": "none", "source": host, "options": ["bind"]}),
+    );
+    let result = rt
+        .probe(&mut bundle, &["write", "/mnt/rw/out", "from-container"])
+        .remove(0);
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        std::fs::read_to_string(host.join("out")).unwrap(),
+        "from-container"
+    );
+}
+
+#[test]
+fn rbind_includes_submounts_and_bind_does_not() {
+    let rt = Runtime::new();
+    // The host's /dev has submounts (/dev/pts, /dev/shm) on ordinary hosts.
+    let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let host_has_pts = host_mounts
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/dev/pts"));
+    assert!(host_has_pts, "test needs /dev/pts mounted on the host");
+    let mut bundle = rt.bundle();
+    bundle
+        .add_mount(json!({"destination": "/rb", "type": "bind", "source": "/dev", "options": ["rbind", "ro"]}))
+        .add_mount(json!({"destination": "/pb", "type": "bind", "source": "/dev", "options": ["bind", "ro"]}));
+    let report = rt.report(&mut bundle);
+    assert!(find_mount(&report, "/rb").is_some(), "no mount at /rb");
+    assert!(
+        find_mount(&report, "/rb/pts").is_some(),
+        "rbind did not bring /dev/pts along"
+    );
+    assert!(find_mount(&report, "/pb").is_some(), "no mount at /pb");
+    assert!(
+        find_mount(&report, "/pb/pts").is_none(),
+        "plain bind brought submounts along"
+    );
+}
+
+fn stat_device(result: &Value, path: &str, kind: &str, major: u64, minor: u64) {
+    assert_eq!(result["ok"], true, "{path}: {result}");
+    assert_eq!(result["type"], kind, "{path}: {result}");
+    assert_eq!(
+        (result["major"].as_u64(), result["minor"].as_u64()),
+        (Some(major), Some(minor)),
+        "{path}: {result}"
+    );
+}
+
+#[test]
+fn default_devices_exist() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let devices = [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ];
+    let links = [
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+    ];
+    let mut ops: Vec<String> = Vec::new();
+    let paths = devices
+        .iter()
+        .map(|d| d.0)
+        .chain(links.iter().map(|l| l.0))
+        .chain(["/dev/ptmx", "/dev/pts", "/dev/shm"]);
+    for path in paths {
+        ops.extend(["stat".to_string(), path.to_string(), "--".to_string()]);
+    }
+    ops.extend(["read".to_string(), "/dev/zero".to_string()]);
+    let ops: Vec<&str> = ops.iter().map(String::as_str).collect();
+    let results = rt.probe(&mut bundle, &ops);
+    let mut it = results.iter();
+    for (path, major, minor) in devices {
+        stat_device(it.next().unwrap(), path, "char", major, minor);
+    }
+    for (path, target) in links {
+        let result = it.next().unwrap();
+        assert_eq!(result["type"], "symlink", "{path}: {result}");
+        assert_eq!(result["target"], target, "{path}: {result}");
+    }
+    let ptmx = it.next().unwrap();
+    let ptmx_ok = (ptmx["type"] == "symlink" && ptmx["target"] == "pts/ptmx")
+        || (ptmx["type"] == "char" && ptmx["major"] == 5 && ptmx["minor"] == 2);
+    assert!(ptmx_ok, "/dev/ptmx: {ptmx}");
+    assert_eq!(it.next().unwrap()["type"], "dir", "/dev/pts");
+    assert_eq!(it.next().unwrap()["type"], "dir", "/dev/shm");
+    let zero = it.next().unwrap();
+    assert_eq!(zero["ok"], true, "/dev/zero not readable: {zero}");
+}
+
+#[test]
+fn configured_device_is_created() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set(
+        "/linux/devices",
+        json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0}]),
+    );
+    let results = rt.probe(
+        &mut bundle,
+        &["stat", "/dev/mynull", "--", "write", "/dev/mynull", "x"],
+    );
+    stat_device(&results[0], "/dev/mynull", "char", 1, 3);
+    assert_eq!(results[0]["mode"], 0o666, "{}", results[0]);
+    assert_eq!(
+        results[1]["ok"], true,
+        "cannot write /dev/mynull: {}",
+        results[1]
+    );
+}
+
+#[test]
+fn mount_through_symlink_stays_in_rootfs() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("outside");
+    std::fs::write(host.join("host-file"), "host").unwrap();
+    let mut bundle = rt.bundle();
+    // rootfs/evil points at a host path; the mount target /evil/sub must be
+    // resolved inside the rootfs, never as the host's dir.
+    std::os::unix::fs::symlink(&host, bundle.rootfs().join("evil")).unwrap();
+    bundle.add_mount(json!({"destination": "/evil/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]}));
+    bundle.probe(&[]);
+    let out = rt.run(&rt.new_id(), &bundle);
+    // Refusing the mount is as good as confining it; following the link is not.
+    if out.success() {
+        let report = out.json();
+        let tmpfs_sub = report["mountinfo"].as_array().unwrap().iter().any(|m| {
+            m["fs_type"] == "tmpfs"
+                && m["mount_point"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/sub"))
+        });
+        assert!(
+            tmpfs_sub,
+            "the tmpfs is not mounted inside the container: {}",
+            report["mountinfo"]
+        );
+    }
+    let mut entries: Vec<String> = std::fs::read_dir(&host)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec!["host-file".to_string()],
+        "the host dir was modified"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.join("host-file")).unwrap(),
+        "host"
+    );
+}
