@@ -186,6 +186,22 @@ pub fn close_fds_except(first: RawFd, keep: &[RawFd]) -> io::Result<()> {
     Ok(())
 }
 
+/// Join a new session keyring named `name` (keyctl JOIN_SESSION_KEYRING), so
+/// the container does not share the caller's keys. Kernels without keyrings
+/// (ENOSYS) are not an error.
+pub fn join_session_keyring(name: &std::ffi::CStr) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a NUL-terminated name pointer valid for the call.
+    let rc = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
 /// State letter and start time (field 22) from /proc/PID/stat.
 pub fn proc_stat(pid: i32) -> io::Result<(char, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;

@@ -26,6 +26,7 @@ pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
 }
 
@@ -111,6 +112,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
+    logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
     cleanup.dir = None;
     cleanup.child = None;
     Ok(Created {
@@ -136,6 +138,11 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
     }
     let parent_pid = std::process::id() as i32;
     let flags = plan.new_namespace_flags().bits();
+    logging::debug(&format!(
+        "clone the init of {:?} with namespaces {:?}",
+        opts.id,
+        plan.new_namespace_flags()
+    ));
     let (pid, pidfd) = match clone_fork(flags).context("clone the container's init")? {
         CloneResult::Child => {
             drop(parent_sock);
@@ -146,6 +153,9 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 fifo,
                 parent_pid,
                 preserve_fds: opts.preserve_fds,
+                keyring: (!opts.no_new_keyring)
+                    .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())
+                    .flatten(),
             })
         }
         CloneResult::Parent { pid, pidfd } => (pid, pidfd),

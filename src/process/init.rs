@@ -28,6 +28,8 @@ pub struct InitArgs<'a> {
     pub fifo: OwnedFd,
     pub parent_pid: i32,
     pub preserve_fds: u32,
+    /// Session keyring name (the container id), or None for --no-new-keyring.
+    pub keyring: Option<CString>,
 }
 
 /// Never returns: either execs the container's process or exits.
@@ -79,6 +81,9 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     }
 
     join_namespaces(plan)?;
+    if let Some(name) = &args.keyring {
+        crate::syscall::join_session_keyring(name).context("join a new session keyring")?;
+    }
 
     let procfs = ProcfsHandleBuilder::new()
         .unmasked()
