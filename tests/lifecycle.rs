@@ -136,7 +136,7 @@ fn delete_of_running_container_needs_force() {
     rt.delete_force(&id).assert_ok("delete --force");
     rt.try_state(&id)
         .assert_failed("state after delete --force");
-    assert!(!process_alive(pid), "init {pid} survived delete --force");
+    wait_process_gone(pid);
 }
 
 #[test]
@@ -158,14 +158,7 @@ fn delete_of_created_container_kills_init() {
     rt.try_state(&id)
         .assert_failed("state after delete")
         .assert_stderr_contains("does not exist");
-    let deadline = std::time::Instant::now() + STATUS_TIMEOUT;
-    while process_alive(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "init {pid} survived delete"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_process_gone(pid);
 }
 
 #[test]

@@ -62,6 +62,19 @@ pub fn live_start_time(pid: i32) -> Option<u64> {
     fields.get(19)?.parse().ok()
 }
 
+/// Poll until PID is gone or a zombie (bounded by STATUS_TIMEOUT).
+#[track_caller]
+pub fn wait_process_gone(pid: i32) {
+    let deadline = Instant::now() + STATUS_TIMEOUT;
+    while process_alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} still alive after {STATUS_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Whether PID is alive and not a zombie.
 pub fn process_alive(pid: i32) -> bool {
     live_start_time(pid).is_some()

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long one runtime command may take before the test fails as hung.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long each cleanup command may take.
 pub const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `wait_status` polls for a container to reach a status.
@@ -133,6 +133,8 @@ fn test_name() -> String {
 /// A runtime invocation still running (e.g. a foreground `run`).
 pub struct Running {
     pub child: Child,
+    /// The arguments, for messages.
+    args: String,
     stdout: PathBuf,
     stderr: PathBuf,
 }
@@ -145,9 +147,14 @@ impl Running {
     /// Wait for exit; kill it and fail the test when it takes longer than `timeout`.
     #[track_caller]
     pub fn wait(self, timeout: Duration) -> Output {
+        let args = self.args.clone();
+        let stderr = self.stderr.clone();
         match self.wait_or_kill(timeout) {
             Some(out) => out,
-            None => panic!("runtime command did not finish within {timeout:?}; killed it"),
+            None => panic!(
+                "`{args}` did not finish within {timeout:?}; killed it. stderr so far: {:?}",
+                std::fs::read_to_string(stderr).unwrap_or_default()
+            ),
         }
     }
 
@@ -211,6 +218,16 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new() -> Runtime {
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        assert_eq!(
+            euid, 0,
+            "the integration tests need root (they create namespaces and mounts)"
+        );
+        assert!(
+            Path::new("/bin/busybox").is_file(),
+            "the integration tests need a static /bin/busybox (Debian: busybox-static)"
+        );
         let tmp = tempfile::Builder::new()
             .prefix("hull-test-")
             .tempdir()
@@ -284,6 +301,7 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
         Running {
             child,
+            args: args.join(" "),
             stdout,
             stderr,
         }
@@ -304,10 +322,12 @@ impl Runtime {
         self.spawn_in(Some(cwd), args).wait(COMMAND_TIMEOUT)
     }
 
+    #[track_caller]
     pub fn create(&self, id: &str, bundle: &Bundle) -> Output {
         self.create_with(id, bundle, &[])
     }
 
+    #[track_caller]
     pub fn create_with(&self, id: &str, bundle: &Bundle, extra: &[&str]) -> Output {
         self.track(id);
         let dir = bundle.dir.to_str().unwrap();
@@ -324,6 +344,7 @@ impl Runtime {
         self.state(id)
     }
 
+    #[track_caller]
     pub fn start(&self, id: &str) -> Output {
         self.cmd(&["start", id])
     }
@@ -336,6 +357,7 @@ impl Runtime {
         self.wait_status(id, "running")
     }
 
+    #[track_caller]
     pub fn try_state(&self, id: &str) -> Output {
         self.cmd(&["state", id])
     }
@@ -374,6 +396,7 @@ impl Runtime {
         }
     }
 
+    #[track_caller]
     pub fn kill(&self, id: &str, signal: Option<&str>) -> Output {
         match signal {
             Some(sig) => self.cmd(&["kill", id, sig]),
@@ -381,15 +404,18 @@ impl Runtime {
         }
     }
 
+    #[track_caller]
     pub fn delete(&self, id: &str) -> Output {
         self.cmd(&["delete", id])
     }
 
+    #[track_caller]
     pub fn delete_force(&self, id: &str) -> Output {
         self.cmd(&["delete", "--force", id])
     }
 
     /// Foreground `run` with extra flags; returns when the container exits.
+    #[track_caller]
     pub fn run_with(&self, id: &str, bundle: &Bundle, extra: &[&str]) -> Output {
         self.track(id);
         let dir = bundle.dir.to_str().unwrap();
@@ -399,6 +425,7 @@ impl Runtime {
         self.cmd(&args)
     }
 
+    #[track_caller]
     pub fn run(&self, id: &str, bundle: &Bundle) -> Output {
         self.run_with(id, bundle, &[])
     }
@@ -423,6 +450,7 @@ impl Runtime {
         self.probe(bundle, &[]).remove(0)
     }
 
+    #[track_caller]
     pub fn list(&self, extra: &[&str]) -> Output {
         let mut args = vec!["list"];
         args.extend_from_slice(extra);
