@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -133,7 +133,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().context("state path has no parent")?;
     let name = path.file_name().context("state path has no file name")?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    let mut file = File::create(&tmp).with_context(|| format!("create {tmp:?}"))?;
+    // A stale temp file (or a planted symlink) is removed, never followed:
+    // the new one is created exclusively, without following symlinks.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("remove stale {tmp:?}")),
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .mode(0o644)
+        .open(&tmp)
+        .with_context(|| format!("create {tmp:?}"))?;
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .with_context(|| format!("write {tmp:?}"))?;
@@ -170,6 +183,21 @@ mod tests {
         assert!(validate_id(&"a".repeat(1024)).is_ok());
         assert!(validate_id(&"a".repeat(1025)).is_err());
         assert!(validate_id("a b").is_err());
+    }
+
+    #[test]
+    fn atomic_write_does_not_follow_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".x.pid.tmp")).unwrap();
+        write_atomic(&dir.path().join("x.pid"), b"42").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("x.pid")).unwrap(),
+            "42"
+        );
+        assert!(!dir.path().join("x.pid").is_symlink());
     }
 
     #[test]

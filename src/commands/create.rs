@@ -13,6 +13,7 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        interrupt: None,
     }
 }
 

@@ -20,7 +20,7 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
     if args.detach {
         let created = container::create(root, &opts)?;
         let c = as_container(&created);
-        if let Err(err) = container::start(&c) {
+        if let Err(err) = container::start(&c, None) {
             abort(&created, &c);
             return Err(err);
         }
@@ -52,9 +52,13 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
 
+    let opts = container::CreateOptions {
+        interrupt: Some(signals.as_fd().as_raw_fd()),
+        ..opts
+    };
     let created = container::create(root, &opts)?;
     let c = as_container(&created);
-    if let Err(err) = container::start(&c) {
+    if let Err(err) = container::start(&c, opts.interrupt) {
         abort(&created, &c);
         return Err(err);
     }

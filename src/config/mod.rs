@@ -172,11 +172,12 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = plan_namespaces(&linux)?;
     let has = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
-    let new_mount_ns = namespaces
-        .iter()
-        .any(|ns| ns.flag == CloneFlags::CLONE_NEWNS && ns.path.is_none());
-    if !has(CloneFlags::CLONE_NEWNS) {
-        bail!("linux.namespaces: a \"mount\" namespace is required (hull never changes the host's mounts)");
+    match namespaces.iter().find(|ns| ns.flag == CloneFlags::CLONE_NEWNS) {
+        None => bail!("linux.namespaces: a \"mount\" namespace is required (hull never changes the host's mounts)"),
+        Some(NamespacePlan { path: Some(p), .. }) => bail!(
+            "linux.namespaces: joining the mount namespace {p:?} is not supported yet (root, mounts and devices could not be applied)"
+        ),
+        Some(_) => {}
     }
 
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
@@ -341,7 +342,14 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     if spec.hooks().is_some() {
         not_applied.push("hooks (no hook is run yet)".into());
     }
-    let _ = new_mount_ns;
+    for m in &mounts {
+        if m.options.tmpcopyup {
+            not_applied.push(format!(
+                "the \"tmpcopyup\" option of the mount on {:?} (the tmpfs starts empty)",
+                m.destination
+            ));
+        }
+    }
 
     Ok(Plan {
         bundle: bundle.to_path_buf(),
@@ -440,7 +448,17 @@ fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan
 
 /// Only namespaced sysctls may be set, and only with their namespace (runc's rule).
 fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()> {
-    let has_new = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
+    // A namespace joined by path counts only if it is not the one hull runs
+    // in: writing there would change the host.
+    let has_new = |flag: CloneFlags| {
+        namespaces.iter().any(|ns| {
+            ns.flag == flag
+                && match &ns.path {
+                    None => true,
+                    Some(path) => !is_own_namespace(path, ns.kind),
+                }
+        })
+    };
     let ipc_keys = [
         "kernel.msgmax",
         "kernel.msgmnb",
@@ -475,6 +493,23 @@ fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()> {
     bail!("linux.sysctl {key:?}: not a namespaced sysctl, it would change the host")
 }
 
+/// Whether the namespace file at `path` is the one hull itself is in.
+fn is_own_namespace(path: &Path, kind: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = match kind {
+        "network" => "net",
+        "mount" => "mnt",
+        other => other,
+    };
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata(format!("/proc/self/ns/{own}")),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 fn plan_process(
     spec: &Spec,
     not_applied: &mut Vec<String>,
@@ -495,10 +530,15 @@ fn plan_process(
     if !cwd.is_absolute() {
         bail!("process.cwd {cwd:?}: must be an absolute path");
     }
+    for (i, arg) in args.iter().enumerate() {
+        if arg.contains('\0') {
+            bail!("process.args[{i}] {arg:?}: contains a NUL byte");
+        }
+    }
     let env = process.env().clone().unwrap_or_default();
     for (i, var) in env.iter().enumerate() {
-        if !var.contains('=') || var.starts_with('=') {
-            bail!("process.env[{i}] {var:?}: must be NAME=VALUE");
+        if !var.contains('=') || var.starts_with('=') || var.contains('\0') {
+            bail!("process.env[{i}] {var:?}: must be NAME=VALUE without NUL bytes");
         }
     }
     let user = process.user();
@@ -611,6 +651,16 @@ mod tests {
             kind: "x",
             path: None,
         }
+    }
+
+    #[test]
+    fn sysctl_in_the_hosts_own_namespace_is_refused() {
+        let joined_host = [NamespacePlan {
+            flag: CloneFlags::CLONE_NEWNET,
+            kind: "network",
+            path: Some(PathBuf::from("/proc/self/ns/net")),
+        }];
+        assert!(check_sysctl("net.ipv4.ip_forward", &joined_host).is_err());
     }
 
     #[test]

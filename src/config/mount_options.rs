@@ -19,6 +19,8 @@ pub struct MountOptions {
     pub data: Vec<String>,
     /// `idmap`/`ridmap` seen (id-mapped mounts).
     pub idmap: bool,
+    /// `tmpcopyup` seen (runc's extension: copy the image's files into the tmpfs).
+    pub tmpcopyup: bool,
 }
 
 // Values from linux/mount.h; libc does not export all of them.
@@ -43,6 +45,7 @@ impl Default for MountOptions {
             rec_attr_clr: 0,
             data: Vec::new(),
             idmap: false,
+            tmpcopyup: false,
         }
     }
 }
@@ -135,8 +138,7 @@ impl MountOptions {
             "rnosymfollow" => self.rec(MOUNT_ATTR_NOSYMFOLLOW, 0),
             "rsymfollow" => self.rec(0, MOUNT_ATTR_NOSYMFOLLOW),
             "idmap" | "ridmap" => self.idmap = true,
-            // runc's extension; the copy-up is not done, the mount still is.
-            "tmpcopyup" => {}
+            "tmpcopyup" => self.tmpcopyup = true,
             other => self.data.push(other.to_string()),
         }
     }

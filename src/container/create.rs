@@ -28,6 +28,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// A signalfd whose terminating signals abort the create (foreground run).
+    pub interrupt: Option<std::os::fd::RawFd>,
 }
 
 /// A created container whose init waits for `start`.
@@ -95,7 +97,8 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let (pid, pidfd) = spawn_init(&plan, opts, fifo)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
-    let (_, start_time) = proc_stat(pid).context("read the init's start time")?;
+    let (_, start_time) =
+        proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
     let state = StoredState {
         oci_version: plan.oci_version.clone(),
         id: opts.id.clone(),
@@ -167,6 +170,12 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
         let _ = waitpid(Pid::from_raw(pid), None);
         bail!(msg)
     };
+    use std::os::fd::AsRawFd;
+    match crate::process::interrupt::wait_readable(parent_sock.as_raw_fd(), opts.interrupt) {
+        Ok(Some(sig)) => return fail(format!("interrupted by signal {sig} while creating")),
+        Ok(None) => {}
+        Err(err) => return fail(format!("wait for the init: {err}")),
+    }
     match channel::recv_message(&parent_sock) {
         Ok(Some(Message::Ready)) => Ok((pid, pidfd)),
         Ok(Some(Message::Error(text))) => fail(text),

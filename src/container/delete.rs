@@ -13,12 +13,24 @@ const KILL_WAIT_MS: i32 = 10_000;
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let container = match Container::load(root, id) {
         Ok(c) => c,
-        Err(err) if force => {
+        Err(err)
+            if force
+                && !root
+                    .container_dir(id)
+                    .join(crate::state::STATE_FILE)
+                    .exists() =>
+        {
             // Engines call `delete --force` on containers that are already
-            // gone and expect success; a half-made directory goes too.
+            // gone and expect success. A directory without a state file is
+            // a create that failed hard; once its lock is free (no create
+            // is running) it goes too. An unreadable state file is an error:
+            // its init may still be alive.
             let dir = root.container_dir(id);
             if crate::state::validate_id(id).is_ok() && dir.is_dir() {
-                let _ = std::fs::remove_dir_all(&dir);
+                let _lock = DirLock::lock(&dir);
+                if !dir.join(crate::state::STATE_FILE).exists() {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
             }
             let _ = err;
             return Ok(());

@@ -14,9 +14,17 @@ pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
         .init_pidfd()
         .with_context(|| format!("cannot signal container {id:?}: container not running"))?;
     if all && container.state.own_pid_namespace {
+        let ns = std::fs::read_link(format!("/proc/{}/ns/pid", container.state.pid))
+            .with_context(|| format!("read the pid namespace of init {}", container.state.pid))?;
         for pid in pids_in_namespace_of(container.state.pid)? {
-            // SAFETY: kill(2) with integers; a process that is gone just fails.
-            unsafe { libc::kill(pid, signal) };
+            // Pin the process, then check it is still in the container's
+            // namespace: a pid reused since the scan is never signalled.
+            let Ok(fd) = crate::syscall::pidfd_open(pid) else {
+                continue;
+            };
+            if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == ns) {
+                let _ = crate::process::pidfd::send_signal(&fd, signal);
+            }
         }
     }
     match crate::process::pidfd::send_signal(&pidfd, signal) {

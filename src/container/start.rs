@@ -10,7 +10,8 @@ use nix::sys::stat::Mode;
 use super::{Container, Status};
 use crate::state::{DirLock, EXEC_FIFO};
 
-pub fn start(container: &Container) -> Result<()> {
+/// `interrupt`: a signalfd whose terminating signals abort the wait.
+pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Result<()> {
     let id = container.id();
     let _lock =
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
@@ -43,10 +44,15 @@ pub fn start(container: &Container) -> Result<()> {
             events: libc::POLLIN,
             revents: 0,
         },
+        libc::pollfd {
+            fd: interrupt.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     loop {
-        // SAFETY: two valid pollfds.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        // SAFETY: three pollfds; a negative fd is ignored by poll.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) };
         if rc < 0 {
             let err = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::Interrupted {
@@ -60,6 +66,11 @@ pub fn start(container: &Container) -> Result<()> {
                 Ok(1) => break,
                 Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
                 Err(err) => return Err(err).context("read exec.fifo"),
+            }
+        }
+        if fds[2].revents != 0 {
+            if let Some(sig) = crate::process::interrupt::take_terminating(fds[2].fd) {
+                bail!("cannot start container {id:?}: interrupted by signal {sig}");
             }
         }
         if fds[1].revents != 0 {

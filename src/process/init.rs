@@ -98,7 +98,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         )
         .context("process.oomScoreAdj: write /proc/self/oom_score_adj")?;
     }
-    if plan.has_new_namespace(CloneFlags::CLONE_NEWUTS) {
+    if plan.namespace(CloneFlags::CLONE_NEWUTS).is_some() {
         if let Some(h) = &plan.hostname {
             nix::unistd::sethostname(h).with_context(|| format!("hostname: set {h:?}"))?;
         }
@@ -157,7 +157,12 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         .iter()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    nix::unistd::setgroups(&gids).context("process.user.additionalGids: setgroups")?;
+    nix::unistd::setgroups(&gids).with_context(|| {
+        format!(
+            "process.user.additionalGids: setgroups {:?}",
+            p.additional_gids
+        )
+    })?;
     let gid = Gid::from_raw(p.gid);
     nix::unistd::setresgid(gid, gid, gid)
         .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
@@ -192,6 +197,9 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
         libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t);
         libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
     }
+    // A pid namespace's init ignores signals it has no handler for: while
+    // it waits for `start`, `kill` must still end it, as it ends runc's.
+    exit_on_signals();
     send_message(&args.sync, &Message::Ready)?;
     drop(args.sync);
 
@@ -209,6 +217,7 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     drop(fifo);
     drop(args.fifo);
     drop(ready.procfs);
+    reset_signals();
 
     let argv: Vec<CString> = p
         .args
@@ -268,6 +277,28 @@ fn set_domainname(name: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+extern "C" fn exit_with_signal(sig: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + sig) }
+}
+
+/// Until exec, catchable terminating signals end the waiting init.
+fn exit_on_signals() {
+    for sig in [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGPIPE,
+    ] {
+        // SAFETY: the handler only calls _exit.
+        unsafe { libc::signal(sig, exit_with_signal as *const () as libc::sighandler_t) };
+    }
 }
 
 /// Default dispositions and an empty mask: hull ignores SIGPIPE and may

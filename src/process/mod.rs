@@ -4,4 +4,5 @@
 pub mod channel;
 pub mod exec_path;
 pub mod init;
+pub mod interrupt;
 pub mod pidfd;

@@ -49,8 +49,9 @@ pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>
     }
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
+    let own_cgroup_ns = plan.has_new_namespace(nix::sched::CloneFlags::CLONE_NEWCGROUP);
     for m in &plan.mounts {
-        mounts::mount_entry(&root, m)?;
+        mounts::mount_entry(&root, m, own_cgroup_ns)?;
     }
     if plan.setup_dev {
         devices::create_devices(&root, &plan.devices)?;
@@ -116,7 +117,12 @@ fn mount_at(
 /// The per-mount flags (nosuid, nodev, …) the mount of `handle` has now, so a
 /// remount keeps them (dropping a locked flag fails in a user namespace).
 fn current_mount_flags(handle: &Handle) -> Result<MsFlags> {
-    let st = nix::sys::statvfs::fstatvfs(handle).context("statvfs")?;
+    let st = nix::sys::statvfs::fstatvfs(handle).with_context(|| {
+        format!(
+            "statvfs {:?}",
+            std::fs::read_link(fd_path(handle.as_fd().as_raw_fd())).unwrap_or_default()
+        )
+    })?;
     use nix::sys::statvfs::FsFlags;
     let f = st.flags();
     let mut out = MsFlags::empty();

@@ -6,17 +6,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::mount::MsFlags;
-use pathrs::flags::OpenFlags;
 use pathrs::Root;
 
 use super::{dir_perms, fd_path, mount_at, resolve};
 use crate::config::MountPlan;
 use crate::syscall::mount_setattr;
 
-pub fn mount_entry(root: &Root, m: &MountPlan) -> Result<()> {
+/// `own_cgroup_ns`: the init has a cgroup namespace of its own, so a fresh
+/// cgroup mount shows only its subtree (else its cgroup dir is bound).
+pub fn mount_entry(root: &Root, m: &MountPlan, own_cgroup_ns: bool) -> Result<()> {
     let dest = &m.destination;
-    if m.fs_type == "cgroup" || (m.fs_type == "cgroup2" && !host_is_unified()) {
-        return mount_cgroups(root, m);
+    if m.fs_type == "cgroup" {
+        return mount_cgroups(root, m, own_cgroup_ns);
     }
     let source_is_file = m.is_bind()
         && m.source
@@ -111,16 +112,15 @@ fn create_target(root: &Root, dest: &Path, file: bool) -> Result<()> {
         root.mkdir_all(parent, &dir_perms(0o755))
             .with_context(|| format!("create mount point {parent:?} in the rootfs"))?;
     }
-    match root.create_file(
-        dest,
-        OpenFlags::O_CREAT | OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
-        &dir_perms(0o644),
-    ) {
-        Ok(_) => Ok(()),
-        Err(err) if root.resolve(dest).is_ok() => {
-            let _ = err;
-            Ok(())
-        }
+    // Whatever is there already (a file, a fifo, a device node) is mounted
+    // over, never opened: opening a fifo would block, a device would run
+    // its driver's open.
+    if root.resolve(dest).is_ok() {
+        return Ok(());
+    }
+    match root.create(dest, &pathrs::InodeType::File(dir_perms(0o644))) {
+        Ok(()) => Ok(()),
+        Err(_) if root.resolve(dest).is_ok() => Ok(()),
         Err(err) => Err(err).with_context(|| format!("create mount point {dest:?} in the rootfs")),
     }
 }
@@ -136,7 +136,7 @@ pub fn host_is_unified() -> bool {
 /// it is a tmpfs holding one mount per hierarchy the init belongs to: a fresh
 /// cgroup mount rooted at the init's cgroup with a new cgroup namespace,
 /// otherwise a bind of the init's own cgroup directory.
-fn mount_cgroups(root: &Root, m: &MountPlan) -> Result<()> {
+fn mount_cgroups(root: &Root, m: &MountPlan, own_ns: bool) -> Result<()> {
     let dest = &m.destination;
     root.mkdir_all(dest, &dir_perms(0o755))
         .with_context(|| format!("create mount point {dest:?} in the rootfs"))?;
@@ -161,7 +161,6 @@ fn mount_cgroups(root: &Root, m: &MountPlan) -> Result<()> {
         Some("mode=755"),
         &|| format!("mount tmpfs for cgroups on {dest:?}"),
     )?;
-    let own_ns = cgroup_ns_is_new();
     let cgroups = std::fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
     let mountinfo =
         std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
@@ -233,12 +232,6 @@ fn mount_cgroups(root: &Root, m: &MountPlan) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-fn cgroup_ns_is_new() -> bool {
-    let own = std::fs::read_link("/proc/self/ns/cgroup").ok();
-    let parent = std::fs::read_link(format!("/proc/{}/ns/cgroup", nix::unistd::getppid())).ok();
-    own.is_some() && own != parent
 }
 
 /// The host directory of the cgroup `path` in the v1 hierarchy of `ctrls`.

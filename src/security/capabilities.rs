@@ -88,14 +88,29 @@ pub fn before_user_switch(plan: &CapsPlan) -> Result<()> {
 pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
-    // Effective must stay within permitted: widen permitted last, narrow first.
-    caps::set(None, CapSet::Effective, &CapsHashSet::new()).context("clear effective caps")?;
-    caps::set(None, CapSet::Permitted, &plan.permitted)
-        .context("process.capabilities.permitted: capset")?;
-    caps::set(None, CapSet::Inheritable, &plan.inheritable)
-        .context("process.capabilities.inheritable: capset")?;
-    caps::set(None, CapSet::Effective, &plan.effective)
-        .context("process.capabilities.effective: capset (effective must be within permitted)")?;
+    // Raise every permitted cap into effective first: with CAP_SETPCAP held
+    // the inheritable set may then go beyond permitted, as runc's single
+    // capset allows. Permitted is narrowed last (effective must stay in it).
+    let current = caps::read(None, CapSet::Permitted).context("read permitted caps")?;
+    caps::set(None, CapSet::Effective, &current).context("raise effective caps")?;
+    caps::set(None, CapSet::Inheritable, &plan.inheritable).with_context(|| {
+        format!(
+            "process.capabilities.inheritable: capset {}",
+            names(&plan.inheritable)
+        )
+    })?;
+    caps::set(None, CapSet::Effective, &plan.effective).with_context(|| {
+        format!(
+            "process.capabilities.effective: capset {}",
+            names(&plan.effective)
+        )
+    })?;
+    caps::set(None, CapSet::Permitted, &plan.permitted).with_context(|| {
+        format!(
+            "process.capabilities.permitted: capset {} (effective must be within permitted)",
+            names(&plan.permitted)
+        )
+    })?;
     caps::clear(None, CapSet::Ambient).context("clear ambient caps")?;
     for cap in &plan.ambient {
         // The kernel only raises an ambient cap that is permitted and
@@ -106,6 +121,12 @@ pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn names(set: &CapsHashSet) -> String {
+    let mut v: Vec<String> = set.iter().map(|c| c.to_string()).collect();
+    v.sort();
+    format!("[{}]", v.join(", "))
 }
 
 #[cfg(test)]
