@@ -309,3 +309,51 @@ fn no_pivot_still_confines_to_rootfs() {
         "/ is not the rootfs"
     );
 }
+
+#[test]
+fn inheritable_capabilities_beyond_permitted() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // uid 0 with CAP_CHOWN (0) inheritable and bounding but not permitted.
+    bundle.set(
+        "/process/capabilities",
+        json!({"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": ["CAP_KILL"],
+               "effective": ["CAP_KILL"], "inheritable": ["CAP_CHOWN", "CAP_KILL"]}),
+    );
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["uid"], 0, "{report}");
+    let caps = &report["capabilities"];
+    assert_eq!(caps["CapInh"], "0000000000000021", "{caps}");
+    assert_eq!(caps["CapPrm"], "0000000000000020", "{caps}");
+    assert_eq!(caps["CapEff"], "0000000000000020", "{caps}");
+    assert_eq!(caps["CapBnd"], "0000000000000021", "{caps}");
+    assert_eq!(caps["CapAmb"], "0000000000000000", "{caps}");
+}
+
+#[test]
+fn sysctl_in_joined_host_network_namespace_is_refused() {
+    let rt = Runtime::new();
+    // The host's own network namespace, by a path the runtime resolves as
+    // given. Should the runtime accept it anyway, it writes the host's
+    // current value back, so the host is never changed.
+    let current = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let path = format!("/proc/{}/ns/net", std::process::id());
+    let mut bundle = rt.bundle();
+    bundle
+        .namespace(json!({"type": "network", "path": path}))
+        .set(
+            "/linux/sysctl",
+            json!({"net.ipv4.ip_forward": current.trim()}),
+        );
+    let id = rt.new_id();
+    let out = rt.create(&id, &bundle);
+    out.assert_failed("create with a sysctl in the host's network namespace");
+    out.assert_stderr_contains("net.ipv4.ip_forward");
+    rt.try_state(&id)
+        .assert_failed("state after a refused create");
+    rt.assert_nothing_left();
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        current
+    );
+}

@@ -363,3 +363,62 @@ fn concurrent_create_of_one_id_has_one_winner() {
     assert_eq!(rt.state(&id)["status"], "created");
     assert_eq!(rt.list_ids(), vec![id.clone()]);
 }
+
+#[test]
+fn kill_of_created_container_stops_it() {
+    let rt = Runtime::new();
+    let bundle = sleeper(&rt);
+    // The init waits for `start`; as a pid namespace's init it would ignore
+    // signals it has no handler for.
+    for signal in [Some("TERM"), None] {
+        let id = rt.new_id();
+        let state = rt.create_ok(&id, &bundle);
+        assert_eq!(state["status"], "created", "{state}");
+        let pid = state["pid"].as_i64().unwrap() as i32;
+        rt.kill(&id, signal)
+            .assert_ok(&format!("kill {signal:?} of a created container"));
+        rt.wait_status(&id, "stopped");
+        wait_process_gone(pid);
+        rt.delete(&id).assert_ok("delete");
+    }
+}
+
+#[test]
+fn relative_pid_file_is_written_in_cwd() {
+    let rt = Runtime::new();
+    let bundle = sleeper(&rt);
+    let cwd = rt.host_dir("cwd");
+    let id = rt.new_id();
+    rt.track(&id);
+    rt.cmd_in(
+        &cwd,
+        &[
+            "create",
+            "--bundle",
+            bundle.dir.to_str().unwrap(),
+            "--pid-file",
+            "init.pid",
+            &id,
+        ],
+    )
+    .assert_ok("create with a relative --pid-file");
+    let pid = rt.state(&id)["pid"].as_i64().expect("pid in state");
+    let written = std::fs::read_to_string(cwd.join("init.pid"))
+        .unwrap_or_else(|e| panic!("no init.pid in the runtime's cwd {}: {e}", cwd.display()));
+    assert_eq!(
+        written.trim().parse::<i64>().ok(),
+        Some(pid),
+        "pid file holds {written:?}"
+    );
+    let mut entries: Vec<String> = std::fs::read_dir(&cwd)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        vec!["init.pid".to_string()],
+        "files left in the cwd"
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+}

@@ -332,3 +332,127 @@ fn mount_through_symlink_stays_in_rootfs() {
         "host"
     );
 }
+
+#[test]
+fn file_bind_mount_over_existing_fifo() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("file-src");
+    let source = host.join("hosts");
+    std::fs::write(&source, "127.0.0.1 from-host-file\n").unwrap();
+    let mut bundle = rt.bundle();
+    // The mount point exists as a fifo: opening it to "create" it would block
+    // until a writer shows up.
+    let fifo = bundle.rootfs().join("etc/hostsfifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+    bundle.add_mount(json!({
+        "destination": "/etc/hostsfifo", "type": "bind", "source": source,
+        "options": ["bind", "ro"]
+    }));
+    let results = rt.probe(
+        &mut bundle,
+        &["read", "/etc/hostsfifo", "--", "stat", "/etc/hostsfifo"],
+    );
+    assert_eq!(
+        results[0]["content"], "127.0.0.1 from-host-file\n",
+        "{}",
+        results[0]
+    );
+    assert_eq!(results[1]["type"], "file", "{}", results[1]);
+    // The rootfs keeps its fifo; the host file is unchanged.
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(
+        std::fs::read_to_string(&source).unwrap(),
+        "127.0.0.1 from-host-file\n"
+    );
+}
+
+/// The cgroup path of `controller` in /proc/self/cgroup lines of a report.
+fn cgroup_path_of(report: &Value, controller: &str) -> Option<String> {
+    report["cgroup"].as_array()?.iter().find_map(|line| {
+        let mut parts = line.as_str()?.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
+        ctrls
+            .split(',')
+            .any(|c| c == controller)
+            .then(|| path.to_string())
+    })
+}
+
+/// Whether /sys/fs/cgroup is a cgroup v1 (or hybrid) layout on this host.
+fn host_has_cgroup_v1(controller: &str) -> bool {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mounts.lines().any(|l| {
+        let (pre, post) = l.split_once(" - ").unwrap_or(("", ""));
+        pre.split(' ').nth(4) == Some(&format!("/sys/fs/cgroup/{controller}"))
+            && post.starts_with("cgroup ")
+    })
+}
+
+#[test]
+fn cgroup_v1_mount_without_cgroup_namespace_shows_own_cgroup_only() {
+    if !host_has_cgroup_v1("memory") {
+        eprintln!("skipped: needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+        return;
+    }
+    // The container stays in the caller's memory cgroup (no cgroup is made
+    // for it yet): in the root cgroup a correct bind also has root "/".
+    let ours = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    if ours
+        .lines()
+        .any(|l| l.split(':').nth(1) == Some("memory") && l.ends_with(":/"))
+    {
+        eprintln!("skipped: the test runs in the root memory cgroup, where a bind and the whole hierarchy look alike");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // The default config: a cgroup mount at /sys/fs/cgroup, a new pid
+    // namespace and no cgroup namespace.
+    bundle.without_namespace("cgroup");
+    let report = rt.report(&mut bundle);
+    assert_eq!(report["pid"], 1, "{report}");
+    let own = cgroup_path_of(&report, "memory").expect("memory line in /proc/self/cgroup");
+    assert_ne!(
+        own, "/",
+        "the container's memory cgroup is the root one (needs a host where it is not): {}",
+        report["cgroup"]
+    );
+    let mount = find_mount(&report, "/sys/fs/cgroup/memory")
+        .unwrap_or_else(|| panic!("no mount at /sys/fs/cgroup/memory: {}", report["mountinfo"]));
+    assert_eq!(mount["fs_type"], "cgroup", "{mount}");
+    // A bind of the container's own cgroup dir, not the whole hierarchy.
+    assert_ne!(
+        mount["root"], "/",
+        "the host's whole hierarchy is exposed: {mount}"
+    );
+    assert_eq!(mount["root"], own.as_str(), "{mount}");
+}
+
+#[test]
+fn cgroup_v1_mount_with_cgroup_namespace_is_rooted_at_namespace() {
+    if !host_has_cgroup_v1("memory") {
+        eprintln!("skipped: needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.namespace(json!({"type": "cgroup"}));
+    let report = rt.report(&mut bundle);
+    assert_eq!(
+        cgroup_path_of(&report, "memory").as_deref(),
+        Some("/"),
+        "{}",
+        report["cgroup"]
+    );
+    let mount = find_mount(&report, "/sys/fs/cgroup/memory")
+        .unwrap_or_else(|| panic!("no mount at /sys/fs/cgroup/memory: {}", report["mountinfo"]));
+    assert_eq!(mount["fs_type"], "cgroup", "{mount}");
+    assert_eq!(mount["root"], "/", "{mount}");
+    assert!(has_option(mount, "memory"), "{mount}");
+}
