@@ -70,26 +70,35 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// poll(2) for readability of `fds` (a negative fd is skipped), retrying
+/// on EINTR; returns each fd's revents (all 0 when the timeout passed).
+pub fn poll_readable<const N: usize>(
+    fds: [RawFd; N],
+    timeout_ms: i32,
+) -> io::Result<[libc::c_short; N]> {
+    let mut pfds = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: N valid pollfds; poll ignores negative fds.
+        let rc = unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
+        if rc >= 0 {
+            return Ok(pfds.map(|p| p.revents));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
 /// Wait until the process behind `pidfd` has exited, at most `timeout_ms`
 /// (-1: no limit). Returns whether it exited.
 pub fn pidfd_wait_exit(pidfd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: one valid pollfd.
-        let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        return Ok(rc > 0);
-    }
+    let [revents] = poll_readable([pidfd.as_raw_fd()], timeout_ms)?;
+    Ok(revents != 0)
 }
 
 #[repr(C)]

@@ -89,28 +89,12 @@ fn abort(created: &Created, c: &Container) {
 fn wait_forwarding(created: &Created, signals: &SignalFd) -> Result<i32> {
     let pid = Pid::from_raw(created.pid);
     loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: signals.as_fd().as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: created.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two valid pollfds.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if rc < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err).context("wait for the container");
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
+        let [signalled, exited] = crate::syscall::poll_readable(
+            [signals.as_fd().as_raw_fd(), created.pidfd.as_raw_fd()],
+            -1,
+        )
+        .context("wait for the container")?;
+        if signalled & libc::POLLIN != 0 {
             while let Ok(Some(info)) = signals.read_signal() {
                 let sig = info.ssi_signo as i32;
                 if sig != libc::SIGCHLD {
@@ -118,7 +102,7 @@ fn wait_forwarding(created: &Created, signals: &SignalFd) -> Result<i32> {
                 }
             }
         }
-        if fds[1].revents != 0 {
+        if exited != 0 {
             return match waitpid(pid, None).context("wait for the container's init")? {
                 WaitStatus::Exited(_, code) => Ok(code),
                 WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),

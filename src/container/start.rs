@@ -9,6 +9,7 @@ use nix::sys::stat::Mode;
 
 use super::{Container, Status};
 use crate::state::{DirLock, EXEC_FIFO};
+use crate::syscall::poll_readable;
 
 /// `interrupt`: a signalfd whose terminating signals abort the wait.
 pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Result<()> {
@@ -33,34 +34,12 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
     )
     .with_context(|| format!("open {fifo_path:?}"))?;
 
-    let mut fds = [
-        libc::pollfd {
-            fd: fifo.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: pidfd.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: interrupt.unwrap_or(-1),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
+    let interrupt = interrupt.unwrap_or(-1);
     loop {
-        // SAFETY: three pollfds; a negative fd is ignored by poll.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) };
-        if rc < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err).context("wait for the init");
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
+        let [fifo_ready, init_gone, signalled] =
+            poll_readable([fifo.as_raw_fd(), pidfd.as_fd().as_raw_fd(), interrupt], -1)
+                .context("wait for the init")?;
+        if fifo_ready & libc::POLLIN != 0 {
             let mut byte = [0u8; 1];
             match nix::unistd::read(&fifo, &mut byte) {
                 Ok(1) => break,
@@ -68,15 +47,15 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
                 Err(err) => return Err(err).context("read exec.fifo"),
             }
         }
-        if fds[2].revents != 0 {
-            if let Some(sig) = crate::process::interrupt::take_terminating(fds[2].fd) {
+        if signalled != 0 {
+            if let Some(sig) = crate::process::interrupt::take_terminating(interrupt) {
                 bail!("cannot start container {id:?}: interrupted by signal {sig}");
             }
         }
-        if fds[1].revents != 0 {
+        if init_gone != 0 {
             bail!("cannot start container {id:?}: its init exited before it could run the process");
         }
-        if fds[0].revents & libc::POLLHUP != 0 {
+        if fifo_ready & libc::POLLHUP != 0 {
             bail!("cannot start container {id:?}: its init closed exec.fifo without a word");
         }
     }

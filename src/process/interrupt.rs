@@ -12,33 +12,13 @@ pub fn wait_readable(fd: RawFd, interrupt: Option<RawFd>) -> std::io::Result<Opt
         return Ok(None);
     };
     loop {
-        let mut fds = [
-            libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sigfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two valid pollfds.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if rc < 0 {
-            let err = std::io::Error::last_os_error();
-            if err.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        if fds[1].revents != 0 {
+        let [ready, signalled] = crate::syscall::poll_readable([fd, sigfd], -1)?;
+        if signalled != 0 {
             if let Some(sig) = take_terminating(sigfd) {
                 return Ok(Some(sig));
             }
         }
-        if fds[0].revents != 0 {
+        if ready != 0 {
             return Ok(None);
         }
     }
