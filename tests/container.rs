@@ -298,11 +298,7 @@ fn no_pivot_still_confines_to_rootfs() {
     out.assert_ok("run --no-pivot");
     let results = out.json();
     assert_eq!(results[0]["pid"], 1);
-    let mut expected: Vec<String> = std::fs::read_dir(bundle.rootfs())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    expected.sort();
+    let expected = dir_entries(&bundle.rootfs());
     assert_eq!(
         results[1]["entries"],
         json!(expected),

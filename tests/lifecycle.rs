@@ -410,11 +410,7 @@ fn relative_pid_file_is_written_in_cwd() {
         Some(pid),
         "pid file holds {written:?}"
     );
-    let mut entries: Vec<String> = std::fs::read_dir(&cwd)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    entries.sort();
+    let entries = dir_entries(&cwd);
     assert_eq!(
         entries,
         vec!["init.pid".to_string()],

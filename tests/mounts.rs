@@ -317,11 +317,7 @@ fn mount_through_symlink_stays_in_rootfs() {
     } else {
         out.assert_failed("run with a mount through an escaping symlink");
     }
-    let mut entries: Vec<String> = std::fs::read_dir(&host)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    entries.sort();
+    let entries = dir_entries(&host);
     assert_eq!(
         entries,
         vec!["host-file".to_string()],
