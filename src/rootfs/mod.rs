@@ -123,6 +123,11 @@ fn current_mount_flags(handle: &Handle) -> Result<MsFlags> {
             std::fs::read_link(fd_path(handle.as_fd().as_raw_fd())).unwrap_or_default()
         )
     })?;
+    Ok(mount_flags_of(&st))
+}
+
+/// The per-mount flags of a statvfs result, as mount(2) flags.
+fn mount_flags_of(st: &nix::sys::statvfs::Statvfs) -> MsFlags {
     use nix::sys::statvfs::FsFlags;
     let f = st.flags();
     let mut out = MsFlags::empty();
@@ -139,5 +144,5 @@ fn current_mount_flags(handle: &Handle) -> Result<MsFlags> {
             out |= to;
         }
     }
-    Ok(out)
+    out
 }

@@ -92,17 +92,8 @@ fn unescape_mountinfo(s: &str) -> String {
 /// `root.readonly`: remount the new `/` read-only, keeping its other flags.
 pub fn remount_root_readonly() -> Result<()> {
     let st = nix::sys::statvfs::statvfs("/").context("statvfs \"/\"")?;
-    use nix::sys::statvfs::FsFlags;
-    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-    for (from, to) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-    ] {
-        if st.flags().contains(from) {
-            flags |= to;
-        }
-    }
+    let flags =
+        super::mount_flags_of(&st) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .context("remount \"/\" read-only (root.readonly)")
 }
