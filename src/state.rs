@@ -37,6 +37,9 @@ pub struct StoredState {
     /// Whether the container has a pid namespace of its own (kill --all).
     #[serde(default)]
     pub own_pid_namespace: bool,
+    /// The hooks still to run at start (poststart) and delete (poststop).
+    #[serde(default, skip_serializing_if = "crate::hooks::HooksPlan::is_empty")]
+    pub hooks: crate::hooks::HooksPlan,
 }
 
 /// Reject ids that could name a path outside the state root.
@@ -214,6 +217,7 @@ mod tests {
             owner: String::new(),
             annotations: HashMap::new(),
             own_pid_namespace: true,
+            hooks: Default::default(),
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

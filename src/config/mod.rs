@@ -100,6 +100,7 @@ pub struct Plan {
     pub not_applied: Vec<String>,
     /// Other things a person should know (skipped capabilities, …).
     pub warnings: Vec<String>,
+    pub hooks: crate::hooks::HooksPlan,
 }
 
 impl Plan {
@@ -339,9 +340,10 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     if linux.intel_rdt().is_some() {
         not_applied.push("linux.intelRdt".into());
     }
-    if spec.hooks().is_some() {
-        not_applied.push("hooks (no hook is run yet)".into());
-    }
+    let hooks = match spec.hooks() {
+        Some(h) => crate::hooks::plan(h)?,
+        None => crate::hooks::HooksPlan::default(),
+    };
     for m in &mounts {
         if m.options.tmpcopyup {
             not_applied.push(format!(
@@ -370,6 +372,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         annotations: spec.annotations().clone().unwrap_or_default(),
         not_applied,
         warnings,
+        hooks,
     })
 }
 

@@ -110,6 +110,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         owner: String::new(),
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
+        hooks: plan.hooks.clone(),
     };
     state::save(&dir, &state)?;
     if let Some(pid_file) = &opts.pid_file {
@@ -155,6 +156,7 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 sync: child_sock,
                 fifo,
                 parent_pid,
+                id: opts.id.clone(),
                 preserve_fds: opts.preserve_fds,
                 keyring: (!opts.no_new_keyring)
                     .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())
@@ -171,14 +173,52 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
         bail!(msg)
     };
     use std::os::fd::AsRawFd;
-    match crate::process::interrupt::wait_readable(parent_sock.as_raw_fd(), opts.interrupt) {
-        Ok(Some(sig)) => return fail(format!("interrupted by signal {sig} while creating")),
-        Ok(None) => {}
-        Err(err) => return fail(format!("wait for the init: {err}")),
+    loop {
+        match crate::process::interrupt::wait_readable(parent_sock.as_raw_fd(), opts.interrupt) {
+            Ok(Some(sig)) => return fail(format!("interrupted by signal {sig} while creating")),
+            Ok(None) => {}
+            Err(err) => return fail(format!("wait for the init: {err}")),
+        }
+        let msg = channel::recv_message(&parent_sock);
+        if let Ok(Some(Message::RunHooks)) = msg {
+            // prestart (deprecated) and createRuntime run here, in hull's
+            // namespaces, while the init waits before pivot_root.
+            let hooks = &plan.hooks;
+            let state = crate::hooks::state_json(
+                &plan.oci_version,
+                &opts.id,
+                "creating",
+                pid,
+                &plan.bundle,
+                &plan.annotations,
+            );
+            let ran = crate::hooks::run_all("prestart", &hooks.prestart, &state)
+                .and_then(|()| {
+                    crate::hooks::run_all("createRuntime", &hooks.create_runtime, &state)
+                })
+                .and_then(|()| channel::send_message(&parent_sock, &Message::HooksDone));
+            if let Err(err) = ran {
+                return fail(format!("{err:#}"));
+            }
+            continue;
+        }
+        return match finish_create(msg, pid) {
+            Ok(()) => Ok((pid, pidfd)),
+            Err((true, text)) => fail(text),
+            Err((false, text)) => bail!(text),
+        };
     }
-    match channel::recv_message(&parent_sock) {
-        Ok(Some(Message::Ready)) => Ok((pid, pidfd)),
-        Ok(Some(Message::Error(text))) => fail(text),
+}
+
+/// What the init's last word means: Ok when it is ready; else the error
+/// text, and whether the init is still there to be killed.
+fn finish_create(
+    msg: Result<Option<Message>>,
+    pid: i32,
+) -> std::result::Result<(), (bool, String)> {
+    match msg {
+        Ok(Some(Message::Ready)) => Ok(()),
+        Ok(Some(Message::Error(text))) => Err((true, text)),
         Ok(None) => {
             let status = waitpid(Pid::from_raw(pid), None);
             let how = match status {
@@ -186,9 +226,13 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
                 _ => "unknown status".to_string(),
             };
-            bail!("the container's init ended during create without a word ({how})")
+            Err((
+                false,
+                format!("the container's init ended during create without a word ({how})"),
+            ))
         }
-        Err(err) => fail(format!("{err:#}")),
+        Ok(Some(other)) => Err((true, format!("unexpected message from the init: {other:?}"))),
+        Err(err) => Err((true, format!("{err:#}"))),
     }
 }
 

@@ -51,9 +51,25 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 }
 
 /// Remove what hull made for a stopped container.
+/// poststop hooks run last; their failure is reported, delete goes on.
 pub fn destroy(container: &Container) -> Result<()> {
     std::fs::remove_dir_all(&container.dir)
-        .with_context(|| format!("remove state dir {:?}", container.dir))
+        .with_context(|| format!("remove state dir {:?}", container.dir))?;
+    let s = &container.state;
+    if !s.hooks.poststop.is_empty() {
+        let state = crate::hooks::state_json(
+            &s.oci_version,
+            &s.id,
+            "stopped",
+            s.pid,
+            &s.bundle,
+            &s.annotations,
+        );
+        if let Err(err) = crate::hooks::run_all("poststop", &s.hooks.poststop, &state) {
+            crate::logging::warn(&format!("container {:?}: {err:#}", s.id));
+        }
+    }
+    Ok(())
 }
 
 fn kill_and_wait(container: &Container) -> Result<()> {

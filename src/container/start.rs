@@ -40,9 +40,15 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
             poll_readable([fifo.as_raw_fd(), pidfd.as_fd().as_raw_fd(), interrupt], -1)
                 .context("wait for the init")?;
         if fifo_ready & libc::POLLIN != 0 {
-            let mut byte = [0u8; 1];
-            match nix::unistd::read(&fifo, &mut byte) {
-                Ok(1) => break,
+            // "0": the init goes on to exec; "E<text>": a startContainer
+            // hook failed and the init exits.
+            let mut buf = [0u8; 4096];
+            match nix::unistd::read(&fifo, &mut buf) {
+                Ok(n) if n > 0 && buf[0] == b'0' => break,
+                Ok(n) if n > 0 && buf[0] == b'E' => bail!(
+                    "cannot start container {id:?}: {}",
+                    String::from_utf8_lossy(&buf[1..n])
+                ),
                 Ok(_) | Err(nix::errno::Errno::EAGAIN) => {}
                 Err(err) => return Err(err).context("read exec.fifo"),
             }
@@ -60,5 +66,23 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
         }
     }
     std::fs::remove_file(&fifo_path).with_context(|| format!("remove {fifo_path:?}"))?;
+    let hooks = &container.state.hooks.poststart;
+    if !hooks.is_empty() {
+        let s = &container.state;
+        let state = crate::hooks::state_json(
+            &s.oci_version,
+            id,
+            "running",
+            s.pid,
+            &s.bundle,
+            &s.annotations,
+        );
+        if let Err(err) = crate::hooks::run_all("poststart", hooks, &state) {
+            // Spec 1.3: a failed poststart hook fails start; the container
+            // does not go on running.
+            let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
+            bail!("cannot start container {id:?}: {err:#}");
+        }
+    }
     Ok(())
 }

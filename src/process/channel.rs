@@ -12,12 +12,18 @@ pub enum Message {
     Ready,
     /// The init failed; the text says what and where.
     Error(String),
+    /// The init's mounts are ready: hull runs prestart and createRuntime hooks.
+    RunHooks,
+    /// hull's answer: those hooks succeeded, go on.
+    HooksDone,
 }
 
 impl Message {
     fn encode(&self) -> Vec<u8> {
         match self {
             Message::Ready => b"R".to_vec(),
+            Message::RunHooks => b"H".to_vec(),
+            Message::HooksDone => b"D".to_vec(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
                 out.extend_from_slice(text.as_bytes());
@@ -29,6 +35,8 @@ impl Message {
     fn decode(bytes: &[u8]) -> Option<Message> {
         match bytes.split_first()? {
             (b'R', _) => Some(Message::Ready),
+            (b'H', _) => Some(Message::RunHooks),
+            (b'D', _) => Some(Message::HooksDone),
             (b'E', text) => Some(Message::Error(String::from_utf8_lossy(text).into_owned())),
             _ => None,
         }

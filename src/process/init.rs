@@ -13,7 +13,7 @@ use nix::unistd::{Gid, Uid};
 use pathrs::flags::OpenFlags;
 use pathrs::procfs::{ProcfsBase, ProcfsHandle, ProcfsHandleBuilder};
 
-use super::channel::{send_message, Message};
+use super::channel::{recv_message, send_message, Message};
 use super::exec_path::find_executable;
 use crate::config::Plan;
 use crate::rootfs;
@@ -27,6 +27,8 @@ pub struct InitArgs<'a> {
     /// exec.fifo opened O_PATH by hull before the clone.
     pub fifo: OwnedFd,
     pub parent_pid: i32,
+    /// The container id (for the state hooks read).
+    pub id: String,
     pub preserve_fds: u32,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
@@ -56,6 +58,8 @@ pub fn init_main(args: InitArgs) -> ! {
 struct Ready {
     program: CString,
     procfs: ProcfsHandle,
+    /// The init's pid as the host sees it (for hooks), 0 when no hook needs it.
+    host_pid: i32,
 }
 
 fn prepare(args: &InitArgs) -> Result<Ready> {
@@ -107,7 +111,26 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         }
     }
 
-    let write_sysctls = || -> Result<()> {
+    let hooks = &plan.hooks;
+    // Before pivot_root /proc is still the host's: its "self" is our host pid.
+    let host_pid = if hooks.create_container.is_empty() && hooks.start_container.is_empty() {
+        0
+    } else {
+        std::fs::read_link("/proc/self")
+            .ok()
+            .and_then(|p| p.to_str()?.parse().ok())
+            .context("read the init's host pid from /proc/self")?
+    };
+    let before_pivot = || -> Result<()> {
+        if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
+            send_message(&args.sync, &Message::RunHooks)?;
+            match recv_message(&args.sync)? {
+                Some(Message::HooksDone) => {}
+                _ => bail!("hull did not confirm the createRuntime hooks"),
+            }
+        }
+        let state = hook_state(plan, &args.id, "creating", host_pid);
+        crate::hooks::run_all("createContainer", &hooks.create_container, &state)?;
         for (key, value) in &plan.sysctl {
             let path = format!("sys/{}", key.replace('.', "/"));
             write_proc(&procfs, ProcfsBase::ProcRoot, &path, value).with_context(|| {
@@ -117,12 +140,12 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         Ok(())
     };
     if plan.has_new_namespace(CloneFlags::CLONE_NEWNS) {
-        rootfs::prepare(plan, args.no_pivot, write_sysctls)?;
+        rootfs::prepare(plan, args.no_pivot, before_pivot)?;
         if plan.rootfs_readonly {
             rootfs::remount_root_readonly()?;
         }
     } else {
-        write_sysctls()?;
+        before_pivot()?;
     }
 
     let p = &plan.process;
@@ -184,7 +207,11 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
             );
         }
     }
-    Ok(Ready { program, procfs })
+    Ok(Ready {
+        program,
+        procfs,
+        host_pid,
+    })
 }
 
 fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallible> {
@@ -213,6 +240,14 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
             OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
         )
         .context("open exec.fifo")?;
+    let state = hook_state(args.plan, &args.id, "created", ready.host_pid);
+    let hooks = &args.plan.hooks.start_container;
+    if let Err(err) = crate::hooks::run_all("startContainer", hooks, &state) {
+        // `start` reads this and reports it; the container does not run.
+        let _ = fifo.write_all(format!("E{err:#}").as_bytes());
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(1) }
+    }
     fifo.write_all(b"0").context("write exec.fifo")?;
     drop(fifo);
     drop(args.fifo);
@@ -233,6 +268,17 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
         .context("process.env: contains a NUL byte")?;
     let err = nix::unistd::execve(&ready.program, &argv, &envp).unwrap_err();
     bail!("exec {:?}: {err}", p.args[0])
+}
+
+fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {
+    crate::hooks::state_json(
+        &plan.oci_version,
+        id,
+        status,
+        pid,
+        &plan.bundle,
+        &plan.annotations,
+    )
 }
 
 fn join_namespaces(plan: &Plan) -> Result<()> {

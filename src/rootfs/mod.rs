@@ -24,7 +24,7 @@ pub use pivot::remount_root_readonly;
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`),
 /// with `between` run after the mounts and before masked/read-only paths
-/// (hull writes sysctls there, as runc does).
+/// (hull runs the create hooks and writes sysctls there, as runc does).
 pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>) -> Result<()> {
     nix::mount::mount(
         None::<&str>,

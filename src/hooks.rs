@@ -1,0 +1,184 @@
+//! OCI hooks: planned from `hooks` in config.json, stored with the state
+//! (start and delete need them later), and run with the container's state
+//! on stdin, their own argv and env, and their timeout enforced.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookPlan {
+    pub path: PathBuf,
+    /// argv, argv[0] included; empty means `[path]`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Seconds; None waits as long as the hook runs.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+}
+
+/// Every hook point of the spec, in the order it is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HooksPlan {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prestart: Vec<HookPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_runtime: Vec<HookPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_container: Vec<HookPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_container: Vec<HookPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststart: Vec<HookPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststop: Vec<HookPlan>,
+}
+
+impl HooksPlan {
+    pub fn is_empty(&self) -> bool {
+        self == &HooksPlan::default()
+    }
+}
+
+/// Validate `hooks` of config.json.
+pub fn plan(hooks: &oci_spec::runtime::Hooks) -> Result<HooksPlan> {
+    let convert =
+        |list: &Option<Vec<oci_spec::runtime::Hook>>, field: &str| -> Result<Vec<HookPlan>> {
+            let mut out = Vec::new();
+            for (i, h) in list.iter().flatten().enumerate() {
+                if !h.path().is_absolute() {
+                    bail!("hooks.{field}[{i}].path {:?}: must be absolute", h.path());
+                }
+                let timeout = match h.timeout() {
+                    None => None,
+                    Some(t) if t > 0 && t <= u32::MAX as i64 => Some(t as u32),
+                    Some(t) => bail!(
+                        "hooks.{field}[{i}].timeout {t}: must be a positive number of seconds"
+                    ),
+                };
+                out.push(HookPlan {
+                    path: h.path().clone(),
+                    args: h.args().clone().unwrap_or_default(),
+                    env: h.env().clone().unwrap_or_default(),
+                    timeout,
+                });
+            }
+            Ok(out)
+        };
+    Ok(HooksPlan {
+        prestart: convert(hooks.prestart(), "prestart")?,
+        create_runtime: convert(hooks.create_runtime(), "createRuntime")?,
+        create_container: convert(hooks.create_container(), "createContainer")?,
+        start_container: convert(hooks.start_container(), "startContainer")?,
+        poststart: convert(hooks.poststart(), "poststart")?,
+        poststop: convert(hooks.poststop(), "poststop")?,
+    })
+}
+
+/// The state document a hook reads on stdin.
+pub fn state_json(
+    oci_version: &str,
+    id: &str,
+    status: &str,
+    pid: i32,
+    bundle: &std::path::Path,
+    annotations: &std::collections::HashMap<String, String>,
+) -> String {
+    let mut v = serde_json::json!({
+        "ociVersion": oci_version,
+        "id": id,
+        "status": status,
+        "pid": pid,
+        "bundle": bundle,
+    });
+    if !annotations.is_empty() {
+        v["annotations"] = serde_json::json!(annotations);
+    }
+    v.to_string()
+}
+
+/// Run the hooks of one point in order; the first failure stops them.
+pub fn run_all(point: &str, hooks: &[HookPlan], state: &str) -> Result<()> {
+    for (i, hook) in hooks.iter().enumerate() {
+        run_one(hook, state).with_context(|| format!("hooks.{point}[{i}] {:?}", hook.path))?;
+    }
+    Ok(())
+}
+
+fn run_one(hook: &HookPlan, state: &str) -> Result<()> {
+    let mut cmd = Command::new(&hook.path);
+    if let Some((argv0, rest)) = hook.args.split_first() {
+        cmd.arg0(argv0).args(rest);
+    }
+    cmd.env_clear()
+        .envs(hook.env.iter().filter_map(|kv| kv.split_once('=')))
+        .stdin(Stdio::piped());
+    let mut child = cmd.spawn().context("start")?;
+    let pidfd = crate::syscall::pidfd_open(child.id() as i32).context("pidfd_open")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin is not an error.
+        let _ = stdin.write_all(state.as_bytes());
+    }
+    let timeout_ms = hook
+        .timeout
+        .map(|s| (s as i32).saturating_mul(1000))
+        .unwrap_or(-1);
+    if !crate::syscall::pidfd_wait_exit(pidfd.as_fd(), timeout_ms).context("wait")? {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!(
+            "timed out after {} s and was killed",
+            hook.timeout.unwrap_or(0)
+        );
+    }
+    let status = child.wait().context("wait")?;
+    if !status.success() {
+        bail!("failed: {status}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(script: &str, timeout: Option<u32>) -> HookPlan {
+        HookPlan {
+            path: "/bin/sh".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec!["A=1".into()],
+            timeout,
+        }
+    }
+
+    #[test]
+    fn stdin_env_and_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let ok = hook(
+            &format!("cat > {0}; echo \" $A\" >> {0}", out.display()),
+            None,
+        );
+        run_all("poststop", &[ok], "{\"id\":\"x\"}").unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"id\":\"x\"} 1\n");
+        let err = run_all("poststop", &[hook("exit 3", None)], "{}").unwrap_err();
+        assert!(format!("{err:#}").contains("hooks.poststop[0]"), "{err:#}");
+    }
+
+    #[test]
+    fn timeout_kills_the_hook() {
+        let err = run_all("createRuntime", &[hook("sleep 30", Some(1))], "{}").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("timed out after 1 s"),
+            "{err:#}"
+        );
+    }
+}
