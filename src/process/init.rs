@@ -9,15 +9,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
 use nix::sched::CloneFlags;
-use nix::unistd::{Gid, Uid};
 use pathrs::flags::OpenFlags;
 use pathrs::procfs::{ProcfsBase, ProcfsHandle, ProcfsHandleBuilder};
 
 use super::channel::{recv_message, send_message, Message};
-use super::exec_path::find_executable;
+use super::setup;
 use crate::config::Plan;
 use crate::rootfs;
-use crate::security::capabilities;
 
 pub struct InitArgs<'a> {
     pub plan: &'a Plan,
@@ -148,65 +146,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         before_pivot()?;
     }
 
-    let p = &plan.process;
-    nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
-    for r in &p.rlimits {
-        let lim = libc::rlimit {
-            rlim_cur: r.soft,
-            rlim_max: r.hard,
-        };
-        // SAFETY: a valid rlimit struct for a resource number checked at plan time.
-        if unsafe { libc::setrlimit(r.resource as _, &lim) } != 0 {
-            let err = std::io::Error::last_os_error();
-            let hint = if err.raw_os_error() == Some(libc::EPERM) {
-                " (raising a hard limit needs CAP_SYS_RESOURCE)"
-            } else {
-                ""
-            };
-            bail!(
-                "process.rlimits {}: set soft {} hard {}: {err}{hint}",
-                r.name,
-                r.soft,
-                r.hard
-            );
-        }
-    }
-
-    if let Some(caps) = &p.capabilities {
-        capabilities::before_user_switch(caps)?;
-    }
-    let gids: Vec<Gid> = p
-        .additional_gids
-        .iter()
-        .map(|g| Gid::from_raw(*g))
-        .collect();
-    nix::unistd::setgroups(&gids).with_context(|| {
-        format!(
-            "process.user.additionalGids: setgroups {:?}",
-            p.additional_gids
-        )
-    })?;
-    let gid = Gid::from_raw(p.gid);
-    nix::unistd::setresgid(gid, gid, gid)
-        .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
-    let uid = Uid::from_raw(p.uid);
-    nix::unistd::setresuid(uid, uid, uid)
-        .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
-    if let Some(caps) = &p.capabilities {
-        capabilities::after_user_switch(caps)?;
-    }
-
-    let program = find_executable(&p.args[0], &p.env)?;
-
-    if p.no_new_privileges {
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            bail!(
-                "process.noNewPrivileges: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-    }
+    let program = setup::apply(&plan.process)?;
     Ok(Ready {
         program,
         procfs,
@@ -254,20 +194,7 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     drop(ready.procfs);
     reset_signals();
 
-    let argv: Vec<CString> = p
-        .args
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .context("process.args: contains a NUL byte")?;
-    let envp: Vec<CString> = p
-        .env
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .context("process.env: contains a NUL byte")?;
-    let err = nix::unistd::execve(&ready.program, &argv, &envp).unwrap_err();
-    bail!("exec {:?}: {err}", p.args[0])
+    setup::exec(p, &ready.program)
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {

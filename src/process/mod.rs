@@ -6,3 +6,4 @@ pub mod exec_path;
 pub mod init;
 pub mod interrupt;
 pub mod pidfd;
+pub mod setup;
