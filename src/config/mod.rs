@@ -313,7 +313,13 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     }
 
     let mut warnings = Vec::new();
-    let process = plan_process(spec, &mut not_applied, &mut warnings)?;
+    let process = plan_process(
+        spec.process()
+            .as_ref()
+            .context("process: missing (the container needs a process to run)")?,
+        &mut not_applied,
+        &mut warnings,
+    )?;
 
     if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
         bail!("linux.uidMappings/gidMappings: user namespaces are not supported yet");
@@ -513,15 +519,12 @@ fn is_own_namespace(path: &Path, kind: &str) -> bool {
     }
 }
 
-fn plan_process(
-    spec: &Spec,
+/// Validate one process (config.json's, or an `exec --process` file's).
+pub fn plan_process(
+    process: &oci_spec::runtime::Process,
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
-    let process = spec
-        .process()
-        .as_ref()
-        .context("process: missing (the container needs a process to run)")?;
     if process.terminal().unwrap_or(false) {
         bail!("process.terminal: true is not supported yet (set it to false; stdio is then inherited)");
     }

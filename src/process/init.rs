@@ -158,7 +158,7 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     let p = &args.plan.process;
     // Nothing of hull's reaches the process but stdio and --preserve-fds.
     crate::syscall::cloexec_from(3 + args.preserve_fds).context("mark fds close-on-exec")?;
-    reset_signals();
+    setup::reset_signals();
     // SAFETY: umask/prctl with integer arguments.
     unsafe {
         libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t);
@@ -192,7 +192,7 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     drop(fifo);
     drop(args.fifo);
     drop(ready.procfs);
-    reset_signals();
+    setup::reset_signals();
 
     setup::exec(p, &ready.program)
 }
@@ -271,22 +271,5 @@ fn exit_on_signals() {
     ] {
         // SAFETY: the handler only calls _exit.
         unsafe { libc::signal(sig, exit_with_signal as *const () as libc::sighandler_t) };
-    }
-}
-
-/// Default dispositions and an empty mask: hull ignores SIGPIPE and may
-/// block signals, and execve would pass both on.
-fn reset_signals() {
-    // SAFETY: plain sigaction/sigprocmask calls with valid arguments.
-    unsafe {
-        for sig in 1..=libc::SIGRTMAX() {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            libc::signal(sig, libc::SIG_DFL);
-        }
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod exec_path;
+pub mod foreground;
 pub mod init;
 pub mod interrupt;
 pub mod pidfd;

@@ -91,3 +91,20 @@ pub fn exec(p: &ProcessPlan, program: &CString) -> Result<std::convert::Infallib
     let err = nix::unistd::execve(program, &argv, &envp).unwrap_err();
     bail!("exec {:?}: {err}", p.args[0])
 }
+
+/// Default dispositions and an empty mask: hull ignores SIGPIPE and may
+/// block signals, and execve would pass both on.
+pub fn reset_signals() {
+    // SAFETY: plain sigaction/sigprocmask calls with valid arguments.
+    unsafe {
+        for sig in 1..=libc::SIGRTMAX() {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}

@@ -1,0 +1,84 @@
+//! A process hull waits for in the foreground (`run`, `exec`): every
+//! catchable signal is blocked and read from a signalfd, forwarded to the
+//! process through its pidfd, and hull exits with the process's status.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::syscall::pidfd_send_signal;
+
+pub struct Foreground {
+    signals: SignalFd,
+    old_mask: SigSet,
+}
+
+impl Foreground {
+    /// Block the signals to forward: before the clone, so none is lost.
+    pub fn start() -> Result<Foreground> {
+        let mut forwarded = SigSet::all();
+        for sig in [
+            Signal::SIGKILL,
+            Signal::SIGSTOP,
+            Signal::SIGSEGV,
+            Signal::SIGBUS,
+            Signal::SIGILL,
+            Signal::SIGFPE,
+            Signal::SIGABRT,
+            Signal::SIGTRAP,
+        ] {
+            forwarded.remove(sig);
+        }
+        let mut old_mask = SigSet::empty();
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded), Some(&mut old_mask))
+            .context("block signals")?;
+        let signals =
+            SignalFd::with_flags(&forwarded, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+                .context("signalfd")?;
+        Ok(Foreground { signals, old_mask })
+    }
+
+    /// The signalfd, for waits that a terminating signal should abort.
+    pub fn signal_fd(&self) -> RawFd {
+        self.signals.as_fd().as_raw_fd()
+    }
+
+    /// Forward every signal to `pid` until it exits; its exit code (128+N
+    /// when killed by signal N). Orphans re-parented to hull are reaped.
+    pub fn wait_forwarding(self, pid: i32, pidfd: &OwnedFd) -> Result<i32> {
+        let status = loop {
+            let [signalled, exited] =
+                crate::syscall::poll_readable([self.signal_fd(), pidfd.as_raw_fd()], -1)
+                    .context("wait for the container's process")?;
+            if signalled & libc::POLLIN != 0 {
+                while let Ok(Some(info)) = self.signals.read_signal() {
+                    let sig = info.ssi_signo as i32;
+                    if sig != libc::SIGCHLD {
+                        let _ = pidfd_send_signal(pidfd.as_fd(), sig);
+                    }
+                }
+            }
+            if exited != 0 {
+                break match waitpid(Pid::from_raw(pid), None)
+                    .context("wait for the container's process")?
+                {
+                    WaitStatus::Exited(_, code) => code,
+                    WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+                    WaitStatus::Stopped(..) => 128 + libc::SIGSTOP,
+                    _ => 255,
+                };
+            }
+        };
+        while let Ok(st) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            if st == WaitStatus::StillAlive {
+                break;
+            }
+        }
+        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.old_mask), None);
+        Ok(status)
+    }
+}
