@@ -68,6 +68,8 @@ pub enum Command {
     Create(CreateArgs),
     /// Start the process of a created container
     Start(IdArg),
+    /// Run a new process in a running container
+    Exec(Box<ExecArgs>),
     /// Create and start a container
     Run(RunArgs),
     /// Print the state of a container as JSON
@@ -126,6 +128,63 @@ pub struct RunArgs {
     /// Do not make hull a child subreaper
     #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    /// Container id
+    pub id: String,
+    /// Command and its arguments (unless --process is given)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// A process JSON file (the OCI `process` object)
+    #[arg(short, long, value_name = "FILE")]
+    pub process: Option<std::path::PathBuf>,
+    /// Allocate a terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Unix socket that receives the pty master
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<std::path::PathBuf>,
+    /// Do not wait for the process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the process's host pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<std::path::PathBuf>,
+    /// Working directory in the container
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Set an environment variable (NAME=VALUE; repeatable)
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// uid[:gid] to run as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Additional gid (repeatable)
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability (repeatable)
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    /// Set no_new_privs
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Pass N extra fds (3..3+N) to the process
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+    /// SELinux process label
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// AppArmor profile
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Sub-cgroup to run in (cgroup v2)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod list;
 mod run;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             create::run(&root, &args)
         }
         Command::Start(args) => start::run(&root, &args.id),
+        Command::Exec(args) => exec::run(&root, &args),
         Command::Run(args) => {
             refuse_systemd(global)?;
             run::run(&root, &args)

@@ -236,7 +236,7 @@ fn finish_create(
     }
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).with_context(|| format!("--pid-file {path:?}"))?;
     state::write_atomic(&path, pid.to_string().as_bytes())
         .with_context(|| format!("--pid-file {path:?}"))

@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod start;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::{delete, destroy};
+pub use exec::{exec, ExecOptions};
 pub use kill::kill;
 pub use start::start;
 

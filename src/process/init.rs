@@ -54,7 +54,7 @@ pub fn init_main(args: InitArgs) -> ! {
 
 /// What the init holds between setup and exec.
 struct Ready {
-    program: CString,
+    exec: setup::Exec,
     procfs: ProcfsHandle,
     /// The init's pid as the host sees it (for hooks), 0 when no hook needs it.
     host_pid: i32,
@@ -146,9 +146,9 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         before_pivot()?;
     }
 
-    let program = setup::apply(&plan.process)?;
+    let exec = setup::apply(&plan.process)?;
     Ok(Ready {
-        program,
+        exec,
         procfs,
         host_pid,
     })
@@ -194,7 +194,7 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     drop(ready.procfs);
     setup::reset_signals();
 
-    setup::exec(p, &ready.program)
+    setup::exec(p, &ready.exec)
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {

@@ -11,8 +11,21 @@ use super::exec_path::find_executable;
 use crate::config::ProcessPlan;
 use crate::security::capabilities;
 
-/// Apply `p` to the calling process; returns the program to exec.
-pub fn apply(p: &ProcessPlan) -> Result<CString> {
+/// What execve gets: the resolved program and the final environment.
+pub struct Exec {
+    pub program: CString,
+    pub env: Vec<String>,
+}
+
+/// Apply `p` to the calling process (its filesystem view is the
+/// container's already); returns what to exec.
+pub fn apply(p: &ProcessPlan) -> Result<Exec> {
+    // As runc does: without HOME in the env, the user's home from the
+    // container's /etc/passwd, else "/".
+    let mut env = p.env.clone();
+    if !env.iter().any(|v| v.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(p.uid)));
+    }
     nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
     for r in &p.rlimits {
         let lim = libc::rlimit {
@@ -71,24 +84,37 @@ pub fn apply(p: &ProcessPlan) -> Result<CString> {
             );
         }
     }
-    Ok(program)
+    Ok(Exec { program, env })
+}
+
+/// The home directory of `uid` in the container's /etc/passwd, or "/".
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+        })
+        .filter(|home| !home.is_empty())
+        .unwrap_or_else(|| "/".to_string())
 }
 
 /// execve the process; returns only with the reason it failed.
-pub fn exec(p: &ProcessPlan, program: &CString) -> Result<std::convert::Infallible> {
+pub fn exec(p: &ProcessPlan, what: &Exec) -> Result<std::convert::Infallible> {
     let argv: Vec<CString> = p
         .args
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .context("process.args: contains a NUL byte")?;
-    let envp: Vec<CString> = p
+    let envp: Vec<CString> = what
         .env
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .context("process.env: contains a NUL byte")?;
-    let err = nix::unistd::execve(program, &argv, &envp).unwrap_err();
+    let err = nix::unistd::execve(&what.program, &argv, &envp).unwrap_err();
     bail!("exec {:?}: {err}", p.args[0])
 }
 

@@ -1,0 +1,172 @@
+//! `exec`: the process comes from `--process FILE` (as engines send it) or
+//! from the container's config.json process with the command line's
+//! overrides (args, --env, --cwd, --user, --additional-gids, --cap,
+//! --no-new-privs), as runc builds it.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::cli::ExecArgs;
+use crate::container::{self, Container, ExecOptions};
+use crate::logging;
+use crate::process::foreground::Foreground;
+use crate::state::StateRoot;
+
+pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
+    if args.tty || args.console_socket.is_some() {
+        bail!("--tty/--console-socket: terminals are not supported yet");
+    }
+    if args.process_label.is_some() || args.apparmor.is_some() {
+        bail!("--process-label/--apparmor: LSM labels are not supported yet");
+    }
+    let c = Container::load(root, &args.id)?;
+    let process = process_value(&c, args)?;
+    let origin = match &args.process {
+        Some(path) => format!("--process {path:?}"),
+        None => format!("process of {:?}", c.state.bundle.join("config.json")),
+    };
+    let process: oci_spec::runtime::Process = serde_path_to_error::deserialize(&process)
+        .map_err(|err| anyhow::anyhow!("{origin}: {}: {}", err.path(), err.inner()))?;
+    let mut not_applied = Vec::new();
+    let mut warnings = Vec::new();
+    let plan = crate::config::plan_process(&process, &mut not_applied, &mut warnings)
+        .with_context(|| origin.clone())?;
+    for what in &not_applied {
+        logging::warn(&format!("{what}: not applied yet"));
+    }
+    for warning in &warnings {
+        logging::warn(warning);
+    }
+    let opts = ExecOptions {
+        process: plan,
+        pid_file: args.pid_file.clone(),
+        preserve_fds: args.preserve_fds,
+    };
+    if args.detach {
+        container::exec(&c, &opts)?;
+        return Ok(0);
+    }
+    let fg = Foreground::start()?;
+    let (pid, pidfd) = container::exec(&c, &opts)?;
+    fg.wait_forwarding(pid, &pidfd)
+}
+
+/// The process JSON to run: the file's, or config.json's with overrides.
+fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
+    let mut p = match &args.process {
+        Some(path) => read_json(path)?,
+        None => {
+            let config = read_json(&c.state.bundle.join("config.json"))?;
+            let base = config.get("process").cloned().unwrap_or_else(|| json!({}));
+            if args.command.is_empty() {
+                bail!("exec: name the command to run (or pass --process FILE)");
+            }
+            base
+        }
+    };
+    if !p.is_object() {
+        bail!("exec: the process must be a JSON object");
+    }
+    if !args.command.is_empty() {
+        p["args"] = json!(args.command);
+    }
+    if let Some(cwd) = &args.cwd {
+        p["cwd"] = json!(cwd);
+    }
+    if !args.env.is_empty() {
+        let mut env: Vec<String> = p["env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for kv in &args.env {
+            let key = kv.split('=').next().unwrap_or("");
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(kv.clone());
+        }
+        p["env"] = json!(env);
+    }
+    if let Some(user) = &args.user {
+        let (uid, gid) = parse_user(user)?;
+        p["user"]["uid"] = json!(uid);
+        if let Some(gid) = gid {
+            p["user"]["gid"] = json!(gid);
+        }
+    }
+    if !args.additional_gids.is_empty() {
+        p["user"]["additionalGids"] = json!(args.additional_gids);
+    }
+    if !args.cap.is_empty() {
+        for set in [
+            "bounding",
+            "effective",
+            "inheritable",
+            "permitted",
+            "ambient",
+        ] {
+            let list = &mut p["capabilities"][set];
+            if !list.is_array() {
+                *list = json!([]);
+            }
+            let list = list.as_array_mut().expect("just made an array");
+            for cap in &args.cap {
+                let name = cap.to_ascii_uppercase();
+                let name = if name.starts_with("CAP_") {
+                    name
+                } else {
+                    format!("CAP_{name}")
+                };
+                if !list.iter().any(|v| v == name.as_str()) {
+                    list.push(json!(name));
+                }
+            }
+        }
+    }
+    if args.no_new_privs {
+        p["noNewPrivileges"] = json!(true);
+    }
+    Ok(p)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("read {path:?}: {}", crate::config::describe_io(&e)))?;
+    serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{path:?}: invalid JSON: {e}"))
+}
+
+/// `--user uid[:gid]`, numeric as runc takes them.
+fn parse_user(user: &str) -> Result<(u32, Option<u32>)> {
+    let (uid, gid) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let uid = uid
+        .parse()
+        .with_context(|| format!("--user {user:?}: the uid must be a number"))?;
+    let gid = match gid {
+        Some(g) => Some(
+            g.parse()
+                .with_context(|| format!("--user {user:?}: the gid must be a number"))?,
+        ),
+        None => None,
+    };
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users() {
+        assert_eq!(parse_user("1000").unwrap(), (1000, None));
+        assert_eq!(parse_user("1000:10").unwrap(), (1000, Some(10)));
+        assert!(parse_user("bob").is_err());
+        assert!(parse_user("1:x").is_err());
+    }
+}

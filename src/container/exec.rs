@@ -1,0 +1,127 @@
+//! `exec`: a new process in a running container. hull joins the init's pid
+//! namespace for its children, clones, and the child joins the rest of the
+//! init's namespaces through the init's verified pidfd (one setns, no paths
+//! to race on), applies the process settings and execs.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use nix::sched::CloneFlags;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::{Container, Status};
+use crate::config::ProcessPlan;
+use crate::process::channel::{self, Message};
+use crate::process::setup;
+use crate::syscall::{clone_fork, pidfd_send_signal, CloneResult};
+
+pub struct ExecOptions {
+    pub process: ProcessPlan,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+/// The namespaces `exec` joins, in the order the kernel wants them.
+const NAMESPACES: [(CloneFlags, &str); 6] = [
+    (CloneFlags::CLONE_NEWIPC, "ipc"),
+    (CloneFlags::CLONE_NEWUTS, "uts"),
+    (CloneFlags::CLONE_NEWNET, "net"),
+    (CloneFlags::CLONE_NEWPID, "pid"),
+    (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
+    (CloneFlags::CLONE_NEWNS, "mnt"),
+];
+
+/// Start the process; returns its host pid and a pidfd for it.
+pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)> {
+    let id = container.id();
+    if container.status() == Status::Stopped {
+        bail!("cannot exec in container {id:?}: container not running (it has stopped)");
+    }
+    let init = container
+        .init_pidfd()
+        .with_context(|| format!("cannot exec in container {id:?}: container not running"))?;
+    let init_pid = container.state.pid;
+    // Only the namespaces the init does not share with hull are joined.
+    let mut flags = CloneFlags::empty();
+    for (flag, name) in NAMESPACES {
+        let theirs = std::fs::read_link(format!("/proc/{init_pid}/ns/{name}"))
+            .with_context(|| format!("read the {name} namespace of init {init_pid}"))?;
+        let ours = std::fs::read_link(format!("/proc/self/ns/{name}"))
+            .with_context(|| format!("read hull's {name} namespace"))?;
+        if theirs != ours {
+            flags |= flag;
+        }
+    }
+    if flags.contains(CloneFlags::CLONE_NEWPID) {
+        // Moves only hull's future children into the container's pid ns.
+        nix::sched::setns(&init, CloneFlags::CLONE_NEWPID)
+            .with_context(|| format!("join the pid namespace of init {init_pid}"))?;
+    }
+    let (parent_sock, child_sock) = channel::pair()?;
+    let (pid, pidfd) = match clone_fork(0).context("clone the exec process")? {
+        CloneResult::Child => {
+            drop(parent_sock);
+            let err =
+                child(&init, flags - CloneFlags::CLONE_NEWPID, &child_sock, opts).unwrap_err();
+            let _ = channel::send_message(&child_sock, &Message::Error(format!("{err:#}")));
+            // SAFETY: _exit is always safe; nothing needs unwinding.
+            unsafe { libc::_exit(1) }
+        }
+        CloneResult::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_sock);
+    // The child's end is close-on-exec: silence means the exec happened.
+    match channel::recv_message(&parent_sock) {
+        Ok(None) => {}
+        Ok(Some(Message::Error(text))) => {
+            let _ = waitpid(Pid::from_raw(pid), None);
+            bail!("exec in container {id:?}: {text}");
+        }
+        Ok(Some(other)) => {
+            let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            bail!("exec in container {id:?}: unexpected message {other:?}");
+        }
+        Err(err) => {
+            let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            return Err(err).with_context(|| format!("exec in container {id:?}"));
+        }
+    }
+    if let Some(pid_file) = &opts.pid_file {
+        super::create::write_pid_file(pid_file, pid)?;
+    }
+    Ok((pid, pidfd))
+}
+
+/// The exec'd process, up to execve; returns only an error.
+fn child(
+    init: &OwnedFd,
+    flags: CloneFlags,
+    sync: &OwnedFd,
+    opts: &ExecOptions,
+) -> Result<std::convert::Infallible> {
+    crate::syscall::close_fds_except(
+        3 + opts.preserve_fds as i32,
+        &[sync.as_raw_fd(), init.as_raw_fd()],
+    )
+    .context("close inherited fds")?;
+    // SAFETY: prctl/umask with integer arguments. Not dumpable until exec:
+    // the container's processes cannot reach hull's memory or /proc/PID/exe.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::umask(0o022);
+    }
+    if !flags.is_empty() {
+        nix::sched::setns(init, flags).context("join the container's namespaces")?;
+    }
+    let p = &opts.process;
+    let what = setup::apply(p)?;
+    crate::syscall::cloexec_from(3 + opts.preserve_fds).context("mark fds close-on-exec")?;
+    setup::reset_signals();
+    // SAFETY: umask with an integer argument.
+    unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
+    setup::exec(p, &what)
+}
