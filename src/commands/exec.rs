@@ -33,6 +33,9 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     let mut warnings = Vec::new();
     let plan = crate::config::plan_process(&process, &mut not_applied, &mut warnings)
         .with_context(|| origin.clone())?;
+    if plan.terminal {
+        bail!("{origin}: terminal: true is not supported by exec yet");
+    }
     for what in &not_applied {
         logging::warn(&format!("{what}: not applied yet"));
     }

@@ -74,6 +74,10 @@ pub struct ProcessPlan {
     pub oom_score_adj: Option<i32>,
     /// None: the config has no `capabilities`, the process keeps its user's.
     pub capabilities: Option<CapsPlan>,
+    /// A pty as stdio and controlling terminal, sent to --console-socket.
+    pub terminal: bool,
+    /// (rows, columns) of the pty.
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// Everything create needs, validated.
@@ -525,9 +529,6 @@ pub fn plan_process(
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
-    if process.terminal().unwrap_or(false) {
-        bail!("process.terminal: true is not supported yet (set it to false; stdio is then inherited)");
-    }
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         bail!("process.args: must name the program to run (it is empty)");
@@ -612,6 +613,13 @@ pub fn plan_process(
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
         capabilities: caps,
+        terminal: process.terminal().unwrap_or(false),
+        console_size: process.console_size().map(|b| {
+            (
+                b.height().min(u16::MAX as u64) as u16,
+                b.width().min(u16::MAX as u64) as u16,
+            )
+        }),
     })
 }
 

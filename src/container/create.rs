@@ -61,8 +61,14 @@ impl Drop for Cleanup {
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     state::validate_id(&opts.id)?;
     let plan = plan_from_bundle(&opts.bundle)?;
-    if opts.console_socket.is_some() {
-        bail!("--console-socket: the container has no terminal (process.terminal is false)");
+    match (&opts.console_socket, plan.process.terminal) {
+        (Some(_), false) => {
+            bail!("--console-socket: the container has no terminal (process.terminal is false)")
+        }
+        (None, true) => {
+            bail!("process.terminal is true: pass --console-socket PATH to receive the pty")
+        }
+        _ => {}
     }
     for what in &plan.not_applied {
         logging::warn(&format!("{what}: not applied yet"));
@@ -130,6 +136,16 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
 /// Clone the init and wait for its word: ready, or an error to report.
 fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, OwnedFd)> {
     let (parent_sock, child_sock) = channel::pair()?;
+    // Connected here, in hull's namespaces: after pivot_root the init could
+    // not reach the socket's path.
+    let console_socket: Option<OwnedFd> = match &opts.console_socket {
+        Some(path) => Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .with_context(|| format!("--console-socket {path:?}: connect"))?
+                .into(),
+        ),
+        None => None,
+    };
     if let Some(path) = plan
         .namespace(CloneFlags::CLONE_NEWPID)
         .and_then(|ns| ns.path.as_ref())
@@ -158,6 +174,7 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 parent_pid,
                 id: opts.id.clone(),
                 preserve_fds: opts.preserve_fds,
+                console_socket,
                 keyring: (!opts.no_new_keyring)
                     .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())
                     .flatten(),

@@ -28,6 +28,8 @@ pub struct InitArgs<'a> {
     /// The container id (for the state hooks read).
     pub id: String,
     pub preserve_fds: u32,
+    /// The connected --console-socket, when the process has a terminal.
+    pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
 }
@@ -64,7 +66,11 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     let plan = args.plan;
     crate::syscall::close_fds_except(
         3 + args.preserve_fds as i32,
-        &[args.sync.as_raw_fd(), args.fifo.as_raw_fd()],
+        &[
+            args.sync.as_raw_fd(),
+            args.fifo.as_raw_fd(),
+            args.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
+        ],
     )
     .context("close inherited fds")?;
     // SAFETY: prctl/umask with integer arguments.
@@ -138,9 +144,12 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         Ok(())
     };
     if plan.has_new_namespace(CloneFlags::CLONE_NEWNS) {
-        rootfs::prepare(plan, args.no_pivot, before_pivot)?;
+        let pty = rootfs::prepare(plan, args.no_pivot, before_pivot)?;
         if plan.rootfs_readonly {
             rootfs::remount_root_readonly()?;
+        }
+        if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
+            use_terminal(pty, socket, plan.process.console_size)?;
         }
     } else {
         before_pivot()?;
@@ -195,6 +204,48 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     setup::reset_signals();
 
     setup::exec(p, &ready.exec)
+}
+
+/// Send the pty master to the engine, make the slave the controlling
+/// terminal and stdio of the process.
+fn use_terminal(
+    pty: rootfs::console::Pty,
+    socket: &OwnedFd,
+    size: Option<(u16, u16)>,
+) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    if let Some((rows, cols)) = size {
+        rootfs::console::set_size(&pty.slave, rows, cols)?;
+    }
+    let fds = [pty.master.as_raw_fd()];
+    let name = b"/dev/ptmx";
+    sendmsg::<UnixAddr>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(name)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .context("--console-socket: send the pty master")?;
+    drop(pty.master);
+    nix::unistd::setsid().context("setsid")?;
+    // SAFETY: TIOCSCTTY with an integer argument on our own fd.
+    if unsafe { libc::ioctl(pty.slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+        bail!(
+            "make the pty the controlling terminal: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    for target in 0..3 {
+        // SAFETY: dup2 onto the stdio numbers; the slave stays open.
+        if unsafe { libc::dup2(pty.slave.as_raw_fd(), target) } < 0 {
+            bail!(
+                "dup the pty onto fd {target}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {

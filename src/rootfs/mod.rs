@@ -6,6 +6,7 @@
 //! mounts target the resolved fd through /proc/self/fd, so a symlink in the
 //! rootfs can never send a mount to the host.
 
+pub mod console;
 mod devices;
 mod mounts;
 mod paths;
@@ -25,7 +26,12 @@ pub use pivot::remount_root_readonly;
 /// Everything up to and including pivot_root (or chroot with `no_pivot`),
 /// with `between` run after the mounts and before masked/read-only paths
 /// (hull runs the create hooks and writes sysctls there, as runc does).
-pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>) -> Result<()> {
+/// Returns the pty when `process.terminal` asks for one.
+pub fn prepare(
+    plan: &Plan,
+    no_pivot: bool,
+    between: impl FnOnce() -> Result<()>,
+) -> Result<Option<console::Pty>> {
     nix::mount::mount(
         None::<&str>,
         "/",
@@ -57,6 +63,11 @@ pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>
         devices::create_devices(&root, &plan.devices)?;
         devices::create_dev_symlinks(&root)?;
     }
+    let pty = if plan.process.terminal {
+        Some(console::open(&root)?)
+    } else {
+        None
+    };
     root.mkdir_all(&plan.process.cwd, &dir_perms(0o755))
         .with_context(|| format!("create process.cwd {:?} in the rootfs", plan.process.cwd))?;
 
@@ -70,10 +81,11 @@ pub fn prepare(plan: &Plan, no_pivot: bool, between: impl FnOnce() -> Result<()>
     }
     drop(root);
     if no_pivot {
-        pivot::move_root(rootfs)
+        pivot::move_root(rootfs)?;
     } else {
-        pivot::pivot_root(rootfs)
+        pivot::pivot_root(rootfs)?;
     }
+    Ok(pty)
 }
 
 fn dir_perms(mode: u32) -> std::fs::Permissions {

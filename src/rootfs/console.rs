@@ -1,0 +1,78 @@
+//! `process.terminal`: a pty from the container's own devpts instance, its
+//! slave bind-mounted on /dev/console (by fd, never by a path the rootfs
+//! controls), the master handed to the engine over --console-socket.
+
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+use anyhow::{bail, Context, Result};
+use nix::mount::MsFlags;
+use pathrs::flags::OpenFlags;
+use pathrs::Root;
+
+use super::{dir_perms, fd_path, mount_at, resolve};
+
+pub struct Pty {
+    pub master: OwnedFd,
+    pub slave: OwnedFd,
+}
+
+/// Open a pty through the rootfs's /dev/ptmx (-> pts/ptmx of the
+/// container's devpts) and make its slave the container's /dev/console.
+pub fn open(root: &Root) -> Result<Pty> {
+    let ptmx = resolve(root, std::path::Path::new("/dev/ptmx"))?;
+    let master: OwnedFd = ptmx
+        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
+        .context("open /dev/ptmx in the rootfs (is /dev/pts mounted with newinstance?)")?
+        .into();
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int from a valid pointer.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } != 0 {
+        bail!("unlock the pty: {}", std::io::Error::last_os_error());
+    }
+    // TIOCGPTPEER opens the slave from the master itself: no /dev/pts/N
+    // path lookup for a rootfs to redirect.
+    // SAFETY: an ioctl returning a new fd, which we own.
+    let fd = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        bail!("open the pty's slave: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nobody else owns.
+    let slave = unsafe { OwnedFd::from_raw_fd(fd) };
+
+    let console = std::path::Path::new("/dev/console");
+    if root.resolve_nofollow(console).is_err() {
+        root.create(console, &pathrs::InodeType::File(dir_perms(0o600)))
+            .context("create /dev/console in the rootfs")?;
+    }
+    let target = resolve(root, console)?;
+    mount_at(
+        Some(&fd_path(slave.as_fd().as_raw_fd())),
+        &target,
+        None,
+        MsFlags::MS_BIND,
+        None,
+        &|| "bind the pty on /dev/console".to_string(),
+    )?;
+    Ok(Pty { master, slave })
+}
+
+/// The pty's window size (process.consoleSize).
+pub fn set_size(fd: impl AsFd, rows: u16, cols: u16) -> Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
+    if unsafe { libc::ioctl(fd.as_fd().as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
+        bail!("process.consoleSize: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
