@@ -106,3 +106,36 @@ fn terminal_without_console_socket_is_refused() {
         out.assert_stderr_contains("--console-socket");
     }
 }
+
+#[test]
+fn exec_with_tty_over_console_socket() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let dir = rt.host_dir("console");
+    let socket = dir.join("exec.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let receiver = std::thread::spawn(move || receive_fd(&listener));
+    // Detached, as engines call it: the runtime returns once the process
+    // runs, and its failure can never leave the receiver waiting.
+    rt.cmd(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        &id,
+        "/bin/sh",
+        "-c",
+        "read line; echo \"tty=$(/bin/busybox tty) got=$line\"",
+    ])
+    .assert_ok("exec --tty --detach");
+    let mut master = std::fs::File::from(receiver.join().unwrap());
+    master.write_all(b"from-exec\n").unwrap();
+    let seen = read_until(&mut master, "got=from-exec");
+    assert!(seen.contains("tty=/dev/pts/"), "{seen:?}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}

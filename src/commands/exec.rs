@@ -15,9 +15,6 @@ use crate::process::foreground::Foreground;
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
-    if args.tty || args.console_socket.is_some() {
-        bail!("--tty/--console-socket: terminals are not supported yet");
-    }
     if args.process_label.is_some() || args.apparmor.is_some() {
         bail!("--process-label/--apparmor: LSM labels are not supported yet");
     }
@@ -33,9 +30,18 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     let mut warnings = Vec::new();
     let plan = crate::config::plan_process(&process, &mut not_applied, &mut warnings)
         .with_context(|| origin.clone())?;
-    if plan.terminal {
-        bail!("{origin}: terminal: true is not supported by exec yet");
-    }
+    let console_socket = match (&args.console_socket, plan.terminal) {
+        (Some(path), true) => Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .with_context(|| format!("--console-socket {path:?}: connect"))?
+                .into(),
+        ),
+        (None, true) => {
+            bail!("exec with a terminal: pass --console-socket PATH to receive the pty")
+        }
+        (Some(_), false) => bail!("--console-socket: the process has no terminal (use --tty)"),
+        (None, false) => None,
+    };
     for what in &not_applied {
         logging::warn(&format!("{what}: not applied yet"));
     }
@@ -46,6 +52,7 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         process: plan,
         pid_file: args.pid_file.clone(),
         preserve_fds: args.preserve_fds,
+        console_socket,
     };
     if args.detach {
         container::exec(&c, &opts)?;
@@ -66,6 +73,9 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
             if args.command.is_empty() {
                 bail!("exec: name the command to run (or pass --process FILE)");
             }
+            // As in runc, only --tty gives an exec'd process a terminal.
+            let mut base = base;
+            base["terminal"] = json!(args.tty);
             base
         }
     };
@@ -129,6 +139,9 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
                 }
             }
         }
+    }
+    if args.tty {
+        p["terminal"] = json!(true);
     }
     if args.no_new_privs {
         p["noNewPrivileges"] = json!(true);

@@ -21,6 +21,8 @@ pub struct ExecOptions {
     pub process: ProcessPlan,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
+    /// The connected --console-socket, when the process has a terminal.
+    pub console_socket: Option<OwnedFd>,
 }
 
 /// The namespaces `exec` joins, in the order the kernel wants them.
@@ -105,7 +107,11 @@ fn child(
 ) -> Result<std::convert::Infallible> {
     crate::syscall::close_fds_except(
         3 + opts.preserve_fds as i32,
-        &[sync.as_raw_fd(), init.as_raw_fd()],
+        &[
+            sync.as_raw_fd(),
+            init.as_raw_fd(),
+            opts.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
+        ],
     )
     .context("close inherited fds")?;
     // SAFETY: prctl/umask with integer arguments. Not dumpable until exec:
@@ -118,6 +124,12 @@ fn child(
         nix::sched::setns(init, flags).context("join the container's namespaces")?;
     }
     let p = &opts.process;
+    if let Some(socket) = &opts.console_socket {
+        // The pty comes from the container's devpts, as its init's does.
+        let root = pathrs::Root::open("/").context("open the container's root")?;
+        let pty = crate::rootfs::console::open_pty(&root)?;
+        crate::rootfs::console::attach(pty, socket, p.console_size)?;
+    }
     let what = setup::apply(p)?;
     crate::syscall::cloexec_from(3 + opts.preserve_fds).context("mark fds close-on-exec")?;
     setup::reset_signals();

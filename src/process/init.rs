@@ -149,7 +149,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
             rootfs::remount_root_readonly()?;
         }
         if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
-            use_terminal(pty, socket, plan.process.console_size)?;
+            rootfs::console::attach(pty, socket, plan.process.console_size)?;
         }
     } else {
         before_pivot()?;
@@ -204,48 +204,6 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     setup::reset_signals();
 
     setup::exec(p, &ready.exec)
-}
-
-/// Send the pty master to the engine, make the slave the controlling
-/// terminal and stdio of the process.
-fn use_terminal(
-    pty: rootfs::console::Pty,
-    socket: &OwnedFd,
-    size: Option<(u16, u16)>,
-) -> Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-    if let Some((rows, cols)) = size {
-        rootfs::console::set_size(&pty.slave, rows, cols)?;
-    }
-    let fds = [pty.master.as_raw_fd()];
-    let name = b"/dev/ptmx";
-    sendmsg::<UnixAddr>(
-        socket.as_raw_fd(),
-        &[std::io::IoSlice::new(name)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-    .context("--console-socket: send the pty master")?;
-    drop(pty.master);
-    nix::unistd::setsid().context("setsid")?;
-    // SAFETY: TIOCSCTTY with an integer argument on our own fd.
-    if unsafe { libc::ioctl(pty.slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        bail!(
-            "make the pty the controlling terminal: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    for target in 0..3 {
-        // SAFETY: dup2 onto the stdio numbers; the slave stays open.
-        if unsafe { libc::dup2(pty.slave.as_raw_fd(), target) } < 0 {
-            bail!(
-                "dup the pty onto fd {target}: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-    }
-    Ok(())
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {

@@ -19,6 +19,13 @@ pub struct Pty {
 /// Open a pty through the rootfs's /dev/ptmx (-> pts/ptmx of the
 /// container's devpts) and make its slave the container's /dev/console.
 pub fn open(root: &Root) -> Result<Pty> {
+    let pty = open_pty(root)?;
+    bind_console(root, &pty)?;
+    Ok(pty)
+}
+
+/// A pty of the devpts instance `root`'s /dev/ptmx leads to.
+pub fn open_pty(root: &Root) -> Result<Pty> {
     let ptmx = resolve(root, std::path::Path::new("/dev/ptmx"))?;
     let master: OwnedFd = ptmx
         .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
@@ -44,7 +51,10 @@ pub fn open(root: &Root) -> Result<Pty> {
     }
     // SAFETY: fd is a new descriptor nobody else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(Pty { master, slave })
+}
 
+fn bind_console(root: &Root, pty: &Pty) -> Result<()> {
     let console = std::path::Path::new("/dev/console");
     if root.resolve_nofollow(console).is_err() {
         root.create(console, &pathrs::InodeType::File(dir_perms(0o600)))
@@ -52,14 +62,13 @@ pub fn open(root: &Root) -> Result<Pty> {
     }
     let target = resolve(root, console)?;
     mount_at(
-        Some(&fd_path(slave.as_fd().as_raw_fd())),
+        Some(&fd_path(pty.slave.as_fd().as_raw_fd())),
         &target,
         None,
         MsFlags::MS_BIND,
         None,
         &|| "bind the pty on /dev/console".to_string(),
-    )?;
-    Ok(Pty { master, slave })
+    )
 }
 
 /// The pty's window size (process.consoleSize).
@@ -73,6 +82,44 @@ pub fn set_size(fd: impl AsFd, rows: u16, cols: u16) -> Result<()> {
     // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
     if unsafe { libc::ioctl(fd.as_fd().as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
         bail!("process.consoleSize: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Send the pty master to the engine, make the slave the controlling
+/// terminal and stdio of the process.
+pub fn attach(pty: Pty, socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    if let Some((rows, cols)) = size {
+        set_size(&pty.slave, rows, cols)?;
+    }
+    let fds = [pty.master.as_raw_fd()];
+    let name = b"/dev/ptmx";
+    sendmsg::<UnixAddr>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(name)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .context("--console-socket: send the pty master")?;
+    drop(pty.master);
+    nix::unistd::setsid().context("setsid")?;
+    // SAFETY: TIOCSCTTY with an integer argument on our own fd.
+    if unsafe { libc::ioctl(pty.slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+        bail!(
+            "make the pty the controlling terminal: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    for target in 0..3 {
+        // SAFETY: dup2 onto the stdio numbers; the slave stays open.
+        if unsafe { libc::dup2(pty.slave.as_raw_fd(), target) } < 0 {
+            bail!(
+                "dup the pty onto fd {target}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
     Ok(())
 }
