@@ -13,6 +13,7 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        listen_fds: listen_fds(),
         interrupt: None,
     }
 }
@@ -20,4 +21,14 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
 pub fn run(root: &StateRoot, args: &CreateArgs) -> Result<i32> {
     container::create(root, &options(args))?;
     Ok(0)
+}
+
+/// Socket activation (sd_listen_fds): the fds passed to hull when
+/// LISTEN_PID names hull and LISTEN_FDS counts them; else none.
+fn listen_fds() -> u32 {
+    let var = |name| std::env::var(name).ok();
+    match (var("LISTEN_PID"), var("LISTEN_FDS")) {
+        (Some(pid), Some(n)) if pid.parse() == Ok(std::process::id()) => n.parse().unwrap_or(0),
+        _ => 0,
+    }
 }

@@ -28,6 +28,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Socket-activation fds (3..3+N) handed on ahead of --preserve-fds,
+    /// with LISTEN_FDS=N and LISTEN_PID=1 in the process's env.
+    pub listen_fds: u32,
     /// A signalfd whose terminating signals abort the create (foreground run).
     pub interrupt: Option<std::os::fd::RawFd>,
 }
@@ -60,7 +63,13 @@ impl Drop for Cleanup {
 
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     state::validate_id(&opts.id)?;
-    let plan = plan_from_bundle(&opts.bundle)?;
+    let mut plan = plan_from_bundle(&opts.bundle)?;
+    if opts.listen_fds > 0 {
+        // As runc: the fds stay at 3.., so pid 1 of the container gets them.
+        let env = &mut plan.process.env;
+        env.push(format!("LISTEN_FDS={}", opts.listen_fds));
+        env.push("LISTEN_PID=1".to_string());
+    }
     match (&opts.console_socket, plan.process.terminal) {
         (Some(_), false) => {
             bail!("--console-socket: the container has no terminal (process.terminal is false)")
@@ -173,7 +182,7 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 fifo,
                 parent_pid,
                 id: opts.id.clone(),
-                preserve_fds: opts.preserve_fds,
+                preserve_fds: opts.listen_fds + opts.preserve_fds,
                 console_socket,
                 keyring: (!opts.no_new_keyring)
                     .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())

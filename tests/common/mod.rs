@@ -280,6 +280,16 @@ impl Runtime {
 
     /// Start `<runtime> --root ROOT ARGS...` in `cwd` without waiting.
     pub fn spawn_in(&self, cwd: Option<&Path>, args: &[&str]) -> Running {
+        self.spawn_configured(cwd, args, |_| {})
+    }
+
+    /// `spawn_in` with a last say on the command (env, stdio, pre_exec).
+    pub fn spawn_configured(
+        &self,
+        cwd: Option<&Path>,
+        args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Running {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         // Output goes to files, not pipes: a container inherits the runtime's
         // stdio, so a pipe would stay open as long as the container lives.
@@ -296,6 +306,7 @@ impl Runtime {
         if let Some(dir) = cwd {
             cmd.current_dir(dir);
         }
+        configure(&mut cmd);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));

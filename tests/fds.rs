@@ -1,0 +1,146 @@
+//! Fds a container process gets beyond stdio: `--preserve-fds N` and
+//! socket activation (LISTEN_FDS/LISTEN_PID passed on as runc does).
+
+mod common;
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// In the child before exec: `file` becomes fd `target`, inherited by exec.
+fn inherit_as(cmd: &mut Command, file: File, target: i32) {
+    // SAFETY: only dup2/fcntl (async-signal-safe) on fds this closure owns.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = file.as_raw_fd();
+            if fd == target {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, target) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A host file holding `text`, opened for reading.
+fn host_file(rt: &Runtime, name: &str, text: &str) -> (File, String) {
+    let path = rt.host_dir("fds").join(name);
+    std::fs::write(&path, text).unwrap();
+    (File::open(&path).unwrap(), path.display().to_string())
+}
+
+/// The (fd, target) pairs of the probe's report.
+fn fds(report: &Value) -> Vec<(i64, String)> {
+    report["fds"]
+        .as_array()
+        .expect("fds in the report")
+        .iter()
+        .map(|f| {
+            (
+                f["fd"].as_i64().unwrap(),
+                f["target"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn preserve_fds_passes_exactly_the_next_n_fds() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&[]);
+    let (three, three_path) = host_file(&rt, "three", "3");
+    let (four, _) = host_file(&rt, "four", "4");
+    let id = rt.new_id();
+    rt.track(&id);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    let out = rt
+        .spawn_configured(
+            None,
+            &["run", "--bundle", &dir, "--preserve-fds", "1", &id],
+            |cmd| {
+                inherit_as(cmd, three, 3);
+                inherit_as(cmd, four, 4);
+            },
+        )
+        .wait(COMMAND_TIMEOUT);
+    out.assert_ok("run --preserve-fds 1");
+    let seen = fds(&out.json());
+    let numbers: Vec<i64> = seen.iter().map(|(fd, _)| *fd).collect();
+    assert_eq!(numbers, [0, 1, 2, 3], "fd 4 was not asked for: {seen:?}");
+    assert_eq!(seen[3].1, three_path, "fd 3 is the caller's fd 3");
+}
+
+#[test]
+fn socket_activation_fds_come_first_with_listen_env() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&[]);
+    let (listen, listen_path) = host_file(&rt, "listen", "L");
+    let (extra, extra_path) = host_file(&rt, "extra", "E");
+    let id = rt.new_id();
+    rt.track(&id);
+    let work = rt.host_dir("out");
+    let (stdout, stderr) = (work.join("stdout"), work.join("stderr"));
+    // LISTEN_PID must be the runtime's own pid: the shell's, kept by exec.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"")
+        .arg("sh")
+        .arg(&rt.bin)
+        .arg("--root")
+        .arg(&rt.root)
+        .args(["run", "--bundle", bundle.dir.to_str().unwrap()])
+        .args(["--preserve-fds", "1", &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(File::create(&stdout).unwrap())
+        .stderr(File::create(&stderr).unwrap());
+    inherit_as(&mut cmd, listen, 3);
+    inherit_as(&mut cmd, extra, 4);
+    let status = cmd.status().expect("run the runtime through sh");
+    let err = std::fs::read_to_string(&stderr).unwrap();
+    assert!(status.success(), "run failed: {status}: {err}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&stdout).unwrap())
+        .unwrap_or_else(|e| panic!("probe output is not JSON: {e}: {err}"));
+    let seen = fds(&report);
+    let numbers: Vec<i64> = seen.iter().map(|(fd, _)| *fd).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4], "{seen:?}");
+    assert_eq!(seen[3].1, listen_path, "the listen fd comes first");
+    assert_eq!(seen[4].1, extra_path, "then the --preserve-fds one");
+    assert_eq!(report["env"]["LISTEN_FDS"], "1");
+    assert_eq!(report["env"]["LISTEN_PID"], "1");
+}
+
+#[test]
+fn listen_fds_for_another_pid_are_not_passed() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&[]);
+    let (listen, _) = host_file(&rt, "listen", "L");
+    let id = rt.new_id();
+    rt.track(&id);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    // LISTEN_PID names another process: the fds were not meant for us.
+    let out = rt
+        .spawn_configured(None, &["run", "--bundle", &dir, &id], |cmd| {
+            cmd.env("LISTEN_FDS", "1").env("LISTEN_PID", "1");
+            inherit_as(cmd, listen, 3);
+        })
+        .wait(COMMAND_TIMEOUT);
+    out.assert_ok("run");
+    let report = out.json();
+    let numbers: Vec<i64> = fds(&report).iter().map(|(fd, _)| *fd).collect();
+    assert_eq!(numbers, [0, 1, 2]);
+    assert!(
+        report["env"].get("LISTEN_FDS").is_none(),
+        "{}",
+        report["env"]
+    );
+}
