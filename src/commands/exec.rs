@@ -3,6 +3,7 @@
 //! overrides (args, --env, --cwd, --user, --additional-gids, --cap,
 //! --no-new-privs), as runc builds it.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -12,6 +13,7 @@ use crate::cli::ExecArgs;
 use crate::container::{self, Container, ExecOptions};
 use crate::logging;
 use crate::process::foreground::Foreground;
+use crate::process::terminal;
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
@@ -30,14 +32,21 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     let mut warnings = Vec::new();
     let plan = crate::config::plan_process(&process, &mut not_applied, &mut warnings)
         .with_context(|| origin.clone())?;
+    // Without --console-socket, a foreground exec keeps the pty itself.
+    let mut own_terminal = None;
     let console_socket = match (&args.console_socket, plan.terminal) {
         (Some(path), true) => Some(
             std::os::unix::net::UnixStream::connect(path)
                 .with_context(|| format!("--console-socket {path:?}: connect"))?
                 .into(),
         ),
+        (None, true) if args.detach => {
+            bail!("exec --detach with a terminal: pass --console-socket PATH to receive the pty")
+        }
         (None, true) => {
-            bail!("exec with a terminal: pass --console-socket PATH to receive the pty")
+            let (ours, theirs) = terminal::pair()?;
+            own_terminal = Some(ours);
+            Some(theirs)
         }
         (Some(_), false) => bail!("--console-socket: the process has no terminal (use --tty)"),
         (None, false) => None,
@@ -60,7 +69,18 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     }
     let fg = Foreground::start()?;
     let (pid, pidfd) = container::exec(&c, &opts)?;
-    fg.wait_forwarding(pid, &pidfd)
+    drop(opts);
+    let proxy = match own_terminal {
+        Some(sock) => Some(
+            terminal::recv_pty_master(sock.as_fd())
+                .and_then(terminal::Proxy::start)
+                .inspect_err(|_| {
+                    let _ = crate::syscall::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+                })?,
+        ),
+        None => None,
+    };
+    fg.wait_forwarding(pid, &pidfd, proxy)
 }
 
 /// The process JSON to run: the file's, or config.json's with overrides.

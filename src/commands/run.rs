@@ -11,6 +11,7 @@ use nix::unistd::Pid;
 use crate::cli::RunArgs;
 use crate::container::{self, Container, Created};
 use crate::process::foreground::Foreground;
+use crate::process::terminal::Proxy;
 use crate::state::StateRoot;
 use crate::syscall::pidfd_send_signal;
 
@@ -36,15 +37,25 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
 
     let opts = container::CreateOptions {
         interrupt: Some(fg.signal_fd()),
+        own_terminal: true,
         ..opts
     };
-    let created = container::create(root, &opts)?;
+    let mut created = container::create(root, &opts)?;
     let c = as_container(&created);
+    // The caller's terminal goes raw before the process can read from it.
+    let terminal = match created.terminal.take().map(Proxy::start).transpose() {
+        Ok(t) => t,
+        Err(err) => {
+            abort(&created, &c);
+            return Err(err);
+        }
+    };
     if let Err(err) = container::start(&c, opts.interrupt) {
+        drop(terminal);
         abort(&created, &c);
         return Err(err);
     }
-    let status = fg.wait_forwarding(created.pid, &created.pidfd)?;
+    let status = fg.wait_forwarding(created.pid, &created.pidfd, terminal)?;
     if !args.keep {
         container::destroy(&c)?;
     }

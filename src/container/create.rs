@@ -25,6 +25,9 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// Foreground `run`: without --console-socket, a terminal's pty master
+    /// comes back to hull (in `Created::terminal`) for it to proxy.
+    pub own_terminal: bool,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
@@ -41,6 +44,8 @@ pub struct Created {
     pub state: StoredState,
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// The pty master, when hull keeps the terminal (`own_terminal`).
+    pub terminal: Option<OwnedFd>,
 }
 
 /// Undoes a half-made container: kills the init, removes the state dir.
@@ -74,9 +79,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         (Some(_), false) => {
             bail!("--console-socket: the container has no terminal (process.terminal is false)")
         }
-        (None, true) => {
-            bail!("process.terminal is true: pass --console-socket PATH to receive the pty")
-        }
+        (None, true) if !opts.own_terminal => bail!(
+            "process.terminal is true: pass --console-socket PATH to receive the pty (a detached container cannot use hull's terminal)"
+        ),
         _ => {}
     }
     for what in &plan.not_applied {
@@ -109,7 +114,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {fifo_path:?}"))?;
 
-    let (pid, pidfd) = spawn_init(&plan, opts, fifo)?;
+    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
     let (_, start_time) =
@@ -139,20 +144,32 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         state,
         pid,
         pidfd,
+        terminal,
     })
 }
 
 /// Clone the init and wait for its word: ready, or an error to report.
-fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, OwnedFd)> {
+/// Returns its pid, a pidfd, and the pty master when hull keeps the terminal.
+fn spawn_init(
+    plan: &Plan,
+    opts: &CreateOptions,
+    fifo: OwnedFd,
+) -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
     let (parent_sock, child_sock) = channel::pair()?;
     // Connected here, in hull's namespaces: after pivot_root the init could
     // not reach the socket's path.
+    let mut own_terminal = None;
     let console_socket: Option<OwnedFd> = match &opts.console_socket {
         Some(path) => Some(
             std::os::unix::net::UnixStream::connect(path)
                 .with_context(|| format!("--console-socket {path:?}: connect"))?
                 .into(),
         ),
+        None if plan.process.terminal => {
+            let (ours, theirs) = crate::process::terminal::pair()?;
+            own_terminal = Some(ours);
+            Some(theirs)
+        }
         None => None,
     };
     if let Some(path) = plan
@@ -193,7 +210,8 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
     };
     drop(child_sock);
     drop(fifo);
-    let fail = |msg: String| -> Result<(i32, OwnedFd)> {
+    drop(console_socket);
+    let fail = |msg: String| -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
         let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
         bail!(msg)
@@ -229,7 +247,14 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
             continue;
         }
         return match finish_create(msg, pid) {
-            Ok(()) => Ok((pid, pidfd)),
+            Ok(()) => match own_terminal
+                .as_ref()
+                .map(|sock| crate::process::terminal::recv_pty_master(sock.as_fd()))
+                .transpose()
+            {
+                Ok(master) => Ok((pid, pidfd, master)),
+                Err(err) => fail(format!("{err:#}")),
+            },
             Err((true, text)) => fail(text),
             Err((false, text)) => bail!(text),
         };

@@ -10,6 +10,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::terminal::Proxy;
 use crate::syscall::pidfd_send_signal;
 
 pub struct Foreground {
@@ -49,17 +50,39 @@ impl Foreground {
 
     /// Forward every signal to `pid` until it exits; its exit code (128+N
     /// when killed by signal N). Orphans re-parented to hull are reaped.
-    pub fn wait_forwarding(self, pid: i32, pidfd: &OwnedFd) -> Result<i32> {
+    /// With a `terminal`, its pty and hull's stdio are joined meanwhile, and
+    /// a window size change resizes the pty instead of being forwarded.
+    pub fn wait_forwarding(
+        self,
+        pid: i32,
+        pidfd: &OwnedFd,
+        mut terminal: Option<Proxy>,
+    ) -> Result<i32> {
         let status = loop {
-            let [signalled, exited] =
-                crate::syscall::poll_readable([self.signal_fd(), pidfd.as_raw_fd()], -1)
-                    .context("wait for the container's process")?;
+            let [tty_in, tty_out] = terminal.as_ref().map_or([-1, -1], Proxy::poll_fds);
+            let [signalled, exited, input, output] = crate::syscall::poll_readable(
+                [self.signal_fd(), pidfd.as_raw_fd(), tty_in, tty_out],
+                -1,
+            )
+            .context("wait for the container's process")?;
             if signalled & libc::POLLIN != 0 {
                 while let Ok(Some(info)) = self.signals.read_signal() {
                     let sig = info.ssi_signo as i32;
-                    if sig != libc::SIGCHLD {
-                        let _ = pidfd_send_signal(pidfd.as_fd(), sig);
+                    match &terminal {
+                        _ if sig == libc::SIGCHLD => {}
+                        Some(tty) if sig == libc::SIGWINCH => tty.resize(),
+                        _ => {
+                            let _ = pidfd_send_signal(pidfd.as_fd(), sig);
+                        }
                     }
+                }
+            }
+            if let Some(tty) = terminal.as_mut() {
+                if output != 0 {
+                    tty.pump_output();
+                }
+                if input != 0 {
+                    tty.pump_stdin();
                 }
             }
             if exited != 0 {
@@ -77,6 +100,9 @@ impl Foreground {
             if st == WaitStatus::StillAlive {
                 break;
             }
+        }
+        if let Some(mut tty) = terminal {
+            tty.drain();
         }
         let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.old_mask), None);
         Ok(status)

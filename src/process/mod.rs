@@ -8,3 +8,4 @@ pub mod init;
 pub mod interrupt;
 pub mod pidfd;
 pub mod setup;
+pub mod terminal;
