@@ -83,6 +83,8 @@ pub enum Command {
     List(ListArgs),
     /// Write a default config.json
     Spec(SpecArgs),
+    /// Print what this runtime supports (the OCI features document)
+    Features,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -24,6 +24,16 @@ pub struct HookPlan {
     pub timeout: Option<u32>,
 }
 
+/// The hook points hull runs, in the order they are reached.
+pub const POINTS: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
 /// Every hook point of the spec, in the order it is reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod container;
+pub mod features;
 pub mod hooks;
 pub mod logging;
 pub mod process;

@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod exec;
+mod features;
 mod kill;
 mod list;
 mod run;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Delete(args) => delete::run(&root, &args),
         Command::List(args) => list::run(&root, &args),
         Command::Spec(args) => spec::run(&args),
+        Command::Features => features::run(),
     }
 }
 

@@ -424,6 +424,10 @@ pub fn check_oci_version(version: &str) -> Result<()> {
     Ok(())
 }
 
+/// The namespace types a container can have (new or joined), as the spec
+/// names them; `plan_namespaces` refuses the others.
+pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+
 fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();

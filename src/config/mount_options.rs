@@ -35,6 +35,71 @@ pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x200000;
 
+/// Every option `parse` applies itself (the rest go to the filesystem as
+/// data). `idmap`, `ridmap` and `tmpcopyup` are recognised but not applied,
+/// so they are not here; `features` reports this list.
+pub const APPLIED: &[&str] = &[
+    "defaults",
+    "ro",
+    "rw",
+    "suid",
+    "nosuid",
+    "dev",
+    "nodev",
+    "exec",
+    "noexec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "atime",
+    "noatime",
+    "diratime",
+    "nodiratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "iversion",
+    "noiversion",
+    "silent",
+    "loud",
+    "nosymfollow",
+    "symfollow",
+    "bind",
+    "rbind",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "unbindable",
+    "runbindable",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnodiratime",
+    "rdiratime",
+    "rrelatime",
+    "rnorelatime",
+    "rnoatime",
+    "ratime",
+    "rstrictatime",
+    "rnostrictatime",
+    "rnosymfollow",
+    "rsymfollow",
+];
+
 impl Default for MountOptions {
     fn default() -> Self {
         MountOptions {
@@ -189,6 +254,22 @@ mod tests {
             o.propagation,
             vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC, MsFlags::MS_SHARED]
         );
+    }
+
+    #[test]
+    fn every_applied_option_is_parsed_as_an_option() {
+        for opt in APPLIED {
+            let o = parse(&[opt]);
+            assert!(o.data.is_empty(), "{opt} went to the data string");
+            assert!(!o.idmap && !o.tmpcopyup, "{opt}");
+        }
+        for unapplied in ["idmap", "ridmap", "tmpcopyup"] {
+            assert!(!APPLIED.contains(&unapplied));
+            assert!(
+                parse(&[unapplied]).data.is_empty(),
+                "{unapplied} is recognised"
+            );
+        }
     }
 
     #[test]

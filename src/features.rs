@@ -1,0 +1,39 @@
+//! The OCI features document (runtime-spec features.md): what this build
+//! applies, taken from the tables the code itself uses, so it cannot drift.
+
+use serde_json::{json, Value};
+
+/// The oldest spec version config.json may name (any 1.x is accepted).
+pub const OCI_VERSION_MIN: &str = "1.0.0";
+
+pub fn document() -> Value {
+    let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    caps.sort();
+    json!({
+        "ociVersionMin": OCI_VERSION_MIN,
+        "ociVersionMax": crate::OCI_VERSION,
+        "hooks": crate::hooks::POINTS,
+        "mountOptions": crate::config::mount_options::APPLIED,
+        "linux": {
+            "namespaces": crate::config::NAMESPACES,
+            "capabilities": caps,
+            "cgroup": {
+                "v1": false,
+                "v2": false,
+                "systemd": false,
+                "systemdUser": false,
+                "rdma": false,
+            },
+            "seccomp": { "enabled": false },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false },
+            "intelRdt": { "enabled": false },
+            "mountExtensions": { "idmap": { "enabled": false } },
+            "netDevices": { "enabled": false },
+        },
+        "annotations": {
+            "org.hull.version": env!("CARGO_PKG_VERSION"),
+        },
+        "potentiallyUnsafeConfigAnnotations": [],
+    })
+}

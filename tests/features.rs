@@ -1,0 +1,235 @@
+//! `features`: the OCI features document is well formed, and everything it
+//! reports is proven by a container that uses it. Engines act on it
+//! (containerd enables user namespaces only when they are reported), so a
+//! reported feature that does not work is a bug.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn features(rt: &Runtime) -> Value {
+    let out = rt.cmd(&["features"]);
+    out.assert_ok("features");
+    let doc = out.json();
+    // The spec's own schema, as the oci-spec crate models it.
+    serde_json::from_value::<oci_spec::runtime::Features>(doc.clone())
+        .unwrap_or_else(|e| panic!("features does not match the spec's schema: {e}: {doc}"));
+    doc
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn reported_oci_versions_are_accepted() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return; // runc 1.1.5 has no `features`
+    }
+    let doc = features(&rt);
+    for key in ["ociVersionMin", "ociVersionMax"] {
+        let version = doc[key].as_str().unwrap();
+        let mut bundle = rt.bundle();
+        bundle.probe(&["exit", "0"]);
+        bundle.set("/ociVersion", json!(version));
+        rt.run(&rt.new_id(), &bundle)
+            .assert_ok(&format!("run with ociVersion {version} ({key})"));
+    }
+}
+
+#[test]
+fn every_reported_hook_runs() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let points = strings(&features(&rt)["hooks"]);
+    let host = rt.host_dir("hooks");
+    let mut bundle = rt.bundle();
+    bundle.readonly_root(false).probe(&["exit", "0"]);
+    let mut hooks = serde_json::Map::new();
+    for point in &points {
+        // startContainer runs inside the container: it writes to its root.
+        let dir = if point == "startContainer" {
+            bundle.rootfs()
+        } else {
+            host.clone()
+        };
+        let script = if point == "startContainer" {
+            format!("echo {point} >> /order")
+        } else {
+            format!("echo {point} >> {}/order", dir.display())
+        };
+        hooks.insert(
+            point.clone(),
+            json!([{"path": "/bin/sh", "args": ["sh", "-c", script]}]),
+        );
+    }
+    bundle.set("/hooks", Value::Object(hooks));
+    rt.run(&rt.new_id(), &bundle)
+        .assert_ok("run with every hook");
+    let mut ran: Vec<String> = [host.join("order"), bundle.rootfs().join("order")]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|s| s.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    ran.sort();
+    let mut want = points.clone();
+    want.sort();
+    assert_eq!(ran, want, "every reported hook ran once");
+}
+
+#[test]
+fn every_reported_namespace_is_created() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let kinds = strings(&features(&rt)["linux"]["namespaces"]);
+    let mut bundle = rt.bundle();
+    let list: Vec<Value> = kinds.iter().map(|k| json!({"type": k})).collect();
+    bundle.set("/linux/namespaces", Value::Array(list));
+    let report = rt.report(&mut bundle);
+    let own = std::process::id() as i32;
+    for kind in &kinds {
+        let proc_name = match kind.as_str() {
+            "network" => "net",
+            "mount" => "mnt",
+            other => other,
+        };
+        assert_ne!(
+            report["namespaces"][proc_name].as_str(),
+            ns_inode(own, proc_name).as_deref(),
+            "reported namespace {kind:?} is the host's in the container"
+        );
+    }
+}
+
+/// Options whose effect shows in /proc/self/mountinfo, and how.
+fn visible(option: &str) -> Option<(&'static str, bool)> {
+    Some(match option {
+        "ro" | "rro" => ("ro", true),
+        "nosuid" | "rnosuid" => ("nosuid", true),
+        "nodev" | "rnodev" => ("nodev", true),
+        "noexec" | "rnoexec" => ("noexec", true),
+        "noatime" | "rnoatime" => ("noatime", true),
+        "nodiratime" | "rnodiratime" => ("nodiratime", true),
+        "nosymfollow" | "rnosymfollow" => ("nosymfollow", true),
+        "sync" => ("sync", true),
+        "dirsync" => ("dirsync", true),
+        "rw" => ("ro", false),
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_reported_mount_option_is_applied() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let options = strings(&features(&rt)["mountOptions"]);
+    let source = rt.host_dir("bind-source");
+    for option in &options {
+        let mut bundle = rt.bundle();
+        let mount = match option.as_str() {
+            // A remount acts on what is mounted there already: /proc.
+            "remount" => json!({"destination": "/proc", "type": "proc", "source": "proc",
+                                "options": ["remount", "nosuid"]}),
+            "bind" | "rbind" => json!({"destination": "/mnt", "type": "bind",
+                                       "source": source, "options": [option]}),
+            _ => json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+                        "options": [option]}),
+        };
+        let target = mount["destination"].as_str().unwrap().to_string();
+        bundle.edit(|c| c["mounts"].as_array_mut().unwrap().push(mount));
+        let report = rt.report(&mut bundle);
+        let m = find_mount(&report, &target)
+            .unwrap_or_else(|| panic!("option {option:?}: nothing mounted on {target}"));
+        if let Some((flag, present)) = visible(option) {
+            assert_eq!(
+                has_option(m, flag),
+                present,
+                "option {option:?}: {flag} in {m}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_reported_capability_can_be_granted() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let names = strings(&features(&rt)["linux"]["capabilities"]);
+    let host_bounding = status_caps("CapBnd");
+    let mut bundle = rt.bundle();
+    let all = json!(names);
+    for set in ["bounding", "effective", "permitted"] {
+        bundle.set(&format!("/process/capabilities/{set}"), all.clone());
+    }
+    let report = rt.report(&mut bundle);
+    let bounding = u64::from_str_radix(report["capabilities"]["CapBnd"].as_str().unwrap(), 16)
+        .expect("CapBnd is hex");
+    for name in &names {
+        let cap: caps::Capability = name.parse().expect("a capability name");
+        let bit = 1u64 << cap.index();
+        if host_bounding & bit != 0 {
+            assert_ne!(bounding & bit, 0, "{name} was reported but not granted");
+        }
+    }
+}
+
+/// A capability mask of this (host) process from /proc/self/status.
+fn status_caps(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap();
+    u64::from_str_radix(line.trim(), 16).unwrap()
+}
+
+#[test]
+fn unsupported_features_are_reported_as_such() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let linux = &features(&rt)["linux"];
+    // What config.json refuses must not be advertised: a user namespace and
+    // an id-mapped mount are refused today.
+    let namespaces = strings(&linux["namespaces"]);
+    let mut bundle = rt.bundle();
+    bundle.probe(&["exit", "0"]);
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}))
+    });
+    let user_ok = rt.run(&rt.new_id(), &bundle).success();
+    assert_eq!(user_ok, namespaces.contains(&"user".to_string()));
+    let idmap = linux["mountExtensions"]["idmap"]["enabled"]
+        .as_bool()
+        .unwrap();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["exit", "0"]);
+    let source = rt.host_dir("idmap-source");
+    bundle.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt", "type": "bind", "source": source,
+            "options": ["rbind", "idmap"],
+            "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+            "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],
+        }))
+    });
+    assert_eq!(rt.run(&rt.new_id(), &bundle).success(), idmap);
+}
