@@ -44,6 +44,41 @@ pub struct DevicePlan {
     pub gid: u32,
 }
 
+/// One line of a uid or gid map: `size` ids from `container` on, seen as
+/// `host` on on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdMap {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+impl IdMap {
+    /// The host id of container id `id`, when this line maps it.
+    pub fn to_host(&self, id: u32) -> Option<u32> {
+        (id >= self.container && id - self.container < self.size)
+            .then(|| self.host + (id - self.container))
+    }
+}
+
+/// The text for /proc/PID/uid_map or gid_map.
+pub fn id_map_text(maps: &[IdMap]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
+        .collect()
+}
+
+/// The host id container id `id` maps to; `id` itself without a map.
+pub fn host_id(maps: &[IdMap], id: u32) -> Option<u32> {
+    if maps.is_empty() {
+        return Some(id);
+    }
+    maps.iter().find_map(|m| m.to_host(id))
+}
+
+/// The clone flag of a time namespace (not in nix's CloneFlags).
+pub const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+
 /// A namespace the container gets: created by the clone, or joined by path.
 #[derive(Debug, Clone)]
 pub struct NamespacePlan {
@@ -98,6 +133,11 @@ pub struct Plan {
     pub masked_paths: Vec<PathBuf>,
     pub readonly_paths: Vec<PathBuf>,
     pub sysctl: Vec<(String, String)>,
+    /// linux.uidMappings/gidMappings of a new user namespace.
+    pub uid_mappings: Vec<IdMap>,
+    pub gid_mappings: Vec<IdMap>,
+    /// linux.timeOffsets of a new time namespace: (clock, seconds, nanoseconds).
+    pub time_offsets: Vec<(String, i64, u32)>,
     pub process: ProcessPlan,
     pub annotations: HashMap<String, String>,
     /// Settings that are read but not applied yet: said once, as warnings.
@@ -108,12 +148,24 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Flags for the one clone that creates every new namespace.
+    /// Flags for the one clone that creates every new namespace. A time
+    /// namespace is not among them: its offsets must be written before a
+    /// process is in it, so the init unshares it itself.
     pub fn new_namespace_flags(&self) -> CloneFlags {
         self.namespaces
             .iter()
-            .filter(|ns| ns.path.is_none())
+            .filter(|ns| ns.path.is_none() && ns.flag != CLONE_NEWTIME)
             .fold(CloneFlags::empty(), |acc, ns| acc | ns.flag)
+    }
+
+    /// Whether the container gets a user namespace of its own (with maps).
+    pub fn new_user_namespace(&self) -> bool {
+        self.has_new_namespace(CloneFlags::CLONE_NEWUSER)
+    }
+
+    /// Whether the container runs in a user namespace, new or joined.
+    pub fn in_user_namespace(&self) -> bool {
+        self.namespace(CloneFlags::CLONE_NEWUSER).is_some()
     }
 
     pub fn namespace(&self, flag: CloneFlags) -> Option<&NamespacePlan> {
@@ -251,6 +303,17 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         }
         mounts.push(plan);
     }
+    // sysfs can only be mounted by the owner of the network namespace: in
+    // a user namespace without a network namespace of its own, the host's
+    // /sys is bound instead (runc does the same).
+    let has_new = |flag| namespaces.iter().any(|ns| ns.flag == flag && ns.path.is_none());
+    if has(CloneFlags::CLONE_NEWUSER) && !has_new(CloneFlags::CLONE_NEWNET) {
+        for m in mounts.iter_mut().filter(|m| m.fs_type == "sysfs") {
+            m.fs_type = "bind".into();
+            m.source = Some(PathBuf::from("/sys"));
+            m.options.flags.insert(MsFlags::MS_BIND | MsFlags::MS_REC);
+        }
+    }
     let setup_dev = !mounts
         .iter()
         .any(|m| m.destination == Path::new("/dev") && m.is_bind());
@@ -325,9 +388,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         &mut warnings,
     )?;
 
-    if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
-        bail!("linux.uidMappings/gidMappings: user namespaces are not supported yet");
-    }
+    let (uid_mappings, gid_mappings) = plan_id_maps(&linux, &namespaces)?;
+    let time_offsets = plan_time_offsets(&linux, &namespaces)?;
     if linux.resources().as_ref().is_some_and(resources_set) {
         not_applied.push("linux.resources (cgroup limits are not applied yet)".into());
     }
@@ -378,6 +440,9 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         masked_paths,
         readonly_paths,
         sysctl,
+        uid_mappings,
+        gid_mappings,
+        time_offsets,
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
         not_applied,
@@ -426,7 +491,9 @@ pub fn check_oci_version(version: &str) -> Result<()> {
 
 /// The namespace types a container can have (new or joined), as the spec
 /// names them; `plan_namespaces` refuses the others.
-pub const NAMESPACES: &[&str] = &["cgroup", "ipc", "mount", "network", "pid", "uts"];
+pub const NAMESPACES: &[&str] = &[
+    "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time",
+];
 
 fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan>> {
     let mut seen = HashSet::new();
@@ -439,12 +506,8 @@ fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan
             LinuxNamespaceType::Uts => (CloneFlags::CLONE_NEWUTS, "uts"),
             LinuxNamespaceType::Mount => (CloneFlags::CLONE_NEWNS, "mount"),
             LinuxNamespaceType::Cgroup => (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
-            LinuxNamespaceType::User => {
-                bail!("linux.namespaces[{i}]: \"user\" namespaces are not supported yet")
-            }
-            LinuxNamespaceType::Time => {
-                bail!("linux.namespaces[{i}]: \"time\" namespaces are not supported yet")
-            }
+            LinuxNamespaceType::User => (CloneFlags::CLONE_NEWUSER, "user"),
+            LinuxNamespaceType::Time => (CLONE_NEWTIME, "time"),
         };
         if !seen.insert(kind) {
             bail!("linux.namespaces[{i}]: {kind:?} is listed twice");
@@ -460,6 +523,102 @@ fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan
         }
         out.push(NamespacePlan { flag, kind, path });
     }
+    Ok(out)
+}
+
+/// The id maps of a new user namespace: required there, refused elsewhere,
+/// each range non-empty and no two overlapping (the kernel's rules).
+fn plan_id_maps(
+    linux: &oci_spec::runtime::Linux,
+    namespaces: &[NamespacePlan],
+) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
+    let user = namespaces
+        .iter()
+        .find(|ns| ns.flag == CloneFlags::CLONE_NEWUSER);
+    let convert = |field: &str, maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        let maps: Vec<IdMap> = maps
+            .iter()
+            .flatten()
+            .map(|m| IdMap {
+                container: m.container_id(),
+                host: m.host_id(),
+                size: m.size(),
+            })
+            .collect();
+        match user {
+            None if !maps.is_empty() => bail!(
+                "linux.{field}: set, but linux.namespaces has no \"user\" namespace"
+            ),
+            Some(NamespacePlan { path: Some(p), .. }) if !maps.is_empty() => bail!(
+                "linux.{field}: the user namespace {p:?} is joined, its maps are already set"
+            ),
+            Some(NamespacePlan { path: None, .. }) if maps.is_empty() => bail!(
+                "linux.{field}: a new user namespace needs at least one mapping"
+            ),
+            _ => {}
+        }
+        check_id_maps(field, &maps)?;
+        Ok(maps)
+    };
+    Ok((
+        convert("uidMappings", linux.uid_mappings())?,
+        convert("gidMappings", linux.gid_mappings())?,
+    ))
+}
+
+fn check_id_maps(field: &str, maps: &[IdMap]) -> Result<()> {
+    // The kernel takes at most 340 lines per map.
+    if maps.len() > 340 {
+        bail!("linux.{field}: {} ranges, the kernel takes at most 340", maps.len());
+    }
+    for (i, m) in maps.iter().enumerate() {
+        if m.size == 0 {
+            bail!("linux.{field}[{i}]: size must not be 0");
+        }
+        if m.container.checked_add(m.size).is_none() || m.host.checked_add(m.size).is_none() {
+            bail!(
+                "linux.{field}[{i}]: {} ids from {} (host {}) run past the largest id",
+                m.size,
+                m.container,
+                m.host
+            );
+        }
+        for (j, other) in maps[..i].iter().enumerate() {
+            let overlap = |a: u32, b: u32| a < b + other.size && b < a + m.size;
+            if overlap(m.container, other.container) || overlap(m.host, other.host) {
+                bail!("linux.{field}[{i}]: overlaps linux.{field}[{j}]");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// linux.timeOffsets: only for a new time namespace, only its two clocks.
+fn plan_time_offsets(
+    linux: &oci_spec::runtime::Linux,
+    namespaces: &[NamespacePlan],
+) -> Result<Vec<(String, i64, u32)>> {
+    let Some(offsets) = linux.time_offsets().as_ref().filter(|o| !o.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let new_time_ns = namespaces
+        .iter()
+        .any(|ns| ns.flag == CLONE_NEWTIME && ns.path.is_none());
+    if !new_time_ns {
+        bail!("linux.timeOffsets: set, but linux.namespaces has no new \"time\" namespace");
+    }
+    let mut out = Vec::new();
+    for (clock, offset) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            bail!("linux.timeOffsets: {clock:?} is not a clock of a time namespace (monotonic, boottime)");
+        }
+        let nanos = offset.nanosecs().unwrap_or(0);
+        if nanos >= 1_000_000_000 {
+            bail!("linux.timeOffsets.{clock}.nanosecs {nanos}: must be below 1000000000");
+        }
+        out.push((clock.clone(), offset.secs().unwrap_or(0), nanos));
+    }
+    out.sort();
     Ok(out)
 }
 

@@ -210,6 +210,11 @@ fn spawn_init(
     };
     drop(child_sock);
     drop(fifo);
+    if let Err(err) = setup_from_outside(plan, pid, &parent_sock) {
+        let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        return Err(err);
+    }
     drop(console_socket);
     let fail = |msg: String| -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
         let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -259,6 +264,39 @@ fn spawn_init(
             Err((false, text)) => bail!(text),
         };
     }
+}
+
+/// What hull sets on the init from outside, while the init waits for it:
+/// its id maps (only a process outside a user namespace can write them)
+/// and oom_score_adj (lowering it needs CAP_SYS_RESOURCE of the host).
+fn setup_from_outside(plan: &Plan, pid: i32, sync: &OwnedFd) -> Result<()> {
+    use pathrs::flags::OpenFlags;
+    use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+    use std::io::Write;
+    let new_userns = plan.new_user_namespace();
+    let adj = plan.process.oom_score_adj;
+    if !new_userns && adj.is_none() {
+        return Ok(());
+    }
+    let procfs = ProcfsHandle::new().context("open procfs")?;
+    let write = |file: &str, text: &str| -> Result<()> {
+        let mut f = procfs
+            .open(ProcfsBase::ProcPid(pid as u32), file, OpenFlags::O_WRONLY)
+            .with_context(|| format!("open /proc/{pid}/{file}"))?;
+        f.write_all(text.as_bytes())
+            .with_context(|| format!("write {text:?} to /proc/{pid}/{file}"))
+    };
+    if let Some(adj) = adj {
+        write("oom_score_adj", &adj.to_string()).context("process.oomScoreAdj")?;
+    }
+    if new_userns {
+        let uid_map = crate::config::id_map_text(&plan.uid_mappings);
+        write("uid_map", &uid_map).context("linux.uidMappings")?;
+        let gid_map = crate::config::id_map_text(&plan.gid_mappings);
+        write("gid_map", &gid_map).context("linux.gidMappings")?;
+        channel::send_message(sync, &Message::IdMapsDone)?;
+    }
+    Ok(())
 }
 
 /// What the init's last word means: Ok when it is ready; else the error

@@ -26,7 +26,9 @@ pub struct ExecOptions {
 }
 
 /// The namespaces `exec` joins, in the order the kernel wants them.
-const NAMESPACES: [(CloneFlags, &str); 6] = [
+const NAMESPACES: [(CloneFlags, &str); 8] = [
+    (CloneFlags::CLONE_NEWUSER, "user"),
+    (crate::config::CLONE_NEWTIME, "time"),
     (CloneFlags::CLONE_NEWIPC, "ipc"),
     (CloneFlags::CLONE_NEWUTS, "uts"),
     (CloneFlags::CLONE_NEWNET, "net"),

@@ -16,6 +16,8 @@ pub enum Message {
     RunHooks,
     /// hull's answer: those hooks succeeded, go on.
     HooksDone,
+    /// hull has written the init's id maps (and oom_score_adj): go on.
+    IdMapsDone,
 }
 
 impl Message {
@@ -24,6 +26,7 @@ impl Message {
             Message::Ready => b"R".to_vec(),
             Message::RunHooks => b"H".to_vec(),
             Message::HooksDone => b"D".to_vec(),
+            Message::IdMapsDone => b"M".to_vec(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
                 out.extend_from_slice(text.as_bytes());
@@ -37,6 +40,7 @@ impl Message {
             (b'R', _) => Some(Message::Ready),
             (b'H', _) => Some(Message::RunHooks),
             (b'D', _) => Some(Message::HooksDone),
+            (b'M', _) => Some(Message::IdMapsDone),
             (b'E', text) => Some(Message::Error(String::from_utf8_lossy(text).into_owned())),
             _ => None,
         }

@@ -88,7 +88,19 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         bail!("hull exited while the container was being created");
     }
 
+    if plan.new_user_namespace() {
+        // hull writes the id maps; until then this process has no ids in
+        // its namespace.
+        match recv_message(&args.sync)? {
+            Some(Message::IdMapsDone) => {}
+            other => bail!("hull did not write the id maps (got {other:?})"),
+        }
+    }
     join_namespaces(plan)?;
+    if plan.in_user_namespace() {
+        become_root().context("become root of the user namespace")?;
+    }
+
     if let Some(name) = &args.keyring {
         crate::syscall::join_session_keyring(name).context("join a new session keyring")?;
     }
@@ -97,14 +109,8 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         .unmasked()
         .build()
         .context("open a private procfs")?;
-    if let Some(adj) = plan.process.oom_score_adj {
-        write_proc(
-            &procfs,
-            ProcfsBase::ProcSelf,
-            "oom_score_adj",
-            &adj.to_string(),
-        )
-        .context("process.oomScoreAdj: write /proc/self/oom_score_adj")?;
+    if plan.has_new_namespace(crate::config::CLONE_NEWTIME) {
+        enter_new_time_namespace(&procfs, &plan.time_offsets)?;
     }
     if plan.namespace(CloneFlags::CLONE_NEWUTS).is_some() {
         if let Some(h) = &plan.hostname {
@@ -221,6 +227,8 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
     // The pid namespace is joined by hull before the clone; the mount
     // namespace last, as the paths of the others may live in the host's.
     let order = [
+        CloneFlags::CLONE_NEWUSER,
+        crate::config::CLONE_NEWTIME,
         CloneFlags::CLONE_NEWIPC,
         CloneFlags::CLONE_NEWUTS,
         CloneFlags::CLONE_NEWNET,
@@ -237,6 +245,50 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
         nix::sched::setns(&file, flag)
             .with_context(|| format!("join {} namespace {path:?}", ns.kind))?;
     }
+    Ok(())
+}
+
+fn set_dumpable(on: bool) {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
+}
+
+/// uid and gid 0 of the user namespace, so what the init creates in the
+/// rootfs belongs to the container's root.
+fn become_root() -> Result<()> {
+    let root_gid = nix::unistd::Gid::from_raw(0);
+    let root_uid = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_gid, root_gid, root_gid).context("setresgid 0")?;
+    nix::unistd::setresuid(root_uid, root_uid, root_uid).context("setresuid 0")?;
+    Ok(())
+}
+
+/// A new time namespace with `offsets` (clock, s, ns) for the init: the
+/// offsets can only be written while no process is in it, so it is
+/// unshared (for children), written, then entered.
+fn enter_new_time_namespace(procfs: &ProcfsHandle, offsets: &[(String, i64, u32)]) -> Result<()> {
+    nix::sched::unshare(crate::config::CLONE_NEWTIME).context("unshare a time namespace")?;
+    if !offsets.is_empty() {
+        let text: String = offsets
+            .iter()
+            .map(|(clock, s, ns)| format!("{clock} {s} {ns}\n"))
+            .collect();
+        // /proc/self of a non-dumpable process belongs to the host's root,
+        // which a user namespace's root is not. Nothing else of the
+        // container runs yet, so the init is dumpable for this one write.
+        set_dumpable(true);
+        let written = write_proc(procfs, ProcfsBase::ProcSelf, "timens_offsets", &text);
+        set_dumpable(false);
+        written.with_context(|| format!("linux.timeOffsets: write {text:?}"))?;
+    }
+    let ns = procfs
+        .open_follow(
+            ProcfsBase::ProcSelf,
+            "ns/time_for_children",
+            OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC,
+        )
+        .context("open /proc/self/ns/time_for_children")?;
+    nix::sched::setns(&ns, crate::config::CLONE_NEWTIME).context("enter the new time namespace")?;
     Ok(())
 }
 

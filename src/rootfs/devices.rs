@@ -10,11 +10,45 @@ use pathrs::{InodeType, Root};
 use super::{dir_perms, is_not_found};
 use crate::config::DevicePlan;
 
-pub fn create_devices(root: &Root, devices: &[DevicePlan]) -> Result<()> {
+/// `bind_from_host`: in a user namespace mknod is not allowed; the host's
+/// node of the same path is bind-mounted instead, as runc does.
+pub fn create_devices(root: &Root, devices: &[DevicePlan], bind_from_host: bool) -> Result<()> {
     for d in devices {
-        create_device(root, d).with_context(|| format!("create device {:?}", d.path))?;
+        if bind_from_host {
+            bind_device(root, d)
+        } else {
+            create_device(root, d)
+        }
+        .with_context(|| format!("create device {:?}", d.path))?;
     }
     Ok(())
+}
+
+fn bind_device(root: &Root, d: &DevicePlan) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let host = std::fs::metadata(&d.path).with_context(|| {
+        format!("a user namespace cannot make device nodes, and the host has no {:?} to bind", d.path)
+    })?;
+    let ft = host.file_type();
+    if !(ft.is_char_device() || ft.is_block_device() || ft.is_fifo()) {
+        anyhow::bail!("the host's {:?} is not a device node", d.path);
+    }
+    if let Some(parent) = d.path.parent() {
+        root.mkdir_all(parent, &dir_perms(0o755))?;
+    }
+    // A node already in the rootfs is mounted over, never opened.
+    if root.resolve_nofollow(&d.path).is_err() {
+        root.create(&d.path, &InodeType::File(dir_perms(0o644)))?;
+    }
+    let target = super::resolve(root, &d.path)?;
+    super::mount_at(
+        Some(&d.path),
+        &target,
+        None,
+        nix::mount::MsFlags::MS_BIND,
+        None,
+        &|| format!("bind the host's {:?}", d.path),
+    )
 }
 
 fn create_device(root: &Root, d: &DevicePlan) -> Result<()> {

@@ -60,7 +60,7 @@ pub fn prepare(
         mounts::mount_entry(&root, m, own_cgroup_ns)?;
     }
     if plan.setup_dev {
-        devices::create_devices(&root, &plan.devices)?;
+        devices::create_devices(&root, &plan.devices, plan.in_user_namespace())?;
         devices::create_dev_symlinks(&root)?;
     }
     let pty = if plan.process.terminal {

@@ -34,13 +34,18 @@ pub fn mount_entry(root: &Root, m: &MountPlan, own_cgroup_ns: bool) -> Result<()
         let extra = m.options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             let mounted = resolve(root, dest)?;
+            // The source's own flags stay unless an option clears them: a
+            // remount replaces them all, and in a user namespace dropping
+            // a locked one (nosuid of the host's mount, say) fails.
+            let kept = super::current_mount_flags(&mounted)? - m.options.cleared;
+            let flags = extra | kept;
             mount_at(
                 None,
                 &mounted,
                 None,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
                 None,
-                &|| format!("remount {:?} with {:?}", dest, extra),
+                &|| format!("remount {:?} with {:?}", dest, flags),
             )?;
         }
     } else {
