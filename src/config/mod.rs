@@ -306,7 +306,11 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     // sysfs can only be mounted by the owner of the network namespace: in
     // a user namespace without a network namespace of its own, the host's
     // /sys is bound instead (runc does the same).
-    let has_new = |flag| namespaces.iter().any(|ns| ns.flag == flag && ns.path.is_none());
+    let has_new = |flag| {
+        namespaces
+            .iter()
+            .any(|ns| ns.flag == flag && ns.path.is_none())
+    };
     if has(CloneFlags::CLONE_NEWUSER) && !has_new(CloneFlags::CLONE_NEWNET) {
         for m in mounts.iter_mut().filter(|m| m.fs_type == "sysfs") {
             m.fs_type = "bind".into();
@@ -546,15 +550,15 @@ fn plan_id_maps(
             })
             .collect();
         match user {
-            None if !maps.is_empty() => bail!(
-                "linux.{field}: set, but linux.namespaces has no \"user\" namespace"
-            ),
-            Some(NamespacePlan { path: Some(p), .. }) if !maps.is_empty() => bail!(
-                "linux.{field}: the user namespace {p:?} is joined, its maps are already set"
-            ),
-            Some(NamespacePlan { path: None, .. }) if maps.is_empty() => bail!(
-                "linux.{field}: a new user namespace needs at least one mapping"
-            ),
+            None if !maps.is_empty() => {
+                bail!("linux.{field}: set, but linux.namespaces has no \"user\" namespace")
+            }
+            Some(NamespacePlan { path: Some(p), .. }) if !maps.is_empty() => {
+                bail!("linux.{field}: the user namespace {p:?} is joined, its maps are already set")
+            }
+            Some(NamespacePlan { path: None, .. }) if maps.is_empty() => {
+                bail!("linux.{field}: a new user namespace needs at least one mapping")
+            }
             _ => {}
         }
         check_id_maps(field, &maps)?;
@@ -569,7 +573,10 @@ fn plan_id_maps(
 fn check_id_maps(field: &str, maps: &[IdMap]) -> Result<()> {
     // The kernel takes at most 340 lines per map.
     if maps.len() > 340 {
-        bail!("linux.{field}: {} ranges, the kernel takes at most 340", maps.len());
+        bail!(
+            "linux.{field}: {} ranges, the kernel takes at most 340",
+            maps.len()
+        );
     }
     for (i, m) in maps.iter().enumerate() {
         if m.size == 0 {

@@ -27,7 +27,10 @@ pub fn create_devices(root: &Root, devices: &[DevicePlan], bind_from_host: bool)
 fn bind_device(root: &Root, d: &DevicePlan) -> Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let host = std::fs::metadata(&d.path).with_context(|| {
-        format!("a user namespace cannot make device nodes, and the host has no {:?} to bind", d.path)
+        format!(
+            "a user namespace cannot make device nodes, and the host has no {:?} to bind",
+            d.path
+        )
     })?;
     let ft = host.file_type();
     if !(ft.is_char_device() || ft.is_block_device() || ft.is_fifo()) {

@@ -3,7 +3,7 @@
 
 use super::probe_path;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const APPLETS: &[&str] = &[
     "sh", "cat", "ls", "echo", "sleep", "true", "false", "hostname", "id", "mount", "stat",
@@ -148,6 +148,23 @@ impl Bundle {
         self
     }
 
+    /// A user namespace of its own mapping `size` ids from 0 to `host_base`
+    /// on: the rootfs is given to that root, and the path down to the
+    /// bundle made searchable by it (it is nobody to root-owned dirs).
+    pub fn user_namespace(&mut self, host_base: u32, size: u32) -> &mut Self {
+        chown_tree(&self.rootfs(), host_base, host_base);
+        open_path_to(&self.dir);
+        let map = json!([{"containerID": 0, "hostID": host_base, "size": size}]);
+        self.edit(|c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            c["linux"]["uidMappings"] = map.clone();
+            c["linux"]["gidMappings"] = map;
+        })
+    }
+
     pub fn args(&mut self, args: &[&str]) -> &mut Self {
         self.set("/process/args", json!(args))
     }
@@ -204,5 +221,27 @@ impl Bundle {
                 .unwrap()
                 .retain(|n| n["type"] != kind)
         })
+    }
+}
+
+/// Give `path` and everything under it to `uid:gid` (symlinks themselves).
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    if std::fs::symlink_metadata(path).unwrap().is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid, gid);
+        }
+    }
+}
+
+/// Every root-owned directory from `/` down to `path` searchable by others.
+pub fn open_path_to(path: &Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for dir in path.ancestors() {
+        let meta = std::fs::metadata(dir).unwrap();
+        if meta.uid() == 0 && meta.mode() & 0o001 == 0 {
+            let mode = meta.mode() & 0o7777 | 0o011;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
     }
 }
