@@ -28,7 +28,7 @@ pub fn document() -> Value {
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } },
+            "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": false },
         },
         "annotations": {

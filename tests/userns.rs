@@ -288,3 +288,78 @@ fn bad_id_maps_and_time_offsets_are_refused() {
         assert!(rt.root_entries().is_empty(), "{what}: state left behind");
     }
 }
+
+#[test]
+fn id_mapped_bind_mounts_show_host_files_through_their_maps() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return; // runc 1.1.5 has no id-mapped mounts
+    }
+    let data = rt.host_dir("idmapped");
+    open_path_to(&data);
+    std::fs::write(data.join("host-root-file"), "x").unwrap();
+    // In the container's user namespace, with its maps: the host's root
+    // files are root's inside, and what root makes there is the host's root.
+    let mut bundle = userns_bundle(&rt);
+    bundle.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind", "source": data, "options": ["rbind", "idmap"]
+        }))
+    });
+    bundle.shell("stat -c %u:%g /data/host-root-file && touch /data/made-inside");
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run with an id-mapped mount");
+    assert_eq!(out.stdout.trim(), "0:0");
+    let meta = std::fs::metadata(data.join("made-inside")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (0, 0),
+        "written back through the map"
+    );
+    // Without a user namespace, the mount's own maps: host 0 shows as 5000.
+    let mut bundle = rt.bundle();
+    let map = json!([{"containerID": 0, "hostID": 5000, "size": 10}]);
+    bundle.edit(|c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "bind", "source": data, "options": ["rbind"],
+            "uidMappings": map, "gidMappings": map,
+        }))
+    });
+    bundle.shell("stat -c %u:%g /data/host-root-file");
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run with a mount's own maps");
+    assert_eq!(out.stdout.trim(), "5000:5000");
+}
+
+#[test]
+fn bad_id_mapped_mounts_are_refused() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return;
+    }
+    let map = json!([{"containerID": 0, "hostID": 5000, "size": 10}]);
+    let source = rt.host_dir("src");
+    let cases = [
+        (
+            json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]}),
+            "only bind mounts",
+        ),
+        (
+            json!({"destination": "/mnt", "type": "bind", "source": source, "options": ["rbind"],
+                   "uidMappings": map}),
+            "go together",
+        ),
+        (
+            json!({"destination": "/mnt", "type": "bind", "source": source, "options": ["rbind", "idmap"]}),
+            "needs uidMappings",
+        ),
+    ];
+    for (mount, message) in cases {
+        let mut bundle = rt.bundle();
+        bundle.probe(&["exit", "0"]);
+        bundle.edit(|c| c["mounts"].as_array_mut().unwrap().push(mount.clone()));
+        let out = rt.create(&rt.new_id(), &bundle);
+        out.assert_failed(message).assert_stderr_contains(message);
+        assert!(rt.root_entries().is_empty(), "{message}: state left behind");
+    }
+}

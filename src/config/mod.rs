@@ -23,6 +23,17 @@ pub struct MountPlan {
     pub fs_type: String,
     pub source: Option<PathBuf>,
     pub options: MountOptions,
+    /// An id-mapped bind mount: the source's ids seen through these maps.
+    pub idmap: Option<IdmapPlan>,
+}
+
+/// The maps of an id-mapped mount (the user namespace's when the mount
+/// names none) and whether submounts are mapped too (`ridmap`).
+#[derive(Debug, Clone)]
+pub struct IdmapPlan {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+    pub recursive: bool,
 }
 
 impl MountPlan {
@@ -270,14 +281,12 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
             bail!("mounts[{i}].destination {dest:?}: must not contain \"..\"");
         }
         let options = MountOptions::parse(m.options().as_deref().unwrap_or(&[]));
-        if options.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            bail!("mounts[{i}] ({dest:?}): id-mapped mounts are not supported yet");
-        }
         let fs_type = m.typ().clone().unwrap_or_default();
         let mut plan = MountPlan {
             destination,
             fs_type: fs_type.clone(),
             source: m.source().clone(),
+            idmap: None,
             options,
         };
         if plan.is_bind() {
@@ -393,6 +402,9 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     )?;
 
     let (uid_mappings, gid_mappings) = plan_id_maps(&linux, &namespaces)?;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mounts[i].idmap = plan_mount_idmap(i, m, &mounts[i], &uid_mappings, &gid_mappings)?;
+    }
     let time_offsets = plan_time_offsets(&linux, &namespaces)?;
     if linux.resources().as_ref().is_some_and(resources_set) {
         not_applied.push("linux.resources (cgroup limits are not applied yet)".into());
@@ -561,7 +573,7 @@ fn plan_id_maps(
             }
             _ => {}
         }
-        check_id_maps(field, &maps)?;
+        check_id_maps(&format!("linux.{field}"), &maps)?;
         Ok(maps)
     };
     Ok((
@@ -580,11 +592,11 @@ fn check_id_maps(field: &str, maps: &[IdMap]) -> Result<()> {
     }
     for (i, m) in maps.iter().enumerate() {
         if m.size == 0 {
-            bail!("linux.{field}[{i}]: size must not be 0");
+            bail!("{field}[{i}]: size must not be 0");
         }
         if m.container.checked_add(m.size).is_none() || m.host.checked_add(m.size).is_none() {
             bail!(
-                "linux.{field}[{i}]: {} ids from {} (host {}) run past the largest id",
+                "{field}[{i}]: {} ids from {} (host {}) run past the largest id",
                 m.size,
                 m.container,
                 m.host
@@ -593,11 +605,59 @@ fn check_id_maps(field: &str, maps: &[IdMap]) -> Result<()> {
         for (j, other) in maps[..i].iter().enumerate() {
             let overlap = |a: u32, b: u32| a < b + other.size && b < a + m.size;
             if overlap(m.container, other.container) || overlap(m.host, other.host) {
-                bail!("linux.{field}[{i}]: overlaps linux.{field}[{j}]");
+                bail!("{field}[{i}]: overlaps {field}[{j}]");
             }
         }
     }
     Ok(())
+}
+
+/// An id-mapped mount's maps: its own, else the container's user namespace's.
+fn plan_mount_idmap(
+    i: usize,
+    m: &oci_spec::runtime::Mount,
+    plan: &MountPlan,
+    uid_mappings: &[IdMap],
+    gid_mappings: &[IdMap],
+) -> Result<Option<IdmapPlan>> {
+    let dest = &plan.destination;
+    let convert = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Option<Vec<IdMap>> {
+        maps.as_ref().map(|v| {
+            v.iter()
+                .map(|m| IdMap {
+                    container: m.container_id(),
+                    host: m.host_id(),
+                    size: m.size(),
+                })
+                .collect()
+        })
+    };
+    let (uid, gid) = (convert(m.uid_mappings()), convert(m.gid_mappings()));
+    if !plan.options.idmap && uid.is_none() && gid.is_none() {
+        return Ok(None);
+    }
+    if !plan.is_bind() {
+        bail!("mounts[{i}] ({dest:?}): only bind mounts can be id-mapped");
+    }
+    let (uid, gid) = match (uid, gid) {
+        (Some(u), Some(g)) => (u, g),
+        (None, None) if !uid_mappings.is_empty() => (uid_mappings.to_vec(), gid_mappings.to_vec()),
+        (None, None) => bail!(
+            "mounts[{i}] ({dest:?}): an id-mapped mount needs uidMappings and gidMappings (or a user namespace whose maps it takes)"
+        ),
+        _ => bail!("mounts[{i}] ({dest:?}): uidMappings and gidMappings go together"),
+    };
+    for (field, maps) in [("uidMappings", &uid), ("gidMappings", &gid)] {
+        if maps.is_empty() {
+            bail!("mounts[{i}].{field}: must not be empty");
+        }
+        check_id_maps(&format!("mounts[{i}].{field}"), maps)?;
+    }
+    Ok(Some(IdmapPlan {
+        uid,
+        gid,
+        recursive: plan.options.idmap_recursive,
+    }))
 }
 
 /// linux.timeOffsets: only for a new time namespace, only its two clocks.

@@ -17,8 +17,9 @@ pub struct MountOptions {
     pub rec_attr_clr: u64,
     /// Everything else, passed to the filesystem as its data string.
     pub data: Vec<String>,
-    /// `idmap`/`ridmap` seen (id-mapped mounts).
+    /// `idmap`/`ridmap` seen (id-mapped mounts); `ridmap` maps submounts too.
     pub idmap: bool,
+    pub idmap_recursive: bool,
     /// `tmpcopyup` seen (runc's extension: copy the image's files into the tmpfs).
     pub tmpcopyup: bool,
 }
@@ -36,8 +37,8 @@ pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x200000;
 
 /// Every option `parse` applies itself (the rest go to the filesystem as
-/// data). `idmap`, `ridmap` and `tmpcopyup` are recognised but not applied,
-/// so they are not here; `features` reports this list.
+/// data). `tmpcopyup` is recognised but not applied, so it is not here;
+/// `features` reports this list.
 pub const APPLIED: &[&str] = &[
     "defaults",
     "ro",
@@ -98,6 +99,8 @@ pub const APPLIED: &[&str] = &[
     "rnostrictatime",
     "rnosymfollow",
     "rsymfollow",
+    "idmap",
+    "ridmap",
 ];
 
 impl Default for MountOptions {
@@ -110,6 +113,7 @@ impl Default for MountOptions {
             rec_attr_clr: 0,
             data: Vec::new(),
             idmap: false,
+            idmap_recursive: false,
             tmpcopyup: false,
         }
     }
@@ -202,7 +206,11 @@ impl MountOptions {
             "rnostrictatime" => self.rec(0, 0),
             "rnosymfollow" => self.rec(MOUNT_ATTR_NOSYMFOLLOW, 0),
             "rsymfollow" => self.rec(0, MOUNT_ATTR_NOSYMFOLLOW),
-            "idmap" | "ridmap" => self.idmap = true,
+            "idmap" => self.idmap = true,
+            "ridmap" => {
+                self.idmap = true;
+                self.idmap_recursive = true;
+            }
             "tmpcopyup" => self.tmpcopyup = true,
             other => self.data.push(other.to_string()),
         }
@@ -261,15 +269,11 @@ mod tests {
         for opt in APPLIED {
             let o = parse(&[opt]);
             assert!(o.data.is_empty(), "{opt} went to the data string");
-            assert!(!o.idmap && !o.tmpcopyup, "{opt}");
+            assert!(!o.tmpcopyup, "{opt}");
         }
-        for unapplied in ["idmap", "ridmap", "tmpcopyup"] {
-            assert!(!APPLIED.contains(&unapplied));
-            assert!(
-                parse(&[unapplied]).data.is_empty(),
-                "{unapplied} is recognised"
-            );
-        }
+        // Recognised, not applied: never reported.
+        assert!(!APPLIED.contains(&"tmpcopyup"));
+        assert!(parse(&["tmpcopyup"]).tmpcopyup);
     }
 
     #[test]

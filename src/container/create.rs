@@ -182,6 +182,7 @@ fn spawn_init(
         nix::sched::setns(&file, CloneFlags::CLONE_NEWPID)
             .with_context(|| format!("join pid namespace {path:?}"))?;
     }
+    let idmapped = crate::rootfs::idmap::prepare(plan)?;
     let parent_pid = std::process::id() as i32;
     let flags = plan.new_namespace_flags().bits();
     logging::debug(&format!(
@@ -204,6 +205,7 @@ fn spawn_init(
                 keyring: (!opts.no_new_keyring)
                     .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())
                     .flatten(),
+                idmapped,
             })
         }
         CloneResult::Parent { pid, pidfd } => (pid, pidfd),

@@ -32,6 +32,8 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
+    /// Detached id-mapped trees made by hull, by mount index.
+    pub idmapped: Vec<(usize, OwnedFd)>,
 }
 
 /// Never returns: either execs the container's process or exits.
@@ -64,15 +66,14 @@ struct Ready {
 
 fn prepare(args: &InitArgs) -> Result<Ready> {
     let plan = args.plan;
-    crate::syscall::close_fds_except(
-        3 + args.preserve_fds as i32,
-        &[
-            args.sync.as_raw_fd(),
-            args.fifo.as_raw_fd(),
-            args.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
-        ],
-    )
-    .context("close inherited fds")?;
+    let mut keep = vec![
+        args.sync.as_raw_fd(),
+        args.fifo.as_raw_fd(),
+        args.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
+    ];
+    keep.extend(args.idmapped.iter().map(|(_, fd)| fd.as_raw_fd()));
+    crate::syscall::close_fds_except(3 + args.preserve_fds as i32, &keep)
+        .context("close inherited fds")?;
     // SAFETY: prctl/umask with integer arguments.
     unsafe {
         libc::umask(0);
@@ -150,7 +151,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         Ok(())
     };
     if plan.has_new_namespace(CloneFlags::CLONE_NEWNS) {
-        let pty = rootfs::prepare(plan, args.no_pivot, before_pivot)?;
+        let pty = rootfs::prepare(plan, args.no_pivot, &args.idmapped, before_pivot)?;
         if plan.rootfs_readonly {
             rootfs::remount_root_readonly()?;
         }

@@ -8,11 +8,12 @@
 
 pub mod console;
 mod devices;
+pub mod idmap;
 mod mounts;
 mod paths;
 mod pivot;
 
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -27,9 +28,11 @@ pub use pivot::remount_root_readonly;
 /// with `between` run after the mounts and before masked/read-only paths
 /// (hull runs the create hooks and writes sysctls there, as runc does).
 /// Returns the pty when `process.terminal` asks for one.
+/// `idmapped` holds the id-mapped trees hull made, by mount index.
 pub fn prepare(
     plan: &Plan,
     no_pivot: bool,
+    idmapped: &[(usize, OwnedFd)],
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
     nix::mount::mount(
@@ -56,8 +59,9 @@ pub fn prepare(
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
     let own_cgroup_ns = plan.has_new_namespace(nix::sched::CloneFlags::CLONE_NEWCGROUP);
-    for m in &plan.mounts {
-        mounts::mount_entry(&root, m, own_cgroup_ns)?;
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let tree = idmapped.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
+        mounts::mount_entry(&root, m, own_cgroup_ns, tree)?;
     }
     if plan.setup_dev {
         devices::create_devices(&root, &plan.devices, plan.in_user_namespace())?;

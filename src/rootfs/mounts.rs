@@ -1,7 +1,7 @@
 //! One entry of `mounts`: create its target inside the rootfs, mount it,
 //! then apply remount flags, propagation and recursive attributes.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -14,7 +14,13 @@ use crate::syscall::mount_setattr;
 
 /// `own_cgroup_ns`: the init has a cgroup namespace of its own, so a fresh
 /// cgroup mount shows only its subtree (else its cgroup dir is bound).
-pub fn mount_entry(root: &Root, m: &MountPlan, own_cgroup_ns: bool) -> Result<()> {
+/// `idmapped`: the detached id-mapped tree hull made for this mount.
+pub fn mount_entry(
+    root: &Root,
+    m: &MountPlan,
+    own_cgroup_ns: bool,
+    idmapped: Option<&OwnedFd>,
+) -> Result<()> {
     let dest = &m.destination;
     if m.fs_type == "cgroup" {
         return mount_cgroups(root, m, own_cgroup_ns);
@@ -29,8 +35,13 @@ pub fn mount_entry(root: &Root, m: &MountPlan, own_cgroup_ns: bool) -> Result<()
     let what = || describe(m);
 
     if m.is_bind() {
-        let bind = m.options.flags & (MsFlags::MS_BIND | MsFlags::MS_REC);
-        mount_at(m.source.as_deref(), &target, None, bind, None, &what)?;
+        if let Some(tree) = idmapped {
+            crate::syscall::move_mount_onto(tree.as_fd(), target.as_fd())
+                .with_context(|| format!("{}: attach the id-mapped tree", what()))?;
+        } else {
+            let bind = m.options.flags & (MsFlags::MS_BIND | MsFlags::MS_REC);
+            mount_at(m.source.as_deref(), &target, None, bind, None, &what)?;
+        }
         let extra = m.options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
             let mounted = resolve(root, dest)?;
