@@ -29,7 +29,7 @@ TEST_THREADS ?= 2
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against.
-PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time \
+PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
 	libc6-dev python3
 
 export RUST_TEST_THREADS := $(TEST_THREADS)

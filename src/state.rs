@@ -76,12 +76,18 @@ pub struct StateRoot {
 }
 
 impl StateRoot {
+    /// `--root`, else /run/hull for root and $XDG_RUNTIME_DIR/hull (or
+    /// /run/user/UID/hull) for anyone else: each user's containers apart.
     pub fn new(root: Option<&Path>) -> StateRoot {
-        StateRoot {
-            path: root
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
-        }
+        let path = match root {
+            Some(p) => p.to_path_buf(),
+            None if nix::unistd::geteuid().is_root() => PathBuf::from(DEFAULT_ROOT),
+            None => match std::env::var_os("XDG_RUNTIME_DIR") {
+                Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("hull"),
+                _ => PathBuf::from(format!("/run/user/{}/hull", nix::unistd::geteuid())),
+            },
+        };
+        StateRoot { path }
     }
 
     pub fn ensure(&self) -> Result<()> {

@@ -69,6 +69,12 @@ impl Drop for Cleanup {
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     state::validate_id(&opts.id)?;
     let mut plan = plan_from_bundle(&opts.bundle)?;
+    let euid = nix::unistd::geteuid();
+    if !euid.is_root() && !plan.new_user_namespace() {
+        bail!(
+            "running as uid {euid}, the container needs a user namespace of its own (`hull spec --rootless` writes such a config)"
+        );
+    }
     if opts.listen_fds > 0 {
         // As runc: the fds stay at 3.., so pid 1 of the container gets them.
         let env = &mut plan.process.env;
@@ -292,11 +298,80 @@ fn setup_from_outside(plan: &Plan, pid: i32, sync: &OwnedFd) -> Result<()> {
         write("oom_score_adj", &adj.to_string()).context("process.oomScoreAdj")?;
     }
     if new_userns {
-        let uid_map = crate::config::id_map_text(&plan.uid_mappings);
-        write("uid_map", &uid_map).context("linux.uidMappings")?;
-        let gid_map = crate::config::id_map_text(&plan.gid_mappings);
-        write("gid_map", &gid_map).context("linux.gidMappings")?;
+        if nix::unistd::geteuid().is_root() {
+            let uid_map = crate::config::id_map_text(&plan.uid_mappings);
+            write("uid_map", &uid_map).context("linux.uidMappings")?;
+            let gid_map = crate::config::id_map_text(&plan.gid_mappings);
+            write("gid_map", &gid_map).context("linux.gidMappings")?;
+        } else {
+            write_maps_unprivileged(plan, pid, &write)?;
+        }
         channel::send_message(sync, &Message::IdMapsDone)?;
+    }
+    Ok(())
+}
+
+/// The id maps, written by a user who is not root. The kernel lets it map
+/// its own uid and gid, one id each (with setgroups denied); anything more
+/// goes through the setuid helpers newuidmap/newgidmap and /etc/subuid.
+fn write_maps_unprivileged(
+    plan: &Plan,
+    pid: i32,
+    write: &dyn Fn(&str, &str) -> Result<()>,
+) -> Result<()> {
+    use crate::config::IdMap;
+    let own = |maps: &[IdMap], id: u32| matches!(maps, [m] if m.host == id && m.size == 1);
+    let (uid, gid) = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
+    if own(&plan.uid_mappings, uid) {
+        write("uid_map", &crate::config::id_map_text(&plan.uid_mappings))
+            .context("linux.uidMappings")?;
+    } else {
+        map_with_helper("newuidmap", "linux.uidMappings", pid, &plan.uid_mappings)?;
+    }
+    if own(&plan.gid_mappings, gid) {
+        write("setgroups", "deny").context("linux.gidMappings: deny setgroups first")?;
+        write("gid_map", &crate::config::id_map_text(&plan.gid_mappings))
+            .context("linux.gidMappings")?;
+    } else {
+        map_with_helper("newgidmap", "linux.gidMappings", pid, &plan.gid_mappings)?;
+    }
+    Ok(())
+}
+
+fn map_with_helper(
+    helper: &str,
+    field: &str,
+    pid: i32,
+    maps: &[crate::config::IdMap],
+) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container.to_string(),
+            m.host.to_string(),
+            m.size.to_string(),
+        ]);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().map_err(|err| {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "{field}: mapping more than your own id needs {helper} (Debian package uidmap) and ranges for you in /etc/sub{}id",
+                if helper == "newuidmap" { "u" } else { "g" }
+            )
+        } else {
+            anyhow::anyhow!("{field}: run {helper}: {err}")
+        }
+    })?;
+    if !out.status.success() {
+        bail!(
+            "{field}: {helper} refused the maps ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }

@@ -15,10 +15,12 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
         Ok(c) => c,
         Err(err)
             if force
-                && !root
-                    .container_dir(id)
-                    .join(crate::state::STATE_FILE)
-                    .exists() =>
+                && matches!(
+                    root.container_dir(id)
+                        .join(crate::state::STATE_FILE)
+                        .try_exists(),
+                    Ok(false)
+                ) =>
         {
             // Engines call `delete --force` on containers that are already
             // gone and expect success. A directory without a state file is

@@ -58,6 +58,14 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
             flags |= flag;
         }
     }
+    if flags.contains(CloneFlags::CLONE_NEWUSER) && !nix::unistd::geteuid().is_root() {
+        // Without privilege, joining the pid namespace needs CAP_SYS_ADMIN
+        // in hull's own user namespace: hull joins the container's first
+        // (it owns it, so it may). As root, hull keeps its host privileges.
+        nix::sched::setns(&init, CloneFlags::CLONE_NEWUSER)
+            .with_context(|| format!("join the user namespace of init {init_pid}"))?;
+        flags -= CloneFlags::CLONE_NEWUSER;
+    }
     if flags.contains(CloneFlags::CLONE_NEWPID) {
         // Moves only hull's future children into the container's pid ns.
         nix::sched::setns(&init, CloneFlags::CLONE_NEWPID)

@@ -78,9 +78,6 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     unsafe {
         libc::umask(0);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-        // Not dumpable until exec: the container cannot ptrace or read the
-        // memory of its init while it still holds host resources.
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
     // In a new pid namespace the parent is outside it and getppid() says 0;
     // a parent that died there shows as a closed sync socket instead.
@@ -88,15 +85,19 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     if ppid != 0 && ppid != args.parent_pid {
         bail!("hull exited while the container was being created");
     }
-
     if plan.new_user_namespace() {
         // hull writes the id maps; until then this process has no ids in
-        // its namespace.
+        // its namespace. It must stay dumpable meanwhile: /proc/PID of a
+        // non-dumpable process is the host root's, and hull may not be.
         match recv_message(&args.sync)? {
             Some(Message::IdMapsDone) => {}
             other => bail!("hull did not write the id maps (got {other:?})"),
         }
     }
+    // Not dumpable until exec: the container cannot ptrace or read the
+    // memory of its init while it still holds host resources. Nothing of
+    // the container runs before this point.
+    set_dumpable(false);
     join_namespaces(plan)?;
     if plan.in_user_namespace() {
         become_root().context("become root of the user namespace")?;

@@ -57,12 +57,23 @@ pub fn apply(p: &ProcessPlan) -> Result<Exec> {
         .iter()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    nix::unistd::setgroups(&gids).with_context(|| {
-        format!(
-            "process.user.additionalGids: setgroups {:?}",
+    // A user namespace whose gid map was written without privilege has
+    // setgroups denied: no supplementary groups can be set (or dropped).
+    let setgroups_denied =
+        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !setgroups_denied {
+        nix::unistd::setgroups(&gids).with_context(|| {
+            format!(
+                "process.user.additionalGids: setgroups {:?}",
+                p.additional_gids
+            )
+        })?;
+    } else if !gids.is_empty() {
+        bail!(
+            "process.user.additionalGids {:?}: setgroups is denied in this user namespace (its gid map was written without privilege)",
             p.additional_gids
-        )
-    })?;
+        );
+    }
     let gid = Gid::from_raw(p.gid);
     nix::unistd::setresgid(gid, gid, gid)
         .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
