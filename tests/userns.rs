@@ -262,6 +262,16 @@ fn bad_id_maps_and_time_offsets_are_refused() {
             "overlaps",
         ),
         (
+            "a user namespace joined by path",
+            Box::new(|c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "user", "path": "/proc/self/ns/user"}))
+            }),
+            "is not supported yet",
+        ),
+        (
             "time offsets without a time namespace",
             Box::new(|c| c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1}})),
             "linux.timeOffsets",
