@@ -94,6 +94,8 @@ def parse_args():
                    help="qemu -accel value (default tcg,thread=single)")
     p.add_argument("--cpu", default="max", help="qemu -cpu model (default max)")
     p.add_argument("--memory", default="1024", help="guest RAM in MiB")
+    p.add_argument("--append", default="",
+                   help="extra kernel command line (e.g. loglevel=7 to see boot messages)")
     p.add_argument("--verbose", action="store_true",
                    help="print the whole console, kernel messages included")
     p.add_argument("scripts", nargs="*", help="test scripts "
@@ -246,7 +248,8 @@ def boot(args, archive):
         "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-serial", "stdio", "-monitor", "none",
         "-kernel", os.path.join(args.kernel, "vmlinuz"), "-initrd", archive,
-        "-append", " ".join(KERNEL_ARGS + [f"HULL_VM_SCRIPT_TIMEOUT={args.script_timeout}"]),
+        "-append", " ".join(KERNEL_ARGS + args.append.split()
+                            + [f"HULL_VM_SCRIPT_TIMEOUT={args.script_timeout}"]),
     ]
     os.makedirs(os.path.dirname(args.console), exist_ok=True)
     started = time.monotonic()
