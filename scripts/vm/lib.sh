@@ -102,24 +102,27 @@ json_args() {
 }
 
 # bundle DIR [--hostname H] [--cgroups-path P] [--resources JSON]
-#        [--no-cgroupns] [--linux-extra 'JSON members,'] -- ARGS...
+#        [--no-cgroupns] [--caps 'CAP_X CAP_Y'] [--linux-extra 'JSON members,']
+#        -- ARGS...
 # Writes DIR/config.json: hull spec's defaults (read-only root, pid, net,
 # ipc, uts, mount and cgroup namespaces, the usual mounts, masked and
 # read-only paths, no terminal) with ARGS as the process.
 bundle() {
-	local dir=$1 b_hostname b_cgroups_path b_resources b_cgroupns b_extra
+	local dir=$1 b_hostname b_cgroups_path b_resources b_cgroupns b_extra b_caps
 	shift
 	b_hostname=hull-vm-ct
 	b_cgroups_path=
 	b_resources='{"devices":[{"allow":false,"access":"rwm"}]}'
 	b_cgroupns='{"type":"cgroup"},'
 	b_extra=
+	b_caps='["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]'
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--hostname) b_hostname=$2; shift 2 ;;
 		--cgroups-path) b_cgroups_path="\"cgroupsPath\": $(json_str "$2"),"; shift 2 ;;
 		--resources) b_resources=$2; shift 2 ;;
 		--no-cgroupns) b_cgroupns=; shift ;;
+		--caps) b_caps=$(json_args $2); shift 2 ;;
 		--linux-extra) b_extra=$2; shift 2 ;;
 		--) shift; break ;;
 		*) echo "bundle: unknown option: $1" >&2; return 2 ;;
@@ -137,9 +140,9 @@ bundle() {
     "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
     "cwd": "/",
     "capabilities": {
-      "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
-      "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
-      "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+      "bounding": $b_caps,
+      "effective": $b_caps,
+      "permitted": $b_caps
     },
     "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
     "noNewPrivileges": true

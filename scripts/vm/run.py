@@ -74,6 +74,9 @@ def parse_args():
     p.add_argument("--probe", default=f"target/{TARGET}/debug/examples/probe",
                    help="static probe placed in the bundle rootfs as /bin/probe")
     p.add_argument("--busybox", default="/bin/busybox", help="static busybox")
+    p.add_argument("--runtime", help="another runtime binary (e.g. /usr/sbin/runc) "
+                   "packed with its shared libraries; the scripts run it as $HULL "
+                   "instead of hull, which proves the tests themselves right")
     p.add_argument("--kernel", default=".build/vm/kernel",
                    help="unpacked kernel (vmlinuz, config, modules)")
     p.add_argument("--cache", default=".build/vm", help="where archives are kept")
@@ -84,7 +87,7 @@ def parse_args():
     p.add_argument("--script-timeout", type=int, default=90,
                    help="seconds each script may run inside the VM (default 90)")
     p.add_argument("--console", help="file for the whole serial log "
-                   "(default CACHE/console.log)")
+                   "(default CACHE/console-hull.log, or -RUNTIME.log)")
     p.add_argument("--cpus", type=int, default=2)
     # Multi-threaded TCG (one host thread per vCPU) now and then runs a stale
     # int3 the kernel left while patching a static key (text_poke_bp, e.g.
@@ -102,14 +105,17 @@ def parse_args():
                    "(default: scripts/vm/tests/*.sh); they run in name order")
     args = p.parse_args()
     # Relative paths are the repository's, wherever the runner is called from.
-    for name in ("hull", "probe", "busybox", "kernel", "cache", "console"):
+    for name in ("hull", "probe", "busybox", "kernel", "cache", "console", "runtime"):
         value = getattr(args, name)
         if value is not None and not os.path.isabs(value):
             setattr(args, name, os.path.join(REPO, value))
     if not args.scripts:
         args.scripts = sorted(glob.glob(os.path.join(HERE, "tests", "*.sh")))
+    # Runs for different runtimes keep their own archive and log, so two of
+    # them can boot side by side.
+    args.flavor = os.path.basename(args.runtime) if args.runtime else "hull"
     if args.console is None:
-        args.console = os.path.join(args.cache, "console.log")
+        args.console = os.path.join(args.cache, f"console-{args.flavor}.log")
     return args
 
 
@@ -173,6 +179,25 @@ def stripped(path, workdir):
     return out
 
 
+def runtime_files(runtime):
+    """(path in the VM, host file) for --runtime: the binary as /bin/NAME and
+    each shared library ldd names, at the path the binary will ask for."""
+    if runtime is None:
+        return []
+    if not os.access(runtime, os.X_OK):
+        raise SetupError(f"runtime: not an executable: {runtime}")
+    files = [(f"bin/{os.path.basename(runtime)}", runtime)]
+    out = subprocess.run(["ldd", runtime], capture_output=True, text=True)
+    if out.returncode != 0:
+        return files  # static: ldd says "not a dynamic executable"
+    for line in out.stdout.splitlines():
+        m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if m:
+            lib = m.group(1)
+            files.append((lib.lstrip("/"), os.path.realpath(lib)))
+    return files
+
+
 def build_initramfs(args):
     if shutil.which("qemu-system-x86_64") is None:
         raise SetupError("qemu-system-x86_64 not found: install it with "
@@ -196,11 +221,13 @@ def build_initramfs(args):
         ("init", os.path.join(HERE, "init")), ("lib", os.path.join(HERE, "lib.sh")),
         ("builder", os.path.join(HERE, "initramfs.py")), ("mkrootfs", mkrootfs),
         ("hull", args.hull), ("probe", args.probe), ("busybox", args.busybox),
-    ] + [(f"script {n}", s) for n, s in zip(names, args.scripts)]:
+    ] + [(f"script {n}", s) for n, s in zip(names, args.scripts)] + [
+        (f"runtime {dest}", src) for dest, src in runtime_files(args.runtime)
+    ]:
         file_digest(h, label, path)
     key = h.hexdigest()[:16]
     os.makedirs(args.cache, exist_ok=True)
-    path = os.path.join(args.cache, f"initramfs-{key}.cpio")
+    path = os.path.join(args.cache, f"initramfs-{args.flavor}-{key}.cpio")
     if os.path.exists(path):
         print(f"vm: initramfs {path} (cached)", file=sys.stderr)
         return path
@@ -224,6 +251,8 @@ def build_initramfs(args):
             a.file(f"vm/tests/{name}", source=script, mode=0o755)
         a.tree("vm/rootfs", rootfs)
         a.file("vm/rootfs/bin/probe", source=stripped(args.probe, work), mode=0o755)
+        for dest, src in runtime_files(args.runtime):
+            a.file(dest, source=src, mode=0o755)
         if args.module:
             try:
                 initramfs.add_modules(a, os.path.join(args.kernel, "modules"), args.module)
@@ -232,7 +261,7 @@ def build_initramfs(args):
         tmp = os.path.join(work, "initramfs.cpio")
         with open(tmp, "wb") as out:
             a.write(out)
-        for old in glob.glob(os.path.join(args.cache, "initramfs-*.cpio")):
+        for old in glob.glob(os.path.join(args.cache, f"initramfs-{args.flavor}-*.cpio")):
             os.unlink(old)
         os.rename(tmp, path)
     size = os.path.getsize(path) / (1 << 20)
@@ -249,7 +278,9 @@ def boot(args, archive):
         "-serial", "stdio", "-monitor", "none",
         "-kernel", os.path.join(args.kernel, "vmlinuz"), "-initrd", archive,
         "-append", " ".join(KERNEL_ARGS + args.append.split()
-                            + [f"HULL_VM_SCRIPT_TIMEOUT={args.script_timeout}"]),
+                            + [f"HULL_VM_SCRIPT_TIMEOUT={args.script_timeout}"]
+                            + ([f"HULL=/bin/{os.path.basename(args.runtime)}"]
+                               if args.runtime else [])),
     ]
     os.makedirs(os.path.dirname(args.console), exist_ok=True)
     started = time.monotonic()
