@@ -89,10 +89,10 @@ def parse_args():
     p.add_argument("--console", help="file for the whole serial log "
                    "(default CACHE/console-hull.log, or -RUNTIME.log)")
     p.add_argument("--cpus", type=int, default=2)
-    # Multi-threaded TCG (one host thread per vCPU) now and then runs a stale
-    # int3 the kernel left while patching a static key (text_poke_bp, e.g.
-    # cpusets_enabled flipping when a cgroup is made) and the guest oopses;
-    # one TCG thread for both vCPUs never did, at little cost here.
+    # Multi-threaded TCG (one host thread per vCPU) now and then oopses on an
+    # int3 the kernel writes while patching its code (text_poke_bp, as when
+    # a static key flips on cgroup creation): a vCPU still runs the
+    # breakpoint byte. One TCG thread for both vCPUs never did, at little cost.
     p.add_argument("--accel", default="tcg,thread=single",
                    help="qemu -accel value (default tcg,thread=single)")
     p.add_argument("--cpu", default="max", help="qemu -cpu model (default max)")
