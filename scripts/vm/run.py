@@ -28,6 +28,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+# No __pycache__ left in the source tree by a run as root.
+sys.dont_write_bytecode = True
 import initramfs  # noqa: E402
 
 TARGET = "x86_64-unknown-linux-gnu"
