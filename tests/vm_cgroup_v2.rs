@@ -307,3 +307,33 @@ fn vm_cgroup_v2_tests_pass_against_runc() {
         run.code, run.stderr
     );
 }
+
+/// The console parser keeps each script's lines apart and carries a
+/// `not ok` reason through, so a failure in the VM fails here with it.
+#[test]
+fn vm_console_lines_are_read_per_script() {
+    let console = "HULL-VM-READY uptime=3.1\n\
+        HULL-VM-BEGIN a.sh\n\
+        ok one\n\
+        not ok two: expected 'x', got 'y'\n\
+        skip three: needs hull cgroup v2 support (pause)\n\
+        1 passed, 1 failed, 1 skipped\n\
+        HULL-VM-END a.sh rc=1\n\
+        ok outside\n\
+        HULL-VM-BEGIN b.sh\n\
+        HULL-VM-END b.sh rc=124\n\
+        HULL-VM-EXIT=1\n";
+    let scripts = parse(console);
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    let a = &scripts["a.sh"];
+    assert_eq!(a.rc, Some(1));
+    assert_eq!(a.ok, ["one"]);
+    assert_eq!(
+        a.not_ok,
+        [("two".to_string(), "expected 'x', got 'y'".to_string())]
+    );
+    assert_eq!(a.skip[0].0, "three");
+    let b = &scripts["b.sh"];
+    assert_eq!(b.rc, Some(124));
+    assert!(b.ok.is_empty() && b.not_ok.is_empty());
+}
