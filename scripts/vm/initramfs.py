@@ -4,11 +4,13 @@ here, so no tree of root-owned files or device nodes is ever made on disk.
 An archive is described as a list of entries (directories, files copied from
 the host, symlinks, character devices); every entry is owned by root inside
 the archive whoever builds it. Kernel modules are taken from the unpacked
-kernel package, decompressed and listed in load order for /init.
+kernel package with their dependencies, decompressed and listed in load
+order for /init.
 """
 
 import lzma
 import os
+import re
 import stat
 
 # Fixed mtime: the same inputs give the same bytes.
@@ -102,32 +104,43 @@ def _entry(out, name, ino, mode, nlink, data, rdev):
 
 
 def module_closure(modules_dir, names):
-    """The .ko paths (relative to modules_dir) for `names` and everything
-    they depend on, dependencies first, from the kernel's modules.dep."""
-    deps = {}
-    by_name = {}
-    with open(os.path.join(modules_dir, "modules.dep")) as f:
-        for line in f:
-            path, _, rest = line.partition(":")
-            deps[path] = rest.split()
-            by_name[_module_name(path)] = path
+    """(name, module bytes) for `names` and everything they depend on,
+    dependencies first. Debian's package ships no modules.dep (depmod runs
+    at install), so dependencies come from each module's own `depends=`."""
+    paths = {}
+    for dirpath, _, filenames in os.walk(modules_dir):
+        for f in filenames:
+            if ".ko" in f:
+                paths[_module_name(f)] = os.path.join(dirpath, f)
     order = []
 
-    def visit(path):
-        if path in order:
+    def visit(name, wanted_by):
+        if any(n == name for n, _ in order):
             return
-        for dep in deps.get(path, []):
-            visit(dep)
-        order.append(path)
+        path = paths.get(name)
+        if path is None:
+            raise ValueError(f"initramfs: kernel module not found: {name} "
+                             f"(wanted by {wanted_by}) under {modules_dir}")
+        data = _read_module(path)
+        m = re.search(rb"(?:^|\0)depends=([^\0]*)\0", data)
+        for dep in (m.group(1).decode().split(",") if m else []):
+            if dep:
+                visit(dep.replace("-", "_"), name)
+        order.append((name, data))
 
     for name in names:
-        path = by_name.get(name.replace("-", "_"))
-        if path is None:
-            raise ValueError(
-                f"initramfs: kernel module not found: {name} (in {modules_dir}/modules.dep)"
-            )
-        visit(path)
+        visit(name.replace("-", "_"), "--module")
     return order
+
+
+def _read_module(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.endswith(".ko"):
+        return data
+    raise ValueError(f"initramfs: unsupported module compression: {path}")
 
 
 def _module_name(path):
@@ -143,15 +156,7 @@ def add_modules(archive, modules_dir, names):
     """Decompressed .ko files under /lib/modules and /lib/modules/load-order
     (one file name per line, dependencies first) for /init to insmod."""
     order = []
-    for rel in module_closure(modules_dir, names):
-        src = os.path.join(modules_dir, rel)
-        with open(src, "rb") as f:
-            data = f.read()
-        if rel.endswith(".xz"):
-            data = lzma.decompress(data)
-        elif not rel.endswith(".ko"):
-            raise ValueError(f"initramfs: unsupported module compression: {src}")
-        name = _module_name(rel) + ".ko"
-        archive.file(f"lib/modules/{name}", data=data, mode=0o644)
-        order.append(name)
+    for name, data in module_closure(modules_dir, names):
+        archive.file(f"lib/modules/{name}.ko", data=data, mode=0o644)
+        order.append(f"{name}.ko")
     archive.file("lib/modules/load-order", data="".join(n + "\n" for n in order).encode())

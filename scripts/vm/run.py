@@ -66,6 +66,10 @@ def main():
     except SetupError as e:
         print(f"vm: {e}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError as e:
+        print(f"vm: build the initramfs: `{' '.join(map(str, e.cmd))}` exited "
+              f"{e.returncode}", file=sys.stderr)
+        return 2
     return boot(args, archive)
 
 
