@@ -81,8 +81,8 @@ def parse_args():
                    help="static probe placed in the bundle rootfs as /bin/probe")
     p.add_argument("--busybox", default="/bin/busybox", help="static busybox")
     p.add_argument("--runtime", help="another runtime binary (e.g. /usr/sbin/runc) "
-                   "packed with its shared libraries; the scripts run it as $HULL "
-                   "instead of hull, which proves the tests themselves right")
+                   "packed with its shared libraries instead of hull; the scripts "
+                   "run it as $HULL, which proves the tests themselves right")
     p.add_argument("--kernel", default=".build/vm/kernel",
                    help="unpacked kernel (vmlinuz, config, modules)")
     p.add_argument("--cache", default=".build/vm", help="where archives are kept")
@@ -175,13 +175,14 @@ def file_digest(h, label, path):
 
 
 def stripped(path, workdir):
-    """A copy of `path` without debug info (smaller archive, faster boot);
+    """A copy of `path` without debug info or symbols (a smaller archive
+    boots faster; panic messages keep their file and line);
     the file itself when binutils' strip is not there."""
     strip = shutil.which("strip")
     if strip is None:
         return path
     out = os.path.join(workdir, os.path.basename(path) + ".stripped")
-    subprocess.run([strip, "--strip-debug", "-o", out, path], check=True)
+    subprocess.run([strip, "--strip-all", "-o", out, path], check=True)
     return out
 
 
@@ -209,7 +210,10 @@ def build_initramfs(args):
         raise SetupError("qemu-system-x86_64 not found: install it with "
                          "`make vm-deps` (Debian package qemu-system-x86)")
     release = check_kernel(args.kernel)
-    require_static(args.hull, "hull", "build it with `make build`")
+    if args.runtime:
+        args.hull = None  # the other runtime runs in its place
+    else:
+        require_static(args.hull, "hull", "build it with `make build`")
     require_static(args.probe, "probe", "build it with `make examples`")
     require_static(args.busybox, "busybox", "install busybox-static")
     names = [os.path.basename(s) for s in args.scripts]
@@ -226,8 +230,10 @@ def build_initramfs(args):
     for label, path in [
         ("init", os.path.join(HERE, "init")), ("lib", os.path.join(HERE, "lib.sh")),
         ("builder", os.path.join(HERE, "initramfs.py")), ("mkrootfs", mkrootfs),
-        ("hull", args.hull), ("probe", args.probe), ("busybox", args.busybox),
-    ] + [(f"script {n}", s) for n, s in zip(names, args.scripts)] + [
+        ("probe", args.probe), ("busybox", args.busybox),
+    ] + ([("hull", args.hull)] if args.hull else []) + [
+        (f"script {n}", s) for n, s in zip(names, args.scripts)
+    ] + [
         (f"runtime {dest}", src) for dest, src in runtime_files(args.runtime)
     ]:
         file_digest(h, label, path)
@@ -251,7 +257,8 @@ def build_initramfs(args):
         a.mkdir("newroot")
         a.mkdir("usr/local/bin")
         a.file("init", source=os.path.join(HERE, "init"), mode=0o755)
-        a.file("bin/hull", source=stripped(args.hull, work), mode=0o755)
+        if args.hull:
+            a.file("bin/hull", source=stripped(args.hull, work), mode=0o755)
         a.file("vm/lib.sh", source=os.path.join(HERE, "lib.sh"), mode=0o644)
         for script, name in zip(args.scripts, names):
             a.file(f"vm/tests/{name}", source=script, mode=0o755)
