@@ -240,13 +240,14 @@ fn vm_hull_runs_containers_and_their_lifecycle() {
     );
 }
 
-const V2_TESTS: [&str; 6] = [
+const V2_TESTS: [&str; 7] = [
     "hull-v2-memory-max-oom",
     "hull-v2-pids-max",
     "hull-v2-cpu-max",
     "hull-v2-devices-denied",
     "hull-v2-freeze-thaw",
     "hull-v2-events-stats",
+    "hull-v2-delete-kills-cgroup",
 ];
 
 /// Each v2 test either passed or was skipped because hull lacks the

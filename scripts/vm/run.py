@@ -88,10 +88,10 @@ def parse_args():
     p.add_argument("--cache", default=".build/vm", help="where archives are kept")
     p.add_argument("--module", action="append", default=[],
                    help="kernel module to pack and insmod (with its dependencies)")
-    p.add_argument("--timeout", type=float, default=240,
-                   help="seconds before qemu is killed (default 240)")
-    p.add_argument("--script-timeout", type=int, default=90,
-                   help="seconds each script may run inside the VM (default 90)")
+    p.add_argument("--timeout", type=float, default=420,
+                   help="seconds before qemu is killed (default 420)")
+    p.add_argument("--script-timeout", type=int, default=180,
+                   help="seconds each script may run inside the VM (default 180)")
     p.add_argument("--console", help="file for the whole serial log "
                    "(default CACHE/console-hull.log, or -RUNTIME.log)")
     p.add_argument("--cpus", type=int, default=2)

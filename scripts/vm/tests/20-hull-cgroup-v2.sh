@@ -6,7 +6,8 @@
 # v2 tests here (or in another tests/NN-*.sh) as functions listed in TESTS.
 . /vm/lib.sh
 
-TESTS="memory_max_oom pids_max_fork_bomb cpu_max_throttling devices_denied freeze_thaw events_stats"
+TESTS="memory_max_oom pids_max_fork_bomb cpu_max_throttling devices_denied freeze_thaw events_stats
+	delete_kills_cgroup"
 
 NEEDS="needs hull cgroup v2 support"
 if hull_has resources; then has_resources=1; else has_resources=; fi
@@ -177,6 +178,50 @@ events_stats() {
 		[ "$VM_FAILED" = "$failed" ] && ok "$name"
 	fi
 	ct_delete "$id" "$cg" "$name"
+	rm -rf "$dir"
+}
+
+# Without a pid namespace of its own, processes the init leaves behind are
+# found through the cgroup: delete --force must kill them all and remove it.
+delete_kills_cgroup() {
+	local name=hull-v2-delete-kills-cgroup id=left-$$ dir=/tmp/left-$$ cg=/hull-vm/left-$$ pids p alive
+	[ -n "$has_resources" ] || { skip "$name" "$NEEDS (cgroupsPath)"; return; }
+	bundle "$dir" --cgroups-path "$cg" --no-pidns \
+		-- /bin/sh -c 'sleep 600 & sleep 600 & exec /bin/probe sleep-forever'
+	if ! ct_start "$id" "$dir"; then
+		not_ok "$name" "create/start failed: $(cat "$dir/err")"
+	else
+		procs_are_3() { [ "$(wc -l <"/sys/fs/cgroup$cg/cgroup.procs")" = 3 ]; }
+		if wait_for 100 procs_are_3; then
+			pids=$(cat "/sys/fs/cgroup$cg/cgroup.procs")
+			"$HULL" delete --force "$id" >/dev/null 2>&1
+			alive=
+			for p in $pids; do
+				# A zombie not yet reaped by init counts as gone.
+				if [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
+					alive="$alive $p"
+				fi
+			done
+			if [ -z "$alive" ]; then
+				ok "$name"
+			else
+				not_ok "$name" "still alive after delete --force:$alive"
+				kill -9 $alive 2>/dev/null
+			fi
+		else
+			not_ok "$name" "cgroup.procs: $(cg_file "$cg" cgroup.procs | tr '\n' ' ')"
+		fi
+	fi
+	if is_hull; then
+		ct_delete "$id" "$cg" "$name"
+	else
+		# runc's one rmdir races the exit of what it just killed (EBUSY)
+		# under emulation; hull waits for the cgroup to empty.
+		"$HULL" delete --force "$id" >/dev/null 2>&1
+		gone() { rmdir "/sys/fs/cgroup$cg" 2>/dev/null || [ ! -d "/sys/fs/cgroup$cg" ]; }
+		wait_for 100 gone
+		skip "$name-cgroup-removed" "hull-only check: ${HULL##*/} does not wait for the cgroup to empty"
+	fi
 	rm -rf "$dir"
 }
 
