@@ -1,6 +1,6 @@
 # hull's cgroup v2 support, end to end: limits from linux.resources bite in
 # the container's cgroup (cgroupsPath), devices are denied, pause/resume
-# freeze, events report stats, delete removes the cgroup.
+# freeze, events report stats, delete kills what is left and removes the cgroup.
 # Each test runs only when hull_has (lib.sh) finds the feature by trying it;
 # until then it prints `skip NAME: needs hull cgroup v2 support`. Add new
 # v2 tests here (or in another tests/NN-*.sh) as functions listed in TESTS.
