@@ -2,6 +2,7 @@
 #   make run     build release hull and run bundles/hello in a container
 #   make test    install system packages, fmt, clippy, build, cargo test
 #   make bench   time create/start/wait/delete: hull vs runc (vs crun)
+#   make vm-test run scripts/vm/tests in a cgroup v2 VM (qemu, Debian kernel)
 # Runs as root (containers need it). Everything is idempotent.
 
 SHELL := /bin/bash
@@ -27,16 +28,22 @@ RUNTIMES ?= hull runc crun
 BENCH_FLAGS ?=
 TEST_THREADS ?= 2
 
+# The cgroup v2 VM test bed: qemu (software emulation only, so no firmware or
+# GUI extras); its kernel is fetched by `vm-kernel`, never installed.
+VM_PACKAGES := qemu-system-x86
+VM_DIR := .build/vm
+VM_KERNEL := $(VM_DIR)/kernel
+
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	libc6-dev python3
+	libc6-dev python3 $(VM_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
-	cargo-test bench clean
+	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean
 
 all: build
 
@@ -89,7 +96,8 @@ $(BUSYBOX): | deps
 run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
 
-test: deps rootfs fmt-check clippy build examples cargo-test
+# vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
+test: deps vm-kernel rootfs fmt-check clippy build examples cargo-test
 
 # fmt and clippy are toolchain components; a toolchain without them (they
 # cannot be fetched here) skips the step with a note instead of failing.
@@ -111,6 +119,22 @@ cargo-test:
 
 bench: deps rootfs $(if $(filter hull,$(subst $(comma), ,$(RUNTIMES))),build)
 	python3 scripts/bench.py --cycles $(N) --runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)
+
+# The cgroup v2 VM test bed (scripts/vm, docs/ARCHITECTURE.md). qemu is one of
+# PACKAGES; the kernel is a Debian linux-image-*-cloud-amd64 package fetched
+# with apt-get download and unpacked under $(VM_KERNEL) (idempotent).
+vm-deps: deps
+
+vm-kernel:
+	scripts/vm/fetch-kernel.sh $(VM_KERNEL)
+
+# Release hull and the probe in the VM; every scripts/vm/tests/*.sh runs.
+vm-test: deps vm-kernel build examples
+	python3 scripts/vm/run.py --kernel $(VM_KERNEL) --cache $(VM_DIR) \
+		--hull $(HULL) --probe $(PROBE)
+
+vm-clean:
+	rm -rf $(VM_DIR)
 
 clean:
 	$(CARGO) clean

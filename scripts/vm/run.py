@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Boot the cgroup v2 VM test bed and run shell test scripts inside it.
+
+    scripts/vm/run.py [--hull BIN] [--probe BIN] [SCRIPT.sh ...]
+
+Builds (or reuses, when no input changed) an initramfs holding busybox, the
+static hull and probe, a bundle rootfs, /vm/lib.sh and the scripts, boots it
+on a Debian cloud kernel under qemu (-accel tcg, 2 vCPUs, 1 GiB) with the
+serial console on a pipe, prints each script's output, and exits with the
+status the VM reports in its `HULL-VM-EXIT=N` line (124 when qemu hit the
+timeout, 125 when the VM ended without that line, 2 on a setup error).
+The kernel comes from scripts/vm/fetch-kernel.sh (`make vm-kernel`).
+"""
+
+import argparse
+import glob
+import hashlib
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+# No __pycache__ left in the source tree by a run as root.
+sys.dont_write_bytecode = True
+import initramfs  # noqa: E402
+
+TARGET = "x86_64-unknown-linux-gnu"
+# Bumped when the archive layout changes, so old cached archives are rebuilt.
+LAYOUT = "1"
+
+# Built-in kernel options the bed relies on: cgroup2 with every controller,
+# the namespaces hull makes, device eBPF, and what /init mounts.
+REQUIRED_CONFIG = [
+    "CGROUPS", "MEMCG", "CGROUP_PIDS", "CGROUP_SCHED", "FAIR_GROUP_SCHED",
+    "CFS_BANDWIDTH", "BLK_CGROUP", "CPUSETS", "CGROUP_HUGETLB", "CGROUP_RDMA",
+    "CGROUP_MISC", "CGROUP_BPF", "BPF_SYSCALL", "PID_NS", "NET_NS", "IPC_NS",
+    "UTS_NS", "DEVTMPFS", "TMPFS", "BLK_DEV_INITRD", "SERIAL_8250_CONSOLE",
+    "UNIX98_PTYS", "POSIX_MQUEUE",
+]
+
+KERNEL_ARGS = [
+    "console=ttyS0", "panic=-1", "oops=panic", "quiet", "loglevel=1",
+    # Speed under emulation: no speculative-execution mitigations to pay
+    # for, no TSC calibration wait, no keyboard controller probe.
+    "mitigations=off", "tsc=reliable", "no_timer_check", "i8042.noaux",
+    "i8042.nokbd", "i8042.nopnp", "8250.nr_uarts=1",
+]
+
+
+class SetupError(Exception):
+    pass
+
+
+def main():
+    args = parse_args()
+    try:
+        archive = build_initramfs(args)
+    except SetupError as e:
+        print(f"vm: {e}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as e:
+        print(f"vm: build the initramfs: `{' '.join(map(str, e.cmd))}` exited "
+              f"{e.returncode}", file=sys.stderr)
+        return 2
+    return boot(args, archive)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--hull", default=f"target/{TARGET}/release/hull",
+                   help="static hull binary (default: the release build)")
+    p.add_argument("--probe", default=f"target/{TARGET}/debug/examples/probe",
+                   help="static probe placed in the bundle rootfs as /bin/probe")
+    p.add_argument("--busybox", default="/bin/busybox", help="static busybox")
+    p.add_argument("--runtime", help="another runtime binary (e.g. /usr/sbin/runc) "
+                   "packed with its shared libraries instead of hull; the scripts "
+                   "run it as $HULL, which proves the tests themselves right")
+    p.add_argument("--kernel", default=".build/vm/kernel",
+                   help="unpacked kernel (vmlinuz, config, modules)")
+    p.add_argument("--cache", default=".build/vm", help="where archives are kept")
+    p.add_argument("--module", action="append", default=[],
+                   help="kernel module to pack and insmod (with its dependencies)")
+    p.add_argument("--timeout", type=float, default=420,
+                   help="seconds before qemu is killed (default 420)")
+    p.add_argument("--script-timeout", type=int, default=180,
+                   help="seconds each script may run inside the VM (default 180)")
+    p.add_argument("--console", help="file for the whole serial log "
+                   "(default CACHE/console-hull.log, or -RUNTIME.log)")
+    p.add_argument("--cpus", type=int, default=2)
+    # Multi-threaded TCG (one host thread per vCPU) now and then oopses on an
+    # int3 the kernel writes while patching its code (text_poke_bp, as when
+    # a static key flips on cgroup creation): a vCPU still runs the
+    # breakpoint byte. One TCG thread for both vCPUs never did, at little cost.
+    p.add_argument("--accel", default="tcg,thread=single",
+                   help="qemu -accel value (default tcg,thread=single)")
+    p.add_argument("--cpu", default="max", help="qemu -cpu model (default max)")
+    p.add_argument("--memory", default="1024", help="guest RAM in MiB")
+    p.add_argument("--append", default="",
+                   help="extra kernel command line (e.g. loglevel=7 to see boot messages)")
+    p.add_argument("--verbose", action="store_true",
+                   help="print the whole console, kernel messages included")
+    p.add_argument("scripts", nargs="*", help="test scripts "
+                   "(default: scripts/vm/tests/*.sh); they run in name order")
+    args = p.parse_args()
+    # Relative paths are the repository's, wherever the runner is called from.
+    for name in ("hull", "probe", "busybox", "kernel", "cache", "console", "runtime"):
+        value = getattr(args, name)
+        if value is not None and not os.path.isabs(value):
+            setattr(args, name, os.path.join(REPO, value))
+    if not args.scripts:
+        args.scripts = sorted(glob.glob(os.path.join(HERE, "tests", "*.sh")))
+    # Runs for different runtimes keep their own archive and log, so two of
+    # them can boot side by side.
+    args.flavor = os.path.basename(args.runtime) if args.runtime else "hull"
+    if args.console is None:
+        args.console = os.path.join(args.cache, f"console-{args.flavor}.log")
+    return args
+
+
+def require_static(path, what, hint):
+    """`path` must be an ELF executable without a program interpreter."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:
+                raise SetupError(f"{what}: not a 64-bit ELF executable: {path}")
+            phoff = int.from_bytes(head[32:40], "little")
+            phentsize = int.from_bytes(head[54:56], "little")
+            phnum = int.from_bytes(head[56:58], "little")
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+    except FileNotFoundError:
+        raise SetupError(f"{what}: not found: {path} ({hint})") from None
+    for i in range(phnum):
+        if int.from_bytes(table[i * phentsize:i * phentsize + 4], "little") == 3:
+            raise SetupError(f"{what}: not statically linked (has PT_INTERP): {path}")
+
+
+def check_kernel(kernel):
+    vmlinuz = os.path.join(kernel, "vmlinuz")
+    if not os.path.isfile(vmlinuz):
+        raise SetupError(
+            f"kernel: {vmlinuz} not found: fetch it with `make vm-kernel` "
+            "(scripts/vm/fetch-kernel.sh: apt-get download of a "
+            "linux-image-*-cloud-amd64 package, unpacked with dpkg -x)")
+    config = {}
+    with open(os.path.join(kernel, "config")) as f:
+        for line in f:
+            m = re.match(r"CONFIG_(\w+)=(.*)", line)
+            if m:
+                config[m.group(1)] = m.group(2)
+    for name in REQUIRED_CONFIG:
+        value = config.get(name, "not set")
+        if value != "y":
+            raise SetupError(
+                f"kernel: CONFIG_{name} is {value} in {kernel}/config: the bed "
+                "needs it built in (a module can be packed with --module NAME)")
+    with open(os.path.join(kernel, "release")) as f:
+        return f.read().strip()
+
+
+def file_digest(h, label, path):
+    h.update(f"\0{label}\0{path}\0".encode())
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+
+
+def stripped(path, workdir):
+    """A copy of `path` without debug info or symbols (a smaller archive
+    boots faster; panic messages keep their file and line);
+    the file itself when binutils' strip is not there."""
+    strip = shutil.which("strip")
+    if strip is None:
+        return path
+    out = os.path.join(workdir, os.path.basename(path) + ".stripped")
+    subprocess.run([strip, "--strip-all", "-o", out, path], check=True)
+    return out
+
+
+def runtime_files(runtime):
+    """(path in the VM, host file) for --runtime: the binary as /bin/NAME and
+    each shared library ldd names, at the path the binary will ask for."""
+    if runtime is None:
+        return []
+    if not os.access(runtime, os.X_OK):
+        raise SetupError(f"runtime: not an executable: {runtime}")
+    files = [(f"bin/{os.path.basename(runtime)}", runtime)]
+    out = subprocess.run(["ldd", runtime], capture_output=True, text=True)
+    if out.returncode != 0:
+        return files  # static: ldd says "not a dynamic executable"
+    for line in out.stdout.splitlines():
+        m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if m:
+            lib = m.group(1)
+            files.append((lib.lstrip("/"), os.path.realpath(lib)))
+    return files
+
+
+def build_initramfs(args):
+    if shutil.which("qemu-system-x86_64") is None:
+        raise SetupError("qemu-system-x86_64 not found: install it with "
+                         "`make vm-deps` (Debian package qemu-system-x86)")
+    release = check_kernel(args.kernel)
+    if args.runtime:
+        args.hull = None  # the other runtime runs in its place
+    else:
+        require_static(args.hull, "hull", "build it with `make build`")
+    require_static(args.probe, "probe", "build it with `make examples`")
+    require_static(args.busybox, "busybox", "install busybox-static")
+    names = [os.path.basename(s) for s in args.scripts]
+    for script, name in zip(args.scripts, names):
+        if not os.path.isfile(script):
+            raise SetupError(f"script: not found: {script}")
+        if not name.endswith(".sh"):
+            raise SetupError(f"script: name must end in .sh: {script}")
+    if len(set(names)) != len(names):
+        raise SetupError(f"script: two scripts with one name: {' '.join(args.scripts)}")
+
+    mkrootfs = os.path.join(REPO, "scripts", "mkrootfs.sh")
+    h = hashlib.sha256(f"layout {LAYOUT} kernel {release} modules {args.module}".encode())
+    for label, path in [
+        ("init", os.path.join(HERE, "init")), ("lib", os.path.join(HERE, "lib.sh")),
+        ("builder", os.path.join(HERE, "initramfs.py")), ("mkrootfs", mkrootfs),
+        ("probe", args.probe), ("busybox", args.busybox),
+    ] + ([("hull", args.hull)] if args.hull else []) + [
+        (f"script {n}", s) for n, s in zip(names, args.scripts)
+    ] + [
+        (f"runtime {dest}", src) for dest, src in runtime_files(args.runtime)
+    ]:
+        file_digest(h, label, path)
+    key = h.hexdigest()[:16]
+    os.makedirs(args.cache, exist_ok=True)
+    path = os.path.join(args.cache, f"initramfs-{args.flavor}-{key}.cpio")
+    if os.path.exists(path):
+        print(f"vm: initramfs {path} (cached)", file=sys.stderr)
+        return path
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=args.cache, prefix="stage.") as work:
+        rootfs = os.path.join(work, "rootfs")
+        subprocess.run([mkrootfs, rootfs, args.busybox], check=True,
+                       stdout=subprocess.DEVNULL)
+        a = initramfs.Archive()
+        # The VM's own root is the same busybox tree as the bundle's.
+        a.tree("/", rootfs)
+        a.chardev("dev/console", 5, 1)
+        a.chardev("dev/null", 1, 3, 0o666)
+        a.mkdir("newroot")
+        a.mkdir("usr/local/bin")
+        a.file("init", source=os.path.join(HERE, "init"), mode=0o755)
+        if args.hull:
+            a.file("bin/hull", source=stripped(args.hull, work), mode=0o755)
+        a.file("vm/lib.sh", source=os.path.join(HERE, "lib.sh"), mode=0o644)
+        for script, name in zip(args.scripts, names):
+            a.file(f"vm/tests/{name}", source=script, mode=0o755)
+        a.tree("vm/rootfs", rootfs)
+        a.file("vm/rootfs/bin/probe", source=stripped(args.probe, work), mode=0o755)
+        for dest, src in runtime_files(args.runtime):
+            a.file(dest, source=src, mode=0o755)
+        if args.module:
+            try:
+                initramfs.add_modules(a, os.path.join(args.kernel, "modules"), args.module)
+            except ValueError as e:
+                raise SetupError(str(e)) from None
+        tmp = os.path.join(work, "initramfs.cpio")
+        with open(tmp, "wb") as out:
+            a.write(out)
+        for old in glob.glob(os.path.join(args.cache, f"initramfs-{args.flavor}-*.cpio")):
+            os.unlink(old)
+        os.rename(tmp, path)
+    size = os.path.getsize(path) / (1 << 20)
+    print(f"vm: initramfs {path} ({size:.1f} MiB, built in "
+          f"{time.monotonic() - started:.1f}s)", file=sys.stderr)
+    return path
+
+
+def boot(args, archive):
+    cmd = [
+        "qemu-system-x86_64", "-accel", args.accel, "-M", "pc", "-cpu", args.cpu,
+        "-smp", str(args.cpus), "-m", args.memory,
+        "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+        "-serial", "stdio", "-monitor", "none",
+        "-kernel", os.path.join(args.kernel, "vmlinuz"), "-initrd", archive,
+        "-append", " ".join(KERNEL_ARGS + args.append.split()
+                            + [f"HULL_VM_SCRIPT_TIMEOUT={args.script_timeout}"]
+                            + ([f"HULL=/bin/{os.path.basename(args.runtime)}"]
+                               if args.runtime else [])),
+    ]
+    os.makedirs(os.path.dirname(args.console), exist_ok=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    ready_at = None
+    guest_ready = guest_done = None
+    exit_code = None
+    in_script = False
+    timed_out = False
+    tail = []
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    pending = b""
+    with open(args.console, "wb") as log:
+        while True:
+            left = started + args.timeout - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            if not sel.select(timeout=min(left, 1.0)):
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            log.write(chunk)
+            log.flush()
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").rstrip("\r")
+                # The firmware's terminal resets can share the first line.
+                if "HULL-VM-" in line:
+                    line = line[line.index("HULL-VM-"):]
+                tail = (tail + [line])[-60:]
+                if line.startswith("HULL-VM-READY"):
+                    ready_at = time.monotonic() - started
+                    m = re.search(r"uptime=([\d.]+)", line)
+                    guest_ready = m and m.group(1)
+                elif line.startswith("HULL-VM-DONE"):
+                    m = re.search(r"uptime=([\d.]+)", line)
+                    guest_done = m and m.group(1)
+                elif line.startswith("HULL-VM-EXIT="):
+                    exit_code = int(line.split("=", 1)[1])
+                if line.startswith("HULL-VM-BEGIN"):
+                    in_script = True
+                show = (args.verbose or in_script or line.startswith("HULL-VM-")
+                        or line.startswith("Kernel panic"))
+                if show:
+                    print(line, flush=True)
+                if line.startswith("HULL-VM-END"):
+                    in_script = False
+    if timed_out or proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    total = time.monotonic() - started
+    if ready_at is not None:
+        print(f"vm: booted to HULL-VM-READY in {ready_at:.1f}s (guest uptime "
+              f"{guest_ready}s); tests done at guest uptime {guest_done}s; qemu ran "
+              f"{total:.1f}s", file=sys.stderr)
+    if timed_out:
+        print(f"vm: qemu killed after the {args.timeout:.0f}s timeout; console log: "
+              f"{args.console}; last lines:\n" + "\n".join(tail), file=sys.stderr)
+        return 124
+    if exit_code is None:
+        print(f"vm: the VM ended without a HULL-VM-EXIT line (qemu exit "
+              f"{proc.returncode}); console log: {args.console}; last lines:\n"
+              + "\n".join(tail), file=sys.stderr)
+        return 125
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
