@@ -222,3 +222,21 @@ fn relative_hook_path_is_refused() {
     out.assert_failed("create with a relative hook path");
     out.assert_stderr_contains("hooks.poststop[0].path");
 }
+
+#[test]
+fn a_start_container_hook_that_ignores_its_stdin_does_not_kill_the_init() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["exit", "0"]);
+    // It exits at once, often before the state is written to its stdin: the
+    // writer gets EPIPE, which must not end the waiting init (it did, by
+    // SIGPIPE, in one start out of three).
+    bundle.set(
+        "/hooks",
+        json!({"startContainer": [{"path": "/bin/true", "args": ["true"]}]}),
+    );
+    for round in 0..20 {
+        rt.run(&rt.new_id(), &bundle)
+            .assert_ok(&format!("run {round} with a startContainer hook"));
+    }
+}

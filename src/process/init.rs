@@ -321,6 +321,8 @@ extern "C" fn exit_with_signal(sig: libc::c_int) {
 }
 
 /// Until exec, catchable terminating signals end the waiting init.
+/// SIGPIPE stays ignored (as hull runs): a startContainer hook that exits
+/// without reading the state on its stdin must not end the init.
 fn exit_on_signals() {
     for sig in [
         libc::SIGTERM,
@@ -330,7 +332,6 @@ fn exit_on_signals() {
         libc::SIGUSR1,
         libc::SIGUSR2,
         libc::SIGALRM,
-        libc::SIGPIPE,
     ] {
         // SAFETY: the handler only calls _exit.
         unsafe { libc::signal(sig, exit_with_signal as *const () as libc::sighandler_t) };
