@@ -326,3 +326,619 @@ fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside() {
     rt.kill(&id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&id, "stopped");
 }
+
+/// Mount lines of a probe report (for messages).
+fn mounts_of(report: &Value) -> String {
+    report["mountinfo"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| format!("{} {}", m["mount_point"], m["fs_type"]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Host mount lines at "/", "/etc" and "/proc": their number must not change.
+fn host_root_mounts() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    text.lines()
+        .filter(|l| {
+            matches!(
+                l.split(' ').nth(4),
+                Some("/") | Some("/etc") | Some("/proc")
+            )
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// CVE-2019-19921 class: a rootfs whose /proc is a symlink to "/" must not
+/// get procfs mounted over the root (of the rootfs, or of the host).
+#[test]
+fn cve_2019_19921_proc_symlink_to_root_stays_inside() {
+    let rt = Runtime::new();
+    let host_before = host_root_mounts();
+    let mut bundle = rt.bundle();
+    let rootfs = bundle.rootfs();
+    std::fs::remove_dir(rootfs.join("proc")).unwrap();
+    std::os::unix::fs::symlink("/", rootfs.join("proc")).unwrap();
+    bundle.probe(&["report", "--", "ls", "/"]);
+    let out = rt.run(&rt.new_id(), &bundle);
+    if out.success() {
+        let results = out.json();
+        let root = find_mount(&results[0], "/").expect("no / mount");
+        assert_ne!(root["fs_type"], "proc", "procfs is the container's /");
+        assert!(
+            results[1]["entries"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("bin")),
+            "/ is not the rootfs: {}",
+            results[1]
+        );
+    } else {
+        out.assert_failed("run with /proc -> /");
+    }
+    rt.assert_nothing_left();
+    assert_eq!(host_root_mounts(), host_before, "the host's mounts changed");
+    assert!(
+        std::fs::read_link(rootfs.join("proc")).is_ok(),
+        "the rootfs's /proc symlink was replaced"
+    );
+}
+
+/// CVE-2021-30465 class (mounts.rs has a symlink to a host temp dir): a
+/// mount destination that is a symlink to the absolute host path /etc, and
+/// one reached through a `..` chain, land inside the rootfs.
+#[test]
+fn cve_2021_30465_symlinked_and_dotdot_destinations_stay_inside() {
+    let rt = Runtime::new();
+    let host_before = host_root_mounts();
+    let host_hostname = snapshot(Path::new("/etc/hostname"));
+    let source = rt.host_dir("volume");
+    std::fs::write(source.join("marker"), "volume").unwrap();
+    // Should the `..` chain be joined as a string, its mount point would be
+    // created at this host path.
+    let escape_name = unique_name("dotdot");
+    let mut bundle = rt.bundle();
+    std::os::unix::fs::symlink("/etc", bundle.rootfs().join("evil")).unwrap();
+    bundle
+        .add_mount(json!({"destination": "/evil", "type": "bind", "source": source, "options": ["bind", "ro"]}))
+        .add_mount(json!({
+            "destination": format!("/a/{}tmp/{escape_name}", "../".repeat(12)),
+            "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]
+        }));
+    bundle.probe(&[
+        "report",
+        "--",
+        "read",
+        "/etc/marker",
+        "--",
+        "ls",
+        &format!("/tmp/{escape_name}"),
+    ]);
+    let out = rt.run(&rt.new_id(), &bundle);
+    if out.success() {
+        let results = out.json();
+        assert_eq!(
+            results[1]["content"],
+            "volume",
+            "the bind through /evil -> /etc is not at the rootfs's /etc: {}",
+            mounts_of(&results[0])
+        );
+        let tmpfs = find_mount(&results[0], &format!("/tmp/{escape_name}"));
+        assert!(
+            tmpfs.is_some_and(|m| m["fs_type"] == "tmpfs"),
+            "the `..` destination is not mounted inside: {}",
+            mounts_of(&results[0])
+        );
+    } else {
+        out.assert_failed("run with escaping mount destinations");
+    }
+    rt.assert_nothing_left();
+    let host_escape = Path::new("/tmp").join(&escape_name);
+    assert!(
+        !host_escape.exists(),
+        "the `..` chain created {host_escape:?} on the host"
+    );
+    assert_eq!(host_root_mounts(), host_before, "the host's mounts changed");
+    assert_eq!(snapshot(Path::new("/etc/hostname")), host_hostname);
+    assert_eq!(dir_entries(&source), vec!["marker".to_string()]);
+}
+
+/// Masked and read-only paths that are symlinks to an absolute host path are
+/// resolved inside the rootfs: the rootfs's copy of that path is masked or
+/// made read-only, the host's is untouched.
+#[test]
+fn masked_and_readonly_symlinks_stay_inside() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("host-secret");
+    std::fs::write(host.join("file"), "host").unwrap();
+    let host_before = snapshot(&host);
+    let host_file_before = snapshot(&host.join("file"));
+    let mut bundle = rt.bundle();
+    let rootfs = bundle.rootfs();
+    // The same absolute path exists in the rootfs, so an inside resolution
+    // has something to mask.
+    let inside = rootfs.join(host.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::write(inside.join("file"), "rootfs copy").unwrap();
+    std::os::unix::fs::symlink(host.join("file"), rootfs.join("etc/masked")).unwrap();
+    std::os::unix::fs::symlink(&host, rootfs.join("etc/rodir")).unwrap();
+    bundle
+        .readonly_root(false)
+        .set("/linux/maskedPaths", json!(["/etc/masked"]))
+        .set("/linux/readonlyPaths", json!(["/etc/rodir"]));
+    let results = rt.probe(
+        &mut bundle,
+        &[
+            "read",
+            "/etc/masked",
+            "--",
+            "write",
+            "/etc/masked",
+            "pwned",
+            "--",
+            "write",
+            "/etc/rodir/new",
+        ],
+    );
+    assert!(
+        results[0]["ok"] == false || results[0]["len"] == 0,
+        "the masked path shows content: {}",
+        results[0]
+    );
+    assert_eq!(
+        results[2]["errno"], EROFS,
+        "the read-only path is writable: {}",
+        results[2]
+    );
+    assert_eq!(snapshot(&host), host_before, "the host dir changed");
+    assert_eq!(snapshot(&host.join("file")), host_file_before);
+    assert_eq!(
+        std::fs::read_to_string(inside.join("file")).unwrap(),
+        "rootfs copy"
+    );
+}
+
+/// Device nodes follow the rootfs's /dev only inside it: /dev as a symlink
+/// to an absolute host dir gets no device nodes there.
+#[test]
+fn device_nodes_through_symlinked_dev_stay_inside() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("host-dev");
+    for with_tmpfs in [true, false] {
+        let mut bundle = rt.bundle();
+        let rootfs = bundle.rootfs();
+        std::fs::remove_dir(rootfs.join("dev")).unwrap();
+        std::os::unix::fs::symlink(&host, rootfs.join("dev")).unwrap();
+        bundle.set(
+            "/linux/devices",
+            json!([{"path": "/dev/sub/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}]),
+        );
+        if !with_tmpfs {
+            // No tmpfs: the nodes are made in the rootfs's own /dev.
+            bundle.edit(|c| {
+                c["mounts"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|m| m["destination"] != "/dev")
+            });
+        }
+        bundle.probe(&["stat", "/dev/null", "--", "stat", "/dev/sub/mynull"]);
+        let out = rt.run(&rt.new_id(), &bundle);
+        if out.success() {
+            let results = out.json();
+            for r in results.as_array().unwrap() {
+                assert_eq!(
+                    (r["type"].as_str(), r["major"].as_u64(), r["minor"].as_u64()),
+                    (Some("char"), Some(1), Some(3)),
+                    "tmpfs {with_tmpfs}: {r}"
+                );
+            }
+        } else {
+            out.assert_failed("run with /dev -> host dir");
+        }
+        rt.assert_nothing_left();
+        assert_eq!(
+            dir_entries(&host),
+            Vec::<String>::new(),
+            "tmpfs {with_tmpfs}: device nodes were made in the host dir"
+        );
+        assert!(host_mounts_under(&host).is_empty());
+    }
+}
+
+/// renameat2(RENAME_EXCHANGE): swap two paths atomically.
+fn exchange(a: &Path, b: &Path) -> bool {
+    let ca = std::ffi::CString::new(a.to_str().unwrap()).unwrap();
+    let cb = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+    // SAFETY: valid C strings; renameat2 has no other preconditions.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+/// CVE-2021-30465 / CVE-2024-45310: while containers are created, a thread
+/// keeps swapping a directory of the rootfs with a symlink to a host dir.
+/// Whichever the runtime sees, the host dir never gets a mount or a file.
+#[test]
+fn cve_2021_30465_symlink_swap_race_stays_inside() {
+    const ROUNDS: usize = 200;
+    let rt = Runtime::new();
+    let host = rt.host_dir("race-target");
+    let mut bundle = rt.bundle();
+    let rootfs = bundle.rootfs();
+    std::fs::create_dir(rootfs.join("race")).unwrap();
+    std::os::unix::fs::symlink(&host, rootfs.join("race-link")).unwrap();
+    let volume = rt.host_dir("race-volume");
+    std::fs::write(volume.join("marker"), "volume").unwrap();
+    bundle
+        .add_mount(json!({"destination": "/race/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=64k"]}))
+        .add_mount(json!({"destination": "/race/vol", "type": "bind", "source": volume, "options": ["bind", "ro"]}))
+        .probe(&["exit", "0"]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        let (a, b) = (rootfs.join("race"), rootfs.join("race-link"));
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if exchange(&a, &b) {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let mut created = 0;
+    for _ in 0..ROUNDS {
+        let id = rt.new_id();
+        if rt.create(&id, &bundle).success() {
+            created += 1;
+            rt.delete_force(&id).assert_ok("delete --force");
+        }
+        if !dir_entries(&host).is_empty() {
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    eprintln!("{created} of {ROUNDS} creates succeeded during {swaps} swaps");
+    assert!(swaps > 0, "the swapper never swapped");
+    assert_eq!(
+        dir_entries(&host),
+        Vec::<String>::new(),
+        "mount points were made in the host dir"
+    );
+    assert!(host_mounts_under(&host).is_empty());
+    assert_eq!(dir_entries(&volume), vec!["marker".to_string()]);
+    rt.assert_nothing_left();
+}
+
+/// A bundle whose /dev is a bind of a bundle dir (so no device is made):
+/// returns the bundle and that dir, which holds the fake nodes.
+fn bundle_with_bound_dev(rt: &Runtime) -> (Bundle, PathBuf) {
+    let mut bundle = rt.bundle();
+    let dev = bundle.dir.join("dev");
+    std::fs::create_dir(&dev).unwrap();
+    bundle.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        for m in mounts.iter_mut() {
+            if m["destination"] == "/dev" {
+                *m = json!({"destination": "/dev", "type": "bind", "source": dev, "options": ["rbind"]});
+            }
+        }
+        mounts.retain(|m| m["destination"] != "/dev/pts" && m["destination"] != "/dev/shm"
+            && m["destination"] != "/dev/mqueue");
+    });
+    (bundle, dev)
+}
+
+/// CVE-2025-31133: the masked paths are covered with the container's
+/// /dev/null. When /dev comes from the bundle, /dev/null may be a regular
+/// file, a symlink (to a host file, or to a procfs file the container could
+/// then write through a masked path) or another device (1:5, /dev/zero).
+/// The runtime must refuse, or mask with a verified 1:3: a masked file
+/// reads empty, and the fake's target is never written.
+#[test]
+fn cve_2025_31133_fake_dev_null_never_masks() {
+    let rt = Runtime::new();
+    let host = rt.host_dir("null-target");
+    std::fs::write(host.join("file"), "host file").unwrap();
+    let host_before = snapshot(&host.join("file"));
+    let fakes: [(&str, &dyn Fn(&Path)); 4] = [
+        ("a regular file", &|p: &Path| {
+            std::fs::write(p, "fake null").unwrap()
+        }),
+        ("a symlink to a host file", &|p: &Path| {
+            std::os::unix::fs::symlink(host.join("file"), p).unwrap()
+        }),
+        // The uts namespace's hostname: harmless to write, and visible.
+        ("a symlink into procfs", &|p: &Path| {
+            std::os::unix::fs::symlink("/proc/sys/kernel/hostname", p).unwrap()
+        }),
+        ("char device 1:5", &|p: &Path| mknod_char(p, 1, 5)),
+    ];
+    for (what, make) in fakes {
+        let (mut bundle, dev) = bundle_with_bound_dev(&rt);
+        make(&dev.join("null"));
+        bundle.hostname("masked-leak").probe(&[
+            "read",
+            "/proc/timer_list",
+            "--",
+            "write",
+            "/proc/timer_list",
+            "pwned",
+            "--",
+            "stat",
+            "/proc/timer_list",
+        ]);
+        let out = rt.run(&rt.new_id(), &bundle);
+        if out.success() {
+            let results = out.json();
+            assert!(
+                results[0]["ok"] == false || results[0]["len"] == 0,
+                "/dev/null as {what}: the masked /proc/timer_list shows {}",
+                results[0]
+            );
+            assert_eq!(
+                (
+                    results[2]["type"].as_str(),
+                    results[2]["major"].as_u64(),
+                    results[2]["minor"].as_u64()
+                ),
+                (Some("char"), Some(1), Some(3)),
+                "/dev/null as {what}: /proc/timer_list is masked with {}",
+                results[2]
+            );
+        } else {
+            out.assert_failed(&format!("run with /dev/null as {what}"));
+            if is_hull() {
+                out.assert_stderr_contains("/dev/null");
+            }
+        }
+        rt.assert_nothing_left();
+        assert_eq!(
+            snapshot(&host.join("file")),
+            host_before,
+            "/dev/null as {what}"
+        );
+        let fake = dev.join("null");
+        if std::fs::symlink_metadata(&fake).unwrap().is_file() {
+            let content = std::fs::read_to_string(&fake).unwrap();
+            assert_eq!(content, "fake null", "/dev/null as {what}: written");
+        }
+    }
+}
+
+/// CVE-2025-52881 class: sysctls and oom_score_adj are written to the
+/// kernel, never to whatever the container's /proc shows: here a bind of a
+/// host dir over /proc (with fake sys/ and self/ files), and a rootfs
+/// without a proc mount whose /proc/sys is a symlink to a host dir.
+#[test]
+fn cve_2025_52881_procfs_writes_ignore_a_fake_proc() {
+    let rt = Runtime::new();
+    let fake = rt.host_dir("fake-proc");
+    let fake_sysctl = fake.join("sys/net/ipv4/ip_forward");
+    std::fs::create_dir_all(fake_sysctl.parent().unwrap()).unwrap();
+    std::fs::write(&fake_sysctl, "fake\n").unwrap();
+    std::fs::create_dir_all(fake.join("self")).unwrap();
+    std::fs::write(fake.join("self/oom_score_adj"), "fake\n").unwrap();
+    let sysctl_before = snapshot(&fake_sysctl);
+    let oom_before = snapshot(&fake.join("self/oom_score_adj"));
+    let host_ip_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+
+    for variant in ["bind over /proc", "/proc/sys symlink"] {
+        let mut bundle = rt.bundle();
+        if variant == "bind over /proc" {
+            bundle.add_mount(json!({"destination": "/proc", "type": "bind", "source": fake, "options": ["rbind"]}));
+        } else {
+            bundle.edit(|c| {
+                c["mounts"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|m| m["destination"] != "/proc")
+            });
+            std::os::unix::fs::symlink(fake.join("sys"), bundle.rootfs().join("proc/sys")).unwrap();
+        }
+        bundle
+            .set("/linux/sysctl", json!({"net.ipv4.ip_forward": "1"}))
+            .set("/process/oomScoreAdj", json!(123))
+            .probe(&["sleep-forever"]);
+        let id = rt.new_id();
+        let out = rt.create(&id, &bundle);
+        if out.success() {
+            let pid = rt.state(&id)["pid"].as_i64().unwrap();
+            // The kernel got the values: read them from the host's side.
+            assert_eq!(
+                std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+                    .unwrap()
+                    .trim(),
+                "123",
+                "{variant}: oomScoreAdj not applied"
+            );
+            let inside = std::process::Command::new("nsenter")
+                .args([
+                    "-t",
+                    &pid.to_string(),
+                    "-n",
+                    "cat",
+                    "/proc/sys/net/ipv4/ip_forward",
+                ])
+                .output()
+                .expect("run nsenter");
+            assert_eq!(
+                String::from_utf8_lossy(&inside.stdout).trim(),
+                "1",
+                "{variant}: the sysctl did not reach the container's network namespace"
+            );
+            rt.delete_force(&id).assert_ok("delete --force");
+        } else {
+            out.assert_failed(&format!("create with {variant}"));
+        }
+        rt.assert_nothing_left();
+        assert_eq!(
+            snapshot(&fake_sysctl),
+            sysctl_before,
+            "{variant}: sysctl went to a file"
+        );
+        assert_eq!(
+            snapshot(&fake.join("self/oom_score_adj")),
+            oom_before,
+            "{variant}: oom_score_adj went to a file"
+        );
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+            host_ip_forward
+        );
+    }
+}
+
+/// The probe's capability sets as numbers.
+fn cap_sets(report: &Value) -> Vec<(String, u64)> {
+    ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]
+        .iter()
+        .map(|k| {
+            let hex = report["capabilities"][*k].as_str().unwrap_or("");
+            (
+                k.to_string(),
+                u64::from_str_radix(hex, 16).unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_caps(report: &Value, want: &[(&str, u64)], what: &str) {
+    let sets = cap_sets(report);
+    for (key, value) in want {
+        let got = sets.iter().find(|(k, _)| k == key).unwrap().1;
+        assert_eq!(
+            got, *value,
+            "{what}: {key} {got:#x}: {}",
+            report["capabilities"]
+        );
+    }
+}
+
+/// Two probe reports printed by one shell (own, then the setuid copy's).
+fn two_reports(out: &Output) -> (Value, Value) {
+    let mut lines = out.stdout.lines().filter(|l| l.starts_with('{'));
+    let parse = |l: Option<&str>| -> Value {
+        serde_json::from_str(l.unwrap_or_else(|| panic!("missing report: {out:?}"))).unwrap()
+    };
+    (parse(lines.next()), parse(lines.next()))
+}
+
+/// A process whose `process.user` is not root cannot regain capabilities:
+/// with empty sets it has none; a setuid-root binary does not raise its
+/// euid under noNewPrivileges, and without it gets only what the bounding
+/// set allows (the control that proves the setuid bit works here); `exec
+/// --user 1000` gets none either.
+#[test]
+fn non_root_process_cannot_regain_capabilities() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let suid = bundle.rootfs().join("bin/suid-probe");
+    std::fs::copy(probe_path(), &suid).unwrap();
+    std::os::unix::fs::chown(&suid, Some(0), Some(0)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let empty =
+        json!({"bounding": [], "effective": [], "permitted": [], "inheritable": [], "ambient": []});
+    bundle
+        .set("/process/user", json!({"uid": 1000, "gid": 1000}))
+        .set("/process/capabilities", empty.clone())
+        .set("/process/noNewPrivileges", json!(true))
+        .shell("/bin/probe; /bin/suid-probe");
+    let none = [
+        ("CapInh", 0),
+        ("CapPrm", 0),
+        ("CapEff", 0),
+        ("CapBnd", 0),
+        ("CapAmb", 0),
+    ];
+
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run as uid 1000 with noNewPrivileges");
+    let (own, suid_report) = two_reports(&out);
+    assert_eq!(
+        (own["uid"].as_u64(), own["euid"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    assert_caps(&own, &none, "uid 1000, empty sets");
+    assert_eq!(
+        suid_report["euid"], 1000,
+        "setuid worked under noNewPrivileges"
+    );
+    assert_caps(
+        &suid_report,
+        &none,
+        "setuid-root binary under noNewPrivileges",
+    );
+
+    // Without noNewPrivileges setuid works (euid 0), but only the bounding
+    // set's capabilities come with it.
+    bundle
+        .set("/process/noNewPrivileges", json!(false))
+        .set("/process/capabilities/bounding", json!(["CAP_KILL"]));
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run as uid 1000 without noNewPrivileges");
+    let (own, suid_report) = two_reports(&out);
+    assert_caps(
+        &own,
+        &[("CapPrm", 0), ("CapEff", 0), ("CapAmb", 0)],
+        "uid 1000",
+    );
+    assert_eq!(
+        suid_report["euid"], 0,
+        "control: the setuid bit had no effect"
+    );
+    assert_caps(
+        &suid_report,
+        &[
+            ("CapPrm", 1 << 5),
+            ("CapEff", 1 << 5),
+            ("CapBnd", 1 << 5),
+            ("CapAmb", 0),
+        ],
+        "setuid-root binary with bounding {CAP_KILL}",
+    );
+
+    // exec --user 1000 into a container with empty sets.
+    bundle
+        .set("/process/user", json!({"uid": 0, "gid": 0}))
+        .set("/process/capabilities", empty)
+        .set("/process/noNewPrivileges", json!(true))
+        .probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let out = exec(
+        &rt,
+        &id,
+        &["--user", "1000:1000"],
+        &["/bin/sh", "-c", "/bin/probe; /bin/suid-probe"],
+    );
+    out.assert_ok("exec --user 1000");
+    let (own, suid_report) = two_reports(&out);
+    assert_eq!(own["uid"], 1000);
+    assert_caps(&own, &none, "exec --user 1000");
+    assert_eq!(
+        suid_report["euid"], 1000,
+        "setuid worked in exec under noNewPrivileges"
+    );
+    assert_caps(&suid_report, &none, "exec'd setuid-root binary");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}
