@@ -645,6 +645,9 @@ fn bundle_with_bound_dev(rt: &Runtime) -> (Bundle, PathBuf) {
     (bundle, dev)
 }
 
+/// Makes a fake /dev/null at the path it is given.
+type MakeFake = dyn Fn(&Path);
+
 /// CVE-2025-31133: the masked paths are covered with the container's
 /// /dev/null. When /dev comes from the bundle, /dev/null may be a regular
 /// file, a symlink (to a host file, or to a procfs file the container could
@@ -657,7 +660,7 @@ fn cve_2025_31133_fake_dev_null_never_masks() {
     let host = rt.host_dir("null-target");
     std::fs::write(host.join("file"), "host file").unwrap();
     let host_before = snapshot(&host.join("file"));
-    let fakes: [(&str, &dyn Fn(&Path)); 4] = [
+    let fakes: [(&str, &MakeFake); 4] = [
         ("a regular file", &|p: &Path| {
             std::fs::write(p, "fake null").unwrap()
         }),
