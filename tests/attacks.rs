@@ -646,7 +646,7 @@ fn bundle_with_bound_dev(rt: &Runtime) -> (Bundle, PathBuf) {
 }
 
 /// Makes a fake /dev/null at the path it is given.
-type MakeFake = dyn Fn(&Path);
+type MakeFake<'a> = dyn Fn(&Path) + 'a;
 
 /// CVE-2025-31133: the masked paths are covered with the container's
 /// /dev/null. When /dev comes from the bundle, /dev/null may be a regular
