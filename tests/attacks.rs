@@ -172,12 +172,12 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
         "read cwd",
         "ls root",
     ];
-    for (name, result) in names.iter().zip(results.as_array().unwrap()) {
-        assert_eq!(
-            result["ok"], false,
-            "{name} of the waiting init worked: {result}"
-        );
-    }
+    let mut worked: Vec<String> = names
+        .iter()
+        .zip(results.as_array().unwrap())
+        .filter(|(_, result)| result["ok"] != false)
+        .map(|(name, result)| format!("{name}: {result}"))
+        .collect();
     // Its fd numbers can be listed (the dir belongs to root), never opened.
     let out = exec(&rt, &id, &[], &["/bin/probe", "ls", "/proc/1/fd"]);
     let fds = out.json()["entries"].clone();
@@ -188,8 +188,23 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
     for fd in fds.as_array().unwrap() {
         let path = format!("/proc/1/fd/{}", fd.as_str().unwrap());
         let result = exec(&rt, &id, &[], &["/bin/probe", "open", &path, "path"]).json();
-        assert_eq!(result["ok"], false, "open {path} worked: {result}");
+        if result["ok"] != false {
+            worked.push(format!("open {path} O_PATH: {result}"));
+        }
     }
+    if !is_hull() {
+        // runc's waiting init is a sealed copy of runc that the container
+        // may open O_PATH: only writing, ptrace, mem and environ count.
+        worked.retain(|w| {
+            ["O_WRONLY", "O_RDWR", "ptrace", "mem", "environ"]
+                .iter()
+                .any(|k| w.contains(k))
+        });
+    }
+    assert!(
+        worked.is_empty(),
+        "the waiting init is reachable from the container: {worked:#?}"
+    );
     rt.start(&id).assert_ok("start");
     rt.wait_status(&id, "running");
     let out = exec(
