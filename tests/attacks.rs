@@ -82,14 +82,18 @@ fn cve_2019_5736_exec_cannot_overwrite_runtime_binary() {
     eprintln!("exec exit codes: {exec_codes:?}; hunter: {report}");
 }
 
-/// CVE-2019-5736 through the init: the container's process is
-/// `#!/proc/self/exe`, so its init execs the runtime binary as pid 1, while
-/// a process exec'd into the created container waits to open /proc/1/exe and
-/// write to it. The binary (a copy) must stay unchanged.
+/// CVE-2019-5736 through the init: a container's process is
+/// `#!/proc/self/exe`, so its init execs the runtime binary. Twice:
+/// - alone, with a process exec'd into the created container waiting to
+///   open /proc/1/exe (it dies with the pid namespace, but races it);
+/// - in a pod, joining the pid namespace of a container whose init hunts,
+///   stops the runtime binary's process and writes once it is gone.
+///
+/// The binary (a copy) must stay unchanged.
 #[test]
 fn cve_2019_5736_init_cannot_overwrite_runtime_binary() {
     let rt = Runtime::with_binary_copy();
-    for _ in 0..5 {
+    for _ in 0..3 {
         let (mut bundle, shared) = evil_bundle(&rt);
         bundle.args(&["/bin/evil"]);
         let id = rt.new_id();
@@ -109,6 +113,37 @@ fn cve_2019_5736_init_cannot_overwrite_runtime_binary() {
         }
         rt.delete(&id).assert_ok("delete");
     }
+
+    let (mut pod, shared) = evil_bundle(&rt);
+    pod.probe(&["exe-hunt", "/shared"]);
+    let pod_id = rt.new_id();
+    let pod_pid = rt.create_running(&pod_id, &pod)["pid"].as_i64().unwrap();
+    wait_for_file(&shared.join("ready"));
+    let (mut member, _) = evil_bundle(&rt);
+    member
+        .args(&["/bin/evil"])
+        .namespace(json!({"type": "pid", "path": format!("/proc/{pod_pid}/ns/pid")}));
+    for _ in 0..10 {
+        let id = rt.new_id();
+        rt.create(&id, &member).assert_ok("create a pod member");
+        rt.start(&id).assert_ok("start the pod member");
+        rt.wait_status(&id, "stopped");
+        rt.delete(&id).assert_ok("delete");
+        if !rt.binary_still_elf() {
+            rt.assert_binary_unchanged();
+        }
+    }
+    std::fs::write(shared.join("stop"), "1").unwrap();
+    wait_for_file(&shared.join("report"));
+    rt.wait_status(&pod_id, "stopped");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared.join("report")).unwrap()).unwrap();
+    eprintln!("hunter in the pod: {report}");
+    assert_eq!(
+        report["written"],
+        json!([]),
+        "the pod opened a runtime binary for writing: {report}"
+    );
     rt.assert_binary_unchanged();
 }
 
