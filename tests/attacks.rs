@@ -349,9 +349,19 @@ fn assert_cwd_inside(result: &Value, what: &str) {
 fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside() {
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
+    // The same through a symlink in the rootfs: /fdN -> /proc/self/fd/N.
     for fd in 3..=10 {
-        let cwd = format!("/proc/self/fd/{fd}");
-        bundle.cwd(&cwd).probe(&["cwd"]);
+        std::os::unix::fs::symlink(
+            format!("/proc/self/fd/{fd}"),
+            bundle.rootfs().join(format!("fd{fd}")),
+        )
+        .unwrap();
+    }
+    let cwds: Vec<String> = (3..=10)
+        .flat_map(|fd| [format!("/proc/self/fd/{fd}"), format!("/fd{fd}")])
+        .collect();
+    for cwd in &cwds {
+        bundle.cwd(cwd).probe(&["cwd"]);
         let id = rt.new_id();
         let out = rt.run(&id, &bundle);
         if out.success() {
@@ -364,9 +374,8 @@ fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside() {
     bundle.cwd("/").probe(&["sleep-forever"]);
     let id = rt.new_id();
     rt.create_running(&id, &bundle);
-    for fd in 3..=10 {
-        let cwd = format!("/proc/self/fd/{fd}");
-        let out = exec(&rt, &id, &["--cwd", &cwd], &["/bin/probe", "cwd"]);
+    for cwd in &cwds {
+        let out = exec(&rt, &id, &["--cwd", cwd], &["/bin/probe", "cwd"]);
         if out.success() {
             assert_cwd_inside(&out.json(), &format!("exec --cwd {cwd}"));
         } else {
