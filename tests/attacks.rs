@@ -1004,3 +1004,106 @@ fn non_root_process_cannot_regain_capabilities() {
     rt.kill(&id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&id, "stopped");
 }
+
+/// Read the pty master until the probe's JSON array is complete (bounded).
+fn read_pty_json(master: &mut std::fs::File) -> Value {
+    use std::io::Read;
+    let deadline = Instant::now() + STATUS_TIMEOUT;
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(start) = seen.find('[') {
+            if let Ok(v) = serde_json::from_str::<Value>(seen[start..].trim()) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < deadline, "no JSON on the pty: {seen:?}");
+        let mut fds = [nix::poll::PollFd::new(
+            std::os::fd::AsFd::as_fd(master),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        if nix::poll::poll(&mut fds, 100u16).unwrap_or(0) == 0 {
+            continue;
+        }
+        match master.read(&mut buf) {
+            Ok(0) => panic!("the pty closed before the JSON: {seen:?}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n]).replace("\r\n", "\n")),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => {
+                panic!("the pty closed before the JSON: {seen:?}")
+            }
+            Err(e) => panic!("read the pty: {e}"),
+        }
+    }
+}
+
+/// CVE-2025-52565: the pty is bind-mounted on /dev/console. When /dev comes
+/// from the bundle, /dev/console may be a symlink, to a procfs file of the
+/// container or to a host file: the pty must never be mounted over either
+/// (a create that refuses is fine), and the host file stays unchanged.
+#[test]
+fn cve_2025_52565_console_symlink_is_not_followed() {
+    use std::os::unix::net::UnixListener;
+    let rt = Runtime::new();
+    let host = rt.host_dir("console-target");
+    std::fs::write(host.join("file"), "host file").unwrap();
+    let host_before = snapshot(&host.join("file"));
+    for target in [
+        PathBuf::from("/proc/sys/kernel/hostname"),
+        host.join("file"),
+    ] {
+        let (mut bundle, dev) = bundle_with_bound_dev(&rt);
+        mknod_char(&dev.join("null"), 1, 3);
+        std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")).unwrap();
+        std::fs::create_dir(dev.join("pts")).unwrap();
+        std::os::unix::fs::symlink(&target, dev.join("console")).unwrap();
+        bundle
+            .add_mount(
+                json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
+            )
+            .set("/process/terminal", json!(true))
+            // Only stat: reading a pty mounted over the file would block.
+            .probe(&[
+                "stat",
+                "/proc/sys/kernel/hostname",
+                "--",
+                "stat",
+                "/dev/console",
+            ]);
+        let socket = rt.host_dir("console").join("console.sock");
+        let listener = UnixListener::bind(&socket).unwrap();
+        let receiver = std::thread::spawn(move || receive_fd_within(&listener, COMMAND_TIMEOUT));
+        let id = rt.new_id();
+        let out = rt.create_with(
+            &id,
+            &bundle,
+            &["--console-socket", socket.to_str().unwrap()],
+        );
+        let master = receiver.join().unwrap();
+        if is_hull() && out.success() {
+            panic!("/dev/console -> {target:?}: create should refuse the symlink");
+        }
+        if out.success() {
+            let mut master = std::fs::File::from(master.expect("no pty master received"));
+            rt.start(&id).assert_ok("start");
+            let results = read_pty_json(&mut master);
+            rt.wait_status(&id, "stopped");
+            rt.delete(&id).assert_ok("delete");
+            assert_eq!(
+                results[0]["type"], "file",
+                "/dev/console -> {target:?}: the pty covers /proc/sys/kernel/hostname: {results}"
+            );
+        } else {
+            out.assert_failed(&format!("create with /dev/console -> {target:?}"));
+            if is_hull() {
+                out.assert_stderr_contains("/dev/console");
+            }
+        }
+        rt.assert_nothing_left();
+        assert_eq!(
+            snapshot(&host.join("file")),
+            host_before,
+            "/dev/console -> {target:?}"
+        );
+    }
+}

@@ -172,3 +172,47 @@ pub fn mknod_char(path: &Path, major: u32, minor: u32) {
     };
     assert_eq!(rc, 0, "mknod {path:?}: {}", std::io::Error::last_os_error());
 }
+
+/// Accept one connection on `listener` (bounded: None when nobody connects
+/// in time, e.g. because the runtime refused the bundle first) and receive
+/// the fd sent over it, as an engine's console socket does.
+pub fn receive_fd_within(
+    listener: &std::os::unix::net::UnixListener,
+    timeout: std::time::Duration,
+) -> Option<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    let stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() > deadline {
+                    return None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => panic!("accept on the console socket: {e}"),
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<UnixAddr>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just gave us this fd.
+            return Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    None
+}
