@@ -14,7 +14,8 @@
 //! so an open for writing through /proc/PID/exe fails with EROFS. Kernels
 //! without those syscalls (before 5.12) get a sealed memfd copy instead, as
 //! runc does. A binary that already lives on a read-only mount, or is a
-//! sealed memfd, is used as it is.
+//! sealed memfd, is used as it is: installing hull on a read-only mount
+//! saves the one extra execve (about 1 ms here).
 
 use std::ffi::{CString, OsString};
 use std::io;
