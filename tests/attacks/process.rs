@@ -260,3 +260,65 @@ fn non_root_process_cannot_regain_capabilities() {
     rt.kill(&id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&id, "stopped");
 }
+
+/// Give `path` the file capability CAP_KILL, permitted and effective
+/// (a `security.capability` xattr, VFS_CAP_REVISION_2).
+fn set_file_cap_kill(path: &std::path::Path) {
+    let mut data = Vec::new();
+    data.extend_from_slice(&(0x0200_0000u32 | 1).to_le_bytes());
+    data.extend_from_slice(&(1u32 << 5).to_le_bytes());
+    data.extend_from_slice(&[0u8; 12]);
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: valid C strings and a buffer of the length passed.
+    let rc = unsafe {
+        libc::setxattr(
+            c_path.as_ptr(),
+            c"security.capability".as_ptr(),
+            data.as_ptr().cast(),
+            data.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
+}
+
+/// A non-root process cannot regain capabilities through a binary with
+/// file capabilities either: under noNewPrivileges it gets none; without
+/// it, the file's CAP_KILL (in the bounding set) comes along (the control
+/// that proves file capabilities work here).
+#[test]
+fn non_root_process_gets_no_file_capabilities_under_no_new_privileges() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let capped = bundle.rootfs().join("bin/capped-probe");
+    std::fs::copy(probe_path(), &capped).unwrap();
+    set_file_cap_kill(&capped);
+    bundle
+        .set("/process/user", json!({"uid": 1000, "gid": 1000}))
+        .set(
+            "/process/capabilities",
+            json!({"bounding": ["CAP_KILL"], "effective": [], "permitted": [], "inheritable": [], "ambient": []}),
+        )
+        .set("/process/noNewPrivileges", json!(true))
+        .shell("/bin/probe; /bin/capped-probe");
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run as uid 1000 with noNewPrivileges");
+    let (own, capped_report) = two_reports(&out);
+    assert_caps(&own, &[("CapPrm", 0), ("CapEff", 0)], "uid 1000");
+    assert_caps(
+        &capped_report,
+        &[("CapPrm", 0), ("CapEff", 0), ("CapAmb", 0)],
+        "file capabilities under noNewPrivileges",
+    );
+
+    bundle.set("/process/noNewPrivileges", json!(false));
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("run as uid 1000 without noNewPrivileges");
+    let (_, capped_report) = two_reports(&out);
+    assert_eq!(capped_report["euid"], 1000);
+    assert_caps(
+        &capped_report,
+        &[("CapPrm", 1 << 5), ("CapEff", 1 << 5)],
+        "control: file capabilities had no effect",
+    );
+}
