@@ -2,6 +2,21 @@ use clap::Parser;
 
 fn main() {
     let cli = hull::cli::Cli::parse_runc_style();
+    // Commands that put processes into containers first make sure the
+    // binary those processes could reach is read-only (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Some(
+            hull::cli::Command::Create(_)
+                | hull::cli::Command::Run(_)
+                | hull::cli::Command::Exec(_)
+        )
+    ) {
+        if let Err(err) = hull::security::exe_guard::reexec_from_readonly_binary() {
+            eprintln!("hull: {err:#}");
+            std::process::exit(1);
+        }
+    }
     if let Err(err) = hull::logging::init(&cli.global) {
         eprintln!("hull: {err:#}");
         std::process::exit(1);

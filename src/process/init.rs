@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
 use nix::sched::CloneFlags;
@@ -187,16 +187,19 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
     send_message(&args.sync, &Message::Ready)?;
     drop(args.sync);
 
-    // Blocks until `start` opens the fifo for reading.
-    let fifo_path = format!("fd/{}", args.fifo.as_raw_fd());
-    let mut fifo: File = ready
-        .procfs
-        .open_follow(
-            ProcfsBase::ProcSelf,
-            &fifo_path,
-            OpenFlags::O_WRONLY | OpenFlags::O_CLOEXEC,
-        )
-        .context("open exec.fifo")?;
+    // Blocks until `start` opens the fifo for reading. Straight through the
+    // private procfs fd: after pivot_root the container's /proc can be
+    // anything (a bind of a plain dir), and pathrs's own checks look at the
+    // global /proc and panic when it has no thread-self.
+    let fifo_path = format!("self/fd/{}", args.fifo.as_raw_fd());
+    let fifo_fd = nix::fcntl::openat(
+        ready.procfs.as_fd(),
+        fifo_path.as_str(),
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("open exec.fifo")?;
+    let mut fifo = File::from(fifo_fd);
     let state = hook_state(args.plan, &args.id, "created", ready.host_pid);
     let hooks = &args.plan.hooks.start_container;
     if let Err(err) = crate::hooks::run_all("startContainer", hooks, &state) {

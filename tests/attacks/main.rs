@@ -1,0 +1,34 @@
+//! Known container-runtime escapes, one test each: a malicious bundle or
+//! container process attacks the runtime, and the test asserts that the
+//! attack failed and that the host is unchanged (see tests/README.md).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod devices;
+mod paths;
+mod process;
+mod runtime_binary;
+
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `exec FLAGS ID COMMAND`.
+fn exec(rt: &Runtime, id: &str, flags: &[&str], command: &[&str]) -> Output {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(flags);
+    args.push(id);
+    args.extend_from_slice(command);
+    rt.cmd(&args)
+}
+
+/// Poll (bounded) until `path` exists.
+#[track_caller]
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + STATUS_TIMEOUT;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{path:?} never appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
