@@ -2,6 +2,10 @@ use clap::Parser;
 
 fn main() {
     let cli = hull::cli::Cli::parse_runc_style();
+    if let Err(err) = hull::logging::init(&cli.global) {
+        eprintln!("hull: {err:#}");
+        std::process::exit(1);
+    }
     // Commands that put processes into containers first make sure the
     // binary those processes could reach is read-only (CVE-2019-5736).
     if matches!(
@@ -13,13 +17,9 @@ fn main() {
         )
     ) {
         if let Err(err) = hull::security::exe_guard::reexec_from_readonly_binary() {
-            eprintln!("hull: {err:#}");
+            hull::logging::error(&format!("{err:#}"));
             std::process::exit(1);
         }
-    }
-    if let Err(err) = hull::logging::init(&cli.global) {
-        eprintln!("hull: {err:#}");
-        std::process::exit(1);
     }
     let code = match hull::commands::dispatch(cli) {
         Ok(code) => code,

@@ -31,7 +31,6 @@ const SELF_EXE: &str = "/proc/self/exe";
 /// Set across the re-exec, so a binary that is still not protected is an
 /// error rather than a loop.
 const REEXECUTED: &str = "_HULL_EXE_PROTECTED";
-const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 
 /// Re-exec from a read-only mount of our own binary unless /proc/self/exe
@@ -94,7 +93,9 @@ pub fn reexec_from_readonly_binary() -> Result<()> {
 
 /// A detached, read-only bind mount of `path` (a file), as an O_PATH fd.
 fn readonly_bind(path: &str) -> Result<OwnedFd> {
-    let tree = open_tree_clone(path).context("bind-mount /proc/self/exe (open_tree)")?;
+    let c_path = CString::new(path).context("a path with a NUL byte")?;
+    let tree = crate::syscall::open_tree_clone(&c_path, false)
+        .context("bind-mount /proc/self/exe (open_tree)")?;
     mount_setattr(
         tree.as_raw_fd(),
         c"",
@@ -130,9 +131,16 @@ fn sealed_copy(path: &str) -> Result<OwnedFd> {
     Ok(OwnedFd::from(memfd))
 }
 
-/// Whether /proc/self/exe is on a read-only mount or a write-sealed memfd.
+/// Whether /proc/self/exe is on a read-only mount or a write-sealed memfd,
+/// or is not writable by us at all (hull run by a user who does not own
+/// it: what the container runs as can write it no more than we can).
 fn exe_is_protected() -> Result<bool> {
     if exe_is_readonly()? {
+        return Ok(true);
+    }
+    if !nix::unistd::geteuid().is_root()
+        && nix::unistd::access(SELF_EXE, nix::unistd::AccessFlags::W_OK).is_err()
+    {
         return Ok(true);
     }
     let exe = std::fs::File::open(SELF_EXE).with_context(|| format!("open {SELF_EXE}"))?;
@@ -145,25 +153,6 @@ fn exe_is_protected() -> Result<bool> {
 fn exe_is_readonly() -> Result<bool> {
     let st = statvfs(SELF_EXE).with_context(|| format!("statvfs {SELF_EXE}"))?;
     Ok(st.flags().contains(FsFlags::ST_RDONLY))
-}
-
-/// open_tree(2) with OPEN_TREE_CLONE: a detached bind mount of `path`.
-fn open_tree_clone(path: &str) -> io::Result<OwnedFd> {
-    let c_path = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: a valid C path; the returned fd is new and owned below.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel returned a new fd that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn to_cstrings(items: Vec<OsString>) -> Result<Vec<CString>> {
