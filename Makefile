@@ -30,7 +30,7 @@ TEST_THREADS ?= 2
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time \
-	libc6-dev python3
+	libc6-dev python3 libseccomp-dev
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export CARGO_TERM_COLOR ?= never

@@ -1,4 +1,5 @@
-//! Security settings of the container's process. Capabilities for now;
-//! seccomp and LSM labels will live beside them.
+//! Security settings of the container's process: capabilities and the
+//! seccomp filter.
 
 pub mod capabilities;
+pub mod seccomp;
