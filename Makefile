@@ -36,7 +36,7 @@ export RUST_TEST_THREADS := $(TEST_THREADS)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
-	cargo-test bench clean
+	cargo-test bench clean seccomp-profile
 
 all: build
 
@@ -89,7 +89,26 @@ $(BUSYBOX): | deps
 run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
 
-test: deps rootfs fmt-check clippy build examples cargo-test
+test: deps rootfs seccomp-profile fmt-check clippy build examples cargo-test
+
+# The default seccomp profile engines use (Debian's containers-common, from
+# the golang-github-containers-common package), for tests/seccomp.rs. Only
+# the file is extracted: installing the package pulls a container network
+# stack.
+SECCOMP_PROFILE := target/containers-common/seccomp.json
+seccomp-profile: $(SECCOMP_PROFILE)
+$(SECCOMP_PROFILE):
+	@mkdir -p $(@D)
+	@if [ -f /usr/share/containers/seccomp.json ]; then \
+		cp /usr/share/containers/seccomp.json $@; \
+	else \
+		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		( cd "$$tmp" && { apt-get download golang-github-containers-common >/dev/null 2>&1 \
+			|| { apt-get update -qq && apt-get download golang-github-containers-common; }; } ); \
+		dpkg -x "$$tmp"/golang-github-containers-common_*.deb "$$tmp/x"; \
+		cp "$$tmp/x/usr/share/containers/seccomp.json" $@; \
+	fi
+	@echo "seccomp-profile: $@"
 
 # fmt and clippy are toolchain components; a toolchain without them (they
 # cannot be fetched here) skips the step with a note instead of failing.

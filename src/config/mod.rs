@@ -13,6 +13,7 @@ use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, PosixRlimitType, Spec};
 
 use crate::security::capabilities::{self, CapsPlan};
+use crate::security::seccomp::{self, SeccompPlan};
 pub use load::{describe_io, load_bundle, parse_spec};
 use mount_options::MountOptions;
 
@@ -105,6 +106,10 @@ pub struct Plan {
     /// Other things a person should know (skipped capabilities, …).
     pub warnings: Vec<String>,
     pub hooks: crate::hooks::HooksPlan,
+    /// The seccomp filter of the container's processes (init and exec).
+    pub seccomp: Option<SeccompPlan>,
+    /// linux.seccomp as given, kept in the state dir for `exec`.
+    pub seccomp_spec: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 impl Plan {
@@ -334,9 +339,10 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     if linux.cgroups_path().is_some() {
         not_applied.push("linux.cgroupsPath (no cgroup is created yet)".into());
     }
-    if linux.seccomp().is_some() {
-        not_applied.push("linux.seccomp (no seccomp filter is loaded yet)".into());
-    }
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(seccomp::plan(s, &mut warnings)?),
+        None => None,
+    };
     if linux
         .mount_label()
         .as_deref()
@@ -383,6 +389,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         not_applied,
         warnings,
         hooks,
+        seccomp,
+        seccomp_spec: linux.seccomp().clone(),
     })
 }
 

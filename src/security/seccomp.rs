@@ -429,6 +429,29 @@ impl Filter {
     }
 }
 
+/// The profile kept in the container's state dir: `exec` applies the
+/// container's filter as it was at create, whatever the bundle says now.
+pub const SAVED_FILE: &str = "seccomp.json";
+
+pub fn save(dir: &Path, spec: &LinuxSeccomp) -> Result<()> {
+    let bytes = serde_json::to_vec(spec).context("encode linux.seccomp")?;
+    crate::state::write_atomic(&dir.join(SAVED_FILE), &bytes)
+        .with_context(|| format!("save the seccomp profile in {dir:?}"))
+}
+
+/// The saved profile of the container in `dir`, planned again.
+pub fn load_saved(dir: &Path) -> Result<Option<SeccompPlan>> {
+    let path = dir.join(SAVED_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("read {path:?}")),
+    };
+    let spec: LinuxSeccomp =
+        serde_json::from_slice(&bytes).with_context(|| format!("parse {path:?}"))?;
+    plan(&spec, &mut Vec::new()).map(Some)
+}
+
 /// Send the notify fd to the listener with the container process state
 /// (runtime spec "containerProcessState"): `pid` is the process that got the
 /// filter, `state` the container's state JSON.

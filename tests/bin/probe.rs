@@ -6,6 +6,7 @@
 //! object, several print an array in order. Operations:
 //!   report | read PATH | write PATH [DATA] | stat PATH | ls PATH
 //!   exit N | sleep SECONDS | sleep-forever
+//!   mkdir PATH | personality VALUE (hex or decimal; 0xffffffff only reads it)
 //! Failures are reported as `{"ok":false,"errno":N,"error":"..."}`; the probe
 //! never panics on a missing file. In `rlimits`, `null` means unlimited.
 //! `sleep-forever` exits with 128+N on SIGTERM, SIGINT, SIGHUP, SIGUSR1 and
@@ -72,8 +73,29 @@ fn run_op(op: &[String]) -> Value {
             json!({"ok": true})
         }
         "sleep-forever" => sleep_forever(),
+        "mkdir" => match std::fs::create_dir(arg(1)) {
+            Ok(()) => json!({"ok": true}),
+            Err(e) => io_error(&e),
+        },
+        "personality" => personality(arg(1)),
         other => json!({"ok": false, "errno": 0, "error": format!("unknown operation: {other}")}),
     }
+}
+
+fn personality(value: &str) -> Value {
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => value.parse(),
+    };
+    let Ok(persona) = parsed else {
+        return json!({"ok": false, "errno": 0, "error": format!("bad value {value:?}")});
+    };
+    // SAFETY: personality takes an integer and changes nothing else.
+    let rc = unsafe { libc::personality(persona as libc::c_ulong) };
+    if rc < 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    json!({"ok": true, "previous": rc})
 }
 
 fn io_error(e: &std::io::Error) -> Value {
