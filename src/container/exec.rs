@@ -15,6 +15,7 @@ use super::{Container, Status};
 use crate::config::ProcessPlan;
 use crate::process::channel::{self, Message};
 use crate::process::setup;
+use crate::security::attrs;
 use crate::syscall::{clone_fork, pidfd_send_signal, CloneResult};
 
 pub struct ExecOptions {
@@ -154,10 +155,15 @@ fn child(
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         libc::umask(0o022);
     }
+    let p = &opts.process;
+    let affinity = p.exec_cpu_affinity.as_ref();
+    if let Some(cpus) = affinity.and_then(|a| a.initial.as_ref()) {
+        // Before the process joins the container (spec 1.2: "initial").
+        attrs::set_affinity(cpus, "initial")?;
+    }
     if !flags.is_empty() {
         nix::sched::setns(init, flags).context("join the container's namespaces")?;
     }
-    let p = &opts.process;
     if let Some(socket) = &opts.console_socket {
         // The pty comes from the container's devpts, as its init's does.
         let root = pathrs::Root::open("/").context("open the container's root")?;
@@ -165,6 +171,10 @@ fn child(
         crate::rootfs::console::attach(pty, socket, p.console_size)?;
     }
     let mut what = setup::apply(p, seccomp, sync)?;
+    if let Some(cpus) = affinity.and_then(|a| a.last.as_ref()) {
+        // Once it is in the container, before execve ("final").
+        attrs::set_affinity(cpus, "final")?;
+    }
     crate::syscall::cloexec_from(3 + opts.preserve_fds).context("mark fds close-on-exec")?;
     setup::reset_signals();
     // SAFETY: umask with an integer argument.

@@ -155,6 +155,9 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         before_pivot()?;
     }
 
+    if let Some(persona) = plan.personality {
+        crate::security::attrs::set_personality(persona)?;
+    }
     let exec = setup::apply(&plan.process, plan.seccomp.as_ref(), &args.sync)?;
     Ok(Ready {
         exec,

@@ -11,8 +11,8 @@ use nix::unistd::{Gid, Uid};
 use super::channel::{send_message_fd, Message};
 use super::exec_path::find_executable;
 use crate::config::ProcessPlan;
-use crate::security::capabilities;
 use crate::security::seccomp::{self, SeccompPlan};
+use crate::security::{attrs, capabilities};
 
 /// What execve gets, made before any filter is loaded: after it, only the
 /// few syscalls of the fifo write and execve itself remain (no allocation).
@@ -66,6 +66,14 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> R
         }
     }
 
+    // While the process still has every capability (RT classes and
+    // priorities need CAP_SYS_ADMIN / CAP_SYS_NICE).
+    if let Some(io) = p.io_priority {
+        attrs::set_io_priority(io)?;
+    }
+    if let Some(sched) = &p.scheduler {
+        attrs::set_scheduler(sched)?;
+    }
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     // while the process still has it, before the user switch and the
     // capabilities (runc's order).

@@ -1,5 +1,7 @@
-//! Security settings of the container's process: capabilities and the
-//! seccomp filter.
+//! Security settings of the container's process: capabilities, the
+//! seccomp filter, and its other kernel attributes (personality, I/O
+//! priority, scheduler, CPU affinity) with the LSM fields' checks.
 
+pub mod attrs;
 pub mod capabilities;
 pub mod seccomp;

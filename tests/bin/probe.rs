@@ -7,6 +7,7 @@
 //!   report | read PATH | write PATH [DATA] | stat PATH | ls PATH
 //!   exit N | sleep SECONDS | sleep-forever
 //!   mkdir PATH | personality VALUE (hex or decimal; 0xffffffff only reads it)
+//!   ioprio (the process's I/O priority: class and level)
 //! Failures are reported as `{"ok":false,"errno":N,"error":"..."}`; the probe
 //! never panics on a missing file. In `rlimits`, `null` means unlimited.
 //! `sleep-forever` exits with 128+N on SIGTERM, SIGINT, SIGHUP, SIGUSR1 and
@@ -78,6 +79,15 @@ fn run_op(op: &[String]) -> Value {
             Err(e) => io_error(&e),
         },
         "personality" => personality(arg(1)),
+        "ioprio" => {
+            // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, self) takes integers only.
+            let rc = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
+            if rc < 0 {
+                io_error(&std::io::Error::last_os_error())
+            } else {
+                json!({"ok": true, "class": rc >> 13, "level": rc & 0x1fff})
+            }
+        }
         other => json!({"ok": false, "errno": 0, "error": format!("unknown operation: {other}")}),
     }
 }
