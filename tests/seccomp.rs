@@ -326,36 +326,87 @@ fn listener_path() -> PathBuf {
     path
 }
 
-#[test]
-fn notify_sends_the_fd_and_state_to_the_listener() {
-    let rt = Runtime::new();
-    let dir = rt.host_dir("listener");
-    let socket = dir.join("agent.sock");
-    let state_file = dir.join("state.json");
-    let mut listener = Command::new(listener_path())
-        .arg(&socket)
-        .arg(&state_file)
-        .arg("123")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the listener");
-    let mut stdout = std::io::BufReader::new(listener.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
+/// The example listener, started and ready.
+struct Listener {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    socket: PathBuf,
+    dir: PathBuf,
+}
 
-    let profile = json!({
+impl Listener {
+    fn start(rt: &Runtime, errno: i32, connections: usize) -> Listener {
+        let dir = rt.host_dir("listener");
+        let socket = dir.join("agent.sock");
+        let mut child = Command::new(listener_path())
+            .arg(&socket)
+            .arg(dir.join("state"))
+            .arg(errno.to_string())
+            .arg(connections.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the listener");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        Listener {
+            child,
+            stdout,
+            socket,
+            dir,
+        }
+    }
+
+    /// The container process state of connection `n`.
+    fn state(&self, n: usize) -> Value {
+        let path = self.dir.join(format!("state-{n}.json"));
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    }
+
+    /// Once the filters' processes are gone: what it answered, by syscall.
+    fn finish(mut self) -> Value {
+        let mut summary = String::new();
+        self.stdout.read_line(&mut summary).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "listener: {status}");
+        serde_json::from_str::<Value>(summary.trim()).unwrap()["notified"].clone()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // A test that failed early leaves no listener waiting behind it.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn notify_profile(socket: &std::path::Path) -> Value {
+    json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "listenerPath": socket,
         "listenerMetadata": "hull-test",
         "syscalls": [{"names": ["mkdir", "mkdirat", "uname"], "action": "SCMP_ACT_NOTIFY"}]
-    });
-    let bundle = bundle_with(&rt, profile, &["mkdir", "/dev/shm/x", "--", "report"]);
+    })
+}
+
+#[test]
+fn notify_sends_the_fd_and_state_to_the_listener() {
+    let rt = Runtime::new();
+    let listener = Listener::start(&rt, 123, 1);
+    let bundle = bundle_with(
+        &rt,
+        notify_profile(&listener.socket),
+        &["mkdir", "/dev/shm/x", "--", "report"],
+    );
     let id = rt.new_id();
     rt.create(&id, &bundle).assert_ok("create");
     // During create, before start: the listener already has the state.
-    let state: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let state = listener.state(0);
     let created = rt.state(&id);
     assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
     assert_eq!(state["metadata"], "hull-test");
@@ -367,49 +418,58 @@ fn notify_sends_the_fd_and_state_to_the_listener() {
     rt.start(&id).assert_ok("start");
     rt.wait_status(&id, "stopped");
     rt.delete(&id).assert_ok("delete");
-
     // The filter's last user is gone: the listener reports and exits.
-    let mut summary = String::new();
-    stdout.read_line(&mut summary).unwrap();
-    let status = listener.wait().unwrap();
-    assert!(status.success(), "listener: {status}");
-    let summary: Value = serde_json::from_str(summary.trim()).unwrap();
-    assert!(
-        summary["notified"]["mkdir"].as_u64() >= Some(1),
-        "{summary}"
-    );
-    assert!(
-        summary["notified"]["uname"].as_u64() >= Some(1),
-        "{summary}"
-    );
+    let notified = listener.finish();
+    assert!(notified["mkdir"].as_u64() >= Some(1), "{notified}");
+    assert!(notified["uname"].as_u64() >= Some(1), "{notified}");
 }
 
 #[test]
 fn notify_results_reach_the_process() {
     let rt = Runtime::new();
-    let dir = rt.host_dir("listener");
-    let socket = dir.join("agent.sock");
-    let mut listener = Command::new(listener_path())
-        .arg(&socket)
-        .arg(dir.join("state.json"))
-        .arg("123")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the listener");
-    let mut stdout = std::io::BufReader::new(listener.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let profile = json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "listenerPath": socket,
-        "syscalls": [{"names": ["mkdir", "mkdirat", "uname"], "action": "SCMP_ACT_NOTIFY"}]
-    });
-    let res = probe_under(&rt, profile, &["mkdir", "/dev/shm/x", "--", "report"]);
+    let listener = Listener::start(&rt, 123, 1);
+    let res = probe_under(
+        &rt,
+        notify_profile(&listener.socket),
+        &["mkdir", "/dev/shm/x", "--", "report"],
+    );
     // mkdir gets the listener's errno; uname (in the report) continued.
     assert_eq!(res[0]["errno"], 123, "{}", res[0]);
     assert_eq!(res[1]["hostname"], "runc", "{}", res[1]);
-    assert!(listener.wait().unwrap().success());
+    listener.finish();
+}
+
+#[test]
+fn exec_hands_its_own_notify_fd_to_the_listener() {
+    let rt = Runtime::new();
+    let listener = Listener::start(&rt, 124, 2);
+    let bundle = bundle_with(&rt, notify_profile(&listener.socket), &["sleep-forever"]);
+    let id = rt.new_id();
+    let created = rt.create_running(&id, &bundle);
+    let pid_file = rt.work.join("exec.pid");
+    let out = rt.cmd(&[
+        "exec",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "/bin/probe",
+        "mkdir",
+        "/dev/shm/x",
+    ]);
+    out.assert_ok("exec probe");
+    assert_eq!(out.json()["errno"], 124, "{out:?}");
+    let state = listener.state(1);
+    let exec_pid: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(state["pid"], exec_pid, "the exec'd process: {state}");
+    assert_eq!(state["state"]["pid"], created["pid"], "{state}");
+    assert_eq!(state["state"]["status"], "running", "{state}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+    assert!(listener.finish()["mkdir"].as_u64() >= Some(1));
 }
 
 /// Refused with a message naming `field` (hull), nothing left behind.
