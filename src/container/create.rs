@@ -217,12 +217,7 @@ fn spawn_init(plan: &Plan, opts: &CreateOptions, fifo: OwnedFd) -> Result<(i32, 
                 &plan.bundle,
                 &plan.annotations,
             );
-            let sent = passed
-                .context("linux.seccomp: the init's notify fd did not arrive")
-                .and_then(|fd| {
-                    let state = serde_json::from_str(&state).context("container state")?;
-                    crate::security::seccomp::send_to_listener(listener, &fd, pid, &state)
-                });
+            let sent = crate::security::seccomp::forward(listener, passed, pid, &state);
             if let Err(err) = sent {
                 return fail(format!("{err:#}"));
             }

@@ -82,8 +82,8 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let mut received = channel::recv_message_fd(&parent_sock);
     while let Ok((Some(Message::SeccompFd), passed)) = received {
         let listener = seccomp.as_ref().and_then(|s| s.listener.as_ref());
-        let sent = match (listener, passed) {
-            (Some(listener), Some(fd)) => {
+        let sent = match listener {
+            Some(listener) => {
                 let state = crate::hooks::state_json(
                     &container.state.oci_version,
                     id,
@@ -92,13 +92,9 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
                     &container.state.bundle,
                     &container.state.annotations,
                 );
-                serde_json::from_str(&state)
-                    .context("container state")
-                    .and_then(|state| {
-                        crate::security::seccomp::send_to_listener(listener, &fd, pid, &state)
-                    })
+                crate::security::seccomp::forward(listener, passed, pid, &state)
             }
-            _ => Err(anyhow::anyhow!(
+            None => Err(anyhow::anyhow!(
                 "linux.seccomp: a notify fd without a listener"
             )),
         };

@@ -465,6 +465,15 @@ pub fn load_saved(dir: &Path) -> Result<Option<SeccompPlan>> {
     plan(&spec, &mut Vec::new()).map(Some)
 }
 
+/// hull's side of a `SeccompFd` sync message: the fd that came with it
+/// goes to the listener, with `state` (the container's state JSON text).
+pub fn forward(listener: &Listener, passed: Option<OwnedFd>, pid: i32, state: &str) -> Result<()> {
+    let fd = passed.with_context(|| format!("{FIELD}: the notify fd did not arrive"))?;
+    let state: serde_json::Value =
+        serde_json::from_str(state).context("encode the container state")?;
+    send_to_listener(listener, &fd, pid, &state)
+}
+
 /// Send the notify fd to the listener with the container process state
 /// (runtime spec "containerProcessState"): `pid` is the process that got the
 /// filter, `state` the container's state JSON.
