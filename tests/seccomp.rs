@@ -97,6 +97,51 @@ fn kill_on_getpid_ends_the_container_with_sigsys() {
 }
 
 #[test]
+fn after_a_late_load_only_the_fifo_write_and_execve_remain() {
+    // runc's init does more after its load (closing its pipe, opening the
+    // fifo); hull's promise is only write and execve.
+    if !is_hull() {
+        return;
+    }
+    let rt = Runtime::new();
+    // Every syscall hull makes while setting up, killed once the filter is
+    // in: the process still runs (busybox `true` needs none of them).
+    let setup_syscalls = [
+        "close",
+        "close_range",
+        "fcntl",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "openat",
+        "open",
+        "sendto",
+        "sendmsg",
+        "recvmsg",
+        "umask",
+        "getpid",
+        "dup2",
+        "dup3",
+        "poll",
+        "ppoll",
+        "read",
+        "chdir",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+        "capset",
+        "mmap",
+        "munmap",
+    ];
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": setup_syscalls, "action": "SCMP_ACT_KILL_PROCESS"}]});
+    let mut bundle = rt.bundle();
+    bundle.args(&["/bin/true"]);
+    bundle.set("/linux/seccomp", profile);
+    let out = rt.run(&rt.new_id(), &bundle);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
 fn argument_filter_allows_only_the_query() {
     let rt = Runtime::new();
     // personality(0xffffffff) only reads the persona; any other argument
