@@ -506,6 +506,14 @@ fn notify_results_reach_the_process() {
     // mkdir gets the listener's errno; uname (in the report) continued.
     assert_eq!(res[0]["errno"], 123, "{}", res[0]);
     assert_eq!(res[1]["hostname"], "runc", "{}", res[1]);
+    // The notify fd went to the listener, not into the container.
+    let fds: Vec<i64> = res[1]["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(fds, vec![0, 1, 2], "leaked fds: {}", res[1]["fds"]);
     listener.finish();
 }
 
