@@ -37,13 +37,13 @@ VM_KERNEL := $(VM_DIR)/kernel
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	libc6-dev python3 $(VM_PACKAGES)
+	libc6-dev python3 libseccomp-dev $(VM_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
-	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean
+	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile
 
 all: build
 
@@ -97,7 +97,26 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
-test: deps vm-kernel rootfs fmt-check clippy build examples cargo-test
+test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test
+
+# The default seccomp profile engines use (Debian's containers-common, from
+# the golang-github-containers-common package), for tests/seccomp.rs. Only
+# the file is extracted: installing the package pulls a container network
+# stack.
+SECCOMP_PROFILE := target/containers-common/seccomp.json
+seccomp-profile: $(SECCOMP_PROFILE)
+$(SECCOMP_PROFILE):
+	@mkdir -p $(@D)
+	@if [ -f /usr/share/containers/seccomp.json ]; then \
+		cp /usr/share/containers/seccomp.json $@; \
+	else \
+		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		( cd "$$tmp" && { apt-get download golang-github-containers-common >/dev/null 2>&1 \
+			|| { apt-get update -qq && apt-get download golang-github-containers-common; }; } ); \
+		dpkg -x "$$tmp"/golang-github-containers-common_*.deb "$$tmp/x"; \
+		cp "$$tmp/x/usr/share/containers/seccomp.json" $@; \
+	fi
+	@echo "seccomp-profile: $@"
 
 # fmt and clippy are toolchain components; a toolchain without them (they
 # cannot be fetched here) skips the step with a note instead of failing.

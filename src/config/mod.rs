@@ -12,7 +12,9 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, PosixRlimitType, Spec};
 
+use crate::security::attrs;
 use crate::security::capabilities::{self, CapsPlan};
+use crate::security::seccomp::{self, SeccompPlan};
 pub use load::{describe_io, load_bundle, parse_spec};
 use mount_options::MountOptions;
 
@@ -124,6 +126,11 @@ pub struct ProcessPlan {
     pub terminal: bool,
     /// (rows, columns) of the pty.
     pub console_size: Option<(u16, u16)>,
+    /// ioprio_set(2)'s value.
+    pub io_priority: Option<u32>,
+    pub scheduler: Option<attrs::SchedPlan>,
+    /// Applied to exec'd processes only (the spec leaves the init alone).
+    pub exec_cpu_affinity: Option<attrs::AffinityPlan>,
 }
 
 /// Everything create needs, validated.
@@ -156,6 +163,12 @@ pub struct Plan {
     /// Other things a person should know (skipped capabilities, …).
     pub warnings: Vec<String>,
     pub hooks: crate::hooks::HooksPlan,
+    /// The seccomp filter of the container's processes (init and exec).
+    pub seccomp: Option<SeccompPlan>,
+    /// linux.seccomp as given, kept in the state dir for `exec`.
+    pub seccomp_spec: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// personality(2)'s value for the init.
+    pub personality: Option<libc::c_ulong>,
 }
 
 impl Plan {
@@ -422,19 +435,17 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     if linux.cgroups_path().is_some() {
         not_applied.push("linux.cgroupsPath (no cgroup is created yet)".into());
     }
-    if linux.seccomp().is_some() {
-        not_applied.push("linux.seccomp (no seccomp filter is loaded yet)".into());
+    let seccomp = match linux.seccomp() {
+        Some(s) => Some(seccomp::plan(s, &mut warnings)?),
+        None => None,
+    };
+    if let Some(label) = linux.mount_label().as_deref().filter(|l| !l.is_empty()) {
+        attrs::check_selinux("linux.mountLabel", label, &mut not_applied)?;
     }
-    if linux
-        .mount_label()
-        .as_deref()
-        .is_some_and(|l| !l.is_empty())
-    {
-        not_applied.push("linux.mountLabel (SELinux labels are not applied yet)".into());
-    }
-    if linux.personality().is_some() {
-        not_applied.push("linux.personality".into());
-    }
+    let personality = match linux.personality() {
+        Some(p) => Some(attrs::plan_personality(p)?),
+        None => None,
+    };
     if linux.intel_rdt().is_some() {
         not_applied.push("linux.intelRdt".into());
     }
@@ -474,6 +485,9 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         not_applied,
         warnings,
         hooks,
+        seccomp,
+        seccomp_spec: linux.seccomp().clone(),
+        personality,
     })
 }
 
@@ -818,29 +832,28 @@ pub fn plan_process(
         Some(c) => Some(capabilities::plan(c, &capabilities::grantable(), warnings)?),
         None => None,
     };
-    if process
+    if let Some(profile) = process
         .apparmor_profile()
         .as_deref()
-        .is_some_and(|p| !p.is_empty())
+        .filter(|p| !p.is_empty())
     {
-        not_applied.push("process.apparmorProfile".into());
+        attrs::check_apparmor(profile, not_applied)?;
     }
-    if process
-        .selinux_label()
-        .as_deref()
-        .is_some_and(|p| !p.is_empty())
-    {
-        not_applied.push("process.selinuxLabel".into());
+    if let Some(label) = process.selinux_label().as_deref().filter(|p| !p.is_empty()) {
+        attrs::check_selinux("process.selinuxLabel", label, not_applied)?;
     }
-    if process.io_priority().is_some() {
-        not_applied.push("process.ioPriority".into());
-    }
-    if process.scheduler().is_some() {
-        not_applied.push("process.scheduler".into());
-    }
-    if process.exec_cpu_affinity().is_some() {
-        not_applied.push("process.execCPUAffinity".into());
-    }
+    let io_priority = match process.io_priority() {
+        Some(io) => Some(attrs::plan_io_priority(io.class(), io.priority())?),
+        None => None,
+    };
+    let scheduler = match process.scheduler() {
+        Some(s) => Some(attrs::plan_scheduler(s)?),
+        None => None,
+    };
+    let exec_cpu_affinity = match process.exec_cpu_affinity() {
+        Some(a) => Some(attrs::plan_affinity(a)?),
+        None => None,
+    };
     Ok(ProcessPlan {
         args,
         env,
@@ -853,6 +866,9 @@ pub fn plan_process(
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         oom_score_adj: process.oom_score_adj(),
         capabilities: caps,
+        io_priority,
+        scheduler,
+        exec_cpu_affinity,
         terminal: process.terminal().unwrap_or(false),
         console_size: process.console_size().map(|b| {
             (

@@ -139,6 +139,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         hooks: plan.hooks.clone(),
     };
     state::save(&dir, &state)?;
+    if let Some(profile) = &plan.seccomp_spec {
+        crate::security::seccomp::save(&dir, profile)?;
+    }
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
@@ -236,7 +239,30 @@ fn spawn_init(
             Ok(None) => {}
             Err(err) => return fail(format!("wait for the init: {err}")),
         }
-        let msg = channel::recv_message(&parent_sock);
+        let (msg, passed) = match channel::recv_message_fd(&parent_sock) {
+            Ok((msg, passed)) => (Ok(msg), passed),
+            Err(err) => (Err(err), None),
+        };
+        if let (Ok(Some(Message::SeccompFd)), Some(listener)) = (
+            &msg,
+            plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()),
+        ) {
+            // The init loaded a notifying filter: its listener gets the fd
+            // now, during create, as the runtime spec asks.
+            let state = crate::hooks::state_json(
+                &plan.oci_version,
+                &opts.id,
+                "creating",
+                pid,
+                &plan.bundle,
+                &plan.annotations,
+            );
+            let sent = crate::security::seccomp::forward(listener, passed, pid, &state);
+            if let Err(err) = sent {
+                return fail(format!("{err:#}"));
+            }
+            continue;
+        }
         if let Ok(Some(Message::RunHooks)) = msg {
             // prestart (deprecated) and createRuntime run here, in hull's
             // namespaces, while the init waits before pivot_root.

@@ -15,6 +15,7 @@ use super::{Container, Status};
 use crate::config::ProcessPlan;
 use crate::process::channel::{self, Message};
 use crate::process::setup;
+use crate::security::attrs;
 use crate::syscall::{clone_fork, pidfd_send_signal, CloneResult};
 
 pub struct ExecOptions {
@@ -71,12 +72,15 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
         nix::sched::setns(&init, CloneFlags::CLONE_NEWPID)
             .with_context(|| format!("join the pid namespace of init {init_pid}"))?;
     }
+    // The container's filter applies to every process run in it.
+    let seccomp = crate::security::seccomp::load_saved(&container.dir)
+        .with_context(|| format!("exec in container {id:?}"))?;
     let (parent_sock, child_sock) = channel::pair()?;
     let (pid, pidfd) = match clone_fork(0).context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);
-            let err =
-                child(&init, flags - CloneFlags::CLONE_NEWPID, &child_sock, opts).unwrap_err();
+            let flags = flags - CloneFlags::CLONE_NEWPID;
+            let err = child(&init, flags, &child_sock, opts, seccomp.as_ref()).unwrap_err();
             let _ = channel::send_message(&child_sock, &Message::Error(format!("{err:#}")));
             // SAFETY: _exit is always safe; nothing needs unwinding.
             unsafe { libc::_exit(1) }
@@ -85,7 +89,33 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     };
     drop(child_sock);
     // The child's end is close-on-exec: silence means the exec happened.
-    match channel::recv_message(&parent_sock) {
+    let mut received = channel::recv_message_fd(&parent_sock);
+    while let Ok((Some(Message::SeccompFd), passed)) = received {
+        let listener = seccomp.as_ref().and_then(|s| s.listener.as_ref());
+        let sent = match listener {
+            Some(listener) => {
+                let state = crate::hooks::state_json(
+                    &container.state.oci_version,
+                    id,
+                    "running",
+                    init_pid,
+                    &container.state.bundle,
+                    &container.state.annotations,
+                );
+                crate::security::seccomp::forward(listener, passed, pid, &state)
+            }
+            None => Err(anyhow::anyhow!(
+                "linux.seccomp: a notify fd without a listener"
+            )),
+        };
+        if let Err(err) = sent {
+            let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            return Err(err).with_context(|| format!("exec in container {id:?}"));
+        }
+        received = channel::recv_message_fd(&parent_sock);
+    }
+    match received.map(|(msg, _)| msg) {
         Ok(None) => {}
         Ok(Some(Message::Error(text))) => {
             let _ = waitpid(Pid::from_raw(pid), None);
@@ -114,6 +144,7 @@ fn child(
     flags: CloneFlags,
     sync: &OwnedFd,
     opts: &ExecOptions,
+    seccomp: Option<&crate::security::seccomp::SeccompPlan>,
 ) -> Result<std::convert::Infallible> {
     crate::syscall::close_fds_except(
         3 + opts.preserve_fds as i32,
@@ -130,20 +161,30 @@ fn child(
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         libc::umask(0o022);
     }
+    let p = &opts.process;
+    let affinity = p.exec_cpu_affinity.as_ref();
+    if let Some(cpus) = affinity.and_then(|a| a.initial.as_ref()) {
+        // Before the process joins the container (spec 1.2: "initial").
+        attrs::set_affinity(cpus, "initial")?;
+    }
     if !flags.is_empty() {
         nix::sched::setns(init, flags).context("join the container's namespaces")?;
     }
-    let p = &opts.process;
     if let Some(socket) = &opts.console_socket {
         // The pty comes from the container's devpts, as its init's does.
         let root = pathrs::Root::open("/").context("open the container's root")?;
         let pty = crate::rootfs::console::open_pty(&root)?;
         crate::rootfs::console::attach(pty, socket, p.console_size)?;
     }
-    let what = setup::apply(p)?;
+    let mut what = setup::apply(p, seccomp, sync)?;
+    if let Some(cpus) = affinity.and_then(|a| a.last.as_ref()) {
+        // Once it is in the container, before execve ("final").
+        attrs::set_affinity(cpus, "final")?;
+    }
     crate::syscall::cloexec_from(3 + opts.preserve_fds).context("mark fds close-on-exec")?;
     setup::reset_signals();
     // SAFETY: umask with an integer argument.
     unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
+    setup::load_late(&mut what)?;
     setup::exec(p, &what)
 }

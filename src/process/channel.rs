@@ -1,10 +1,14 @@
 //! The sync socket between hull and the container's init: a SEQPACKET
 //! socketpair carrying small typed messages, one per packet.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    recvmsg, send, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned,
+    MsgFlags, SockFlag, SockType, UnixAddr,
+};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Message {
@@ -18,6 +22,9 @@ pub enum Message {
     HooksDone,
     /// hull has written the init's id maps (and oom_score_adj): go on.
     IdMapsDone,
+    /// The seccomp notify fd rides with this message (SCM_RIGHTS): hull
+    /// hands it to the listener.
+    SeccompFd,
 }
 
 impl Message {
@@ -27,6 +34,7 @@ impl Message {
             Message::RunHooks => b"H".to_vec(),
             Message::HooksDone => b"D".to_vec(),
             Message::IdMapsDone => b"M".to_vec(),
+            Message::SeccompFd => b"S".to_vec(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
                 out.extend_from_slice(text.as_bytes());
@@ -41,6 +49,7 @@ impl Message {
             (b'H', _) => Some(Message::RunHooks),
             (b'D', _) => Some(Message::HooksDone),
             (b'M', _) => Some(Message::IdMapsDone),
+            (b'S', _) => Some(Message::SeccompFd),
             (b'E', text) => Some(Message::Error(String::from_utf8_lossy(text).into_owned())),
             _ => None,
         }
@@ -69,13 +78,55 @@ pub fn send_message(fd: impl AsFd, msg: &Message) -> Result<()> {
     Ok(())
 }
 
+/// Send `msg` with `passed` attached (SCM_RIGHTS).
+pub fn send_message_fd(fd: impl AsFd, msg: &Message, passed: impl AsFd) -> Result<()> {
+    let bytes = msg.encode();
+    let fds = [passed.as_fd().as_raw_fd_compat()];
+    sendmsg::<UnixAddr>(
+        fd.as_fd().as_raw_fd_compat(),
+        &[IoSlice::new(&bytes)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .context("send to sync socket")?;
+    Ok(())
+}
+
 /// The next message, or None when the other end closed without one.
 pub fn recv_message(fd: impl AsFd) -> Result<Option<Message>> {
+    Ok(recv_message_fd(fd)?.0)
+}
+
+/// The next message and the fd that came with it, if any.
+pub fn recv_message_fd(fd: impl AsFd) -> Result<(Option<Message>, Option<OwnedFd>)> {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
     loop {
-        match recv(fd.as_fd().as_raw_fd_compat(), &mut buf, MsgFlags::empty()) {
-            Ok(0) => return Ok(None),
-            Ok(n) => return Ok(Message::decode(&buf[..n])),
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        match recvmsg::<UnixAddr>(
+            fd.as_fd().as_raw_fd_compat(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(msg) => {
+                let mut passed = None;
+                for cmsg in msg.cmsgs().context("read from sync socket")? {
+                    if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                        for raw in fds {
+                            // SAFETY: the kernel just installed this fd for us.
+                            let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                            passed.get_or_insert(owned);
+                        }
+                    }
+                }
+                let n = msg.bytes;
+                if n == 0 {
+                    return Ok((None, passed));
+                }
+                return Ok((Message::decode(&buf[..n]), passed));
+            }
             Err(nix::errno::Errno::EINTR) => continue,
             Err(err) => return Err(err).context("read from sync socket"),
         }
@@ -106,6 +157,11 @@ mod tests {
             Some(Message::Error("mount \"proc\": EPERM".into()))
         );
         assert_eq!(recv_message(&b).unwrap(), Some(Message::Ready));
+        let file = std::fs::File::open("/dev/null").unwrap();
+        send_message_fd(&a, &Message::SeccompFd, &file).unwrap();
+        let (msg, fd) = recv_message_fd(&b).unwrap();
+        assert_eq!(msg, Some(Message::SeccompFd));
+        assert!(fd.is_some());
         drop(a);
         assert_eq!(recv_message(&b).unwrap(), None);
     }

@@ -163,7 +163,10 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         before_pivot()?;
     }
 
-    let exec = setup::apply(&plan.process)?;
+    if let Some(persona) = plan.personality {
+        crate::security::attrs::set_personality(persona)?;
+    }
+    let exec = setup::apply(&plan.process, plan.seccomp.as_ref(), &args.sync)?;
     Ok(Ready {
         exec,
         procfs,
@@ -171,7 +174,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     })
 }
 
-fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallible> {
+fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infallible> {
     let p = &args.plan.process;
     // Nothing of hull's reaches the process but stdio and --preserve-fds.
     crate::syscall::cloexec_from(3 + args.preserve_fds).context("mark fds close-on-exec")?;
@@ -208,12 +211,19 @@ fn wait_and_exec(args: InitArgs, ready: Ready) -> Result<std::convert::Infallibl
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(1) }
     }
-    fifo.write_all(b"0").context("write exec.fifo")?;
-    drop(fifo);
     drop(args.fifo);
     drop(ready.procfs);
     setup::reset_signals();
-
+    // A filter loaded with no_new_privs waits until now: after it only the
+    // fifo write and execve remain for the profile to allow. Its failure
+    // still reaches `start` through the fifo.
+    if let Err(err) = setup::load_late(&mut ready.exec) {
+        let _ = fifo.write_all(format!("E{err:#}").as_bytes());
+        // SAFETY: _exit is always safe.
+        unsafe { libc::_exit(1) }
+    }
+    // The fifo is close-on-exec: execve closes it.
+    fifo.write_all(b"0").context("write exec.fifo")?;
     setup::exec(p, &ready.exec)
 }
 

@@ -1,31 +1,48 @@
 //! The container process's own settings, shared by the init and `exec`:
-//! cwd, rlimits, capabilities around the uid/gid switch, the executable's
-//! lookup, no_new_privs, then execve.
+//! cwd, rlimits, the seccomp filter, capabilities around the uid/gid switch,
+//! the executable's lookup, no_new_privs, then execve.
 
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 
 use anyhow::{bail, Context, Result};
 use nix::unistd::{Gid, Uid};
 
+use super::channel::{send_message_fd, Message};
 use super::exec_path::find_executable;
 use crate::config::ProcessPlan;
-use crate::security::capabilities;
+use crate::security::seccomp::{self, SeccompPlan};
+use crate::security::{attrs, capabilities};
 
-/// What execve gets: the resolved program and the final environment.
+/// What execve gets, made before any filter is loaded: after it, only the
+/// few syscalls of the fifo write and execve itself remain (no allocation).
 pub struct Exec {
-    pub program: CString,
-    pub env: Vec<String>,
+    program: CString,
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    /// NULL-terminated pointers into `_argv` and `_envp` (whose heap
+    /// buffers never move).
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    /// With noNewPrivileges (and no listener) the filter is loaded by
+    /// `load_late`, as close to execve as possible.
+    late_filter: Option<seccomp::Filter>,
 }
 
 /// Apply `p` to the calling process (its filesystem view is the
-/// container's already); returns what to exec.
-pub fn apply(p: &ProcessPlan) -> Result<Exec> {
+/// container's already); returns what to exec. A notifying filter's fd is
+/// sent to hull over `sync`.
+pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> Result<Exec> {
     // As runc does: without HOME in the env, the user's home from the
     // container's /etc/passwd, else "/".
     let mut env = p.env.clone();
     if !env.iter().any(|v| v.starts_with("HOME=")) {
         env.push(format!("HOME={}", home_of(p.uid)));
     }
+    let mut filter = match filter {
+        Some(plan) => Some((seccomp::build(plan)?, plan.notifies())),
+        None => None,
+    };
     nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
     for r in &p.rlimits {
         let lim = libc::rlimit {
@@ -49,6 +66,22 @@ pub fn apply(p: &ProcessPlan) -> Result<Exec> {
         }
     }
 
+    // While the process still has every capability (RT classes and
+    // priorities need CAP_SYS_ADMIN / CAP_SYS_NICE).
+    if let Some(io) = p.io_priority {
+        attrs::set_io_priority(io)?;
+    }
+    if let Some(sched) = &p.scheduler {
+        attrs::set_scheduler(sched)?;
+    }
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    // while the process still has it, before the user switch and the
+    // capabilities (runc's order).
+    if !p.no_new_privileges {
+        if let Some((f, _)) = filter.take() {
+            load_and_send(&f, sync)?;
+        }
+    }
     if let Some(caps) = &p.capabilities {
         capabilities::before_user_switch(caps)?;
     }
@@ -95,7 +128,55 @@ pub fn apply(p: &ProcessPlan) -> Result<Exec> {
             );
         }
     }
-    Ok(Exec { program, env })
+    // A listener must have its fd before create returns: a notifying filter
+    // is loaded now; any other waits for `load_late`.
+    let late_filter = match filter {
+        Some((f, true)) => {
+            load_and_send(&f, sync)?;
+            None
+        }
+        Some((f, false)) => Some(f),
+        None => None,
+    };
+    let cstrings = |list: &[String], what: &str| -> Result<Vec<CString>> {
+        list.iter()
+            .map(|a| CString::new(a.as_bytes()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{what}: contains a NUL byte"))
+    };
+    let argv = cstrings(&p.args, "process.args")?;
+    let envp = cstrings(&env, "process.env")?;
+    let ptrs = |list: &[CString]| -> Vec<*const libc::c_char> {
+        list.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    Ok(Exec {
+        program,
+        argv_ptrs: ptrs(&argv),
+        envp_ptrs: ptrs(&envp),
+        _argv: argv,
+        _envp: envp,
+        late_filter,
+    })
+}
+
+fn load_and_send(filter: &seccomp::Filter, sync: &OwnedFd) -> Result<()> {
+    if let Some(notify_fd) = filter.load()? {
+        send_message_fd(sync, &Message::SeccompFd, &notify_fd)
+            .context("linux.seccomp: hand the notify fd to hull")?;
+    }
+    Ok(())
+}
+
+/// Load the filter that waited for the last moment, if any. Call it right
+/// before the last syscalls (fifo write, execve).
+pub fn load_late(what: &mut Exec) -> Result<()> {
+    match what.late_filter.take() {
+        Some(f) => f.load().map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 /// The home directory of `uid` in the container's /etc/passwd, or "/".
@@ -113,19 +194,16 @@ fn home_of(uid: u32) -> String {
 
 /// execve the process; returns only with the reason it failed.
 pub fn exec(p: &ProcessPlan, what: &Exec) -> Result<std::convert::Infallible> {
-    let argv: Vec<CString> = p
-        .args
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .context("process.args: contains a NUL byte")?;
-    let envp: Vec<CString> = what
-        .env
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .context("process.env: contains a NUL byte")?;
-    let err = nix::unistd::execve(&what.program, &argv, &envp).unwrap_err();
+    // SAFETY: the program and both NULL-terminated arrays point into
+    // CStrings that `what` owns and keeps alive across the call.
+    unsafe {
+        libc::execve(
+            what.program.as_ptr(),
+            what.argv_ptrs.as_ptr(),
+            what.envp_ptrs.as_ptr(),
+        )
+    };
+    let err = nix::errno::Errno::last();
     bail!("exec {:?}: {err}", p.args[0])
 }
 

@@ -1,5 +1,8 @@
-//! Security settings of the container's process. Capabilities for now;
-//! seccomp and LSM labels will live beside them.
+//! Security settings of the container's process: capabilities, the
+//! seccomp filter, and its other kernel attributes (personality, I/O
+//! priority, scheduler, CPU affinity) with the LSM fields' checks.
 
+pub mod attrs;
 pub mod capabilities;
 pub mod exe_guard;
+pub mod seccomp;

@@ -8,6 +8,8 @@
 //!   exit N | sleep SECONDS | sleep-forever
 //!   open PATH MODE (MODE: r, w, rw or path) | ptrace PID | cwd
 //!   exe-hunt DIR (see `exe_hunt`: the CVE-2019-5736 attacker)
+//!   mkdir PATH | personality VALUE (hex or decimal; 0xffffffff only reads it)
+//!   ioprio (the process's I/O priority: class and level)
 //! Failures are reported as `{"ok":false,"errno":N,"error":"..."}`; the probe
 //! never panics on a missing file. In `rlimits`, `null` means unlimited.
 //! `sleep-forever` exits with 128+N on SIGTERM, SIGINT, SIGHUP, SIGUSR1 and
@@ -78,8 +80,38 @@ fn run_op(op: &[String]) -> Value {
         "ptrace" => ptrace_attach(arg(1).parse().unwrap_or(0)),
         "cwd" => cwd(),
         "exe-hunt" => exe_hunt(std::path::Path::new(arg(1))),
+        "mkdir" => match std::fs::create_dir(arg(1)) {
+            Ok(()) => json!({"ok": true}),
+            Err(e) => io_error(&e),
+        },
+        "personality" => personality(arg(1)),
+        "ioprio" => {
+            // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, self) takes integers only.
+            let rc = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
+            if rc < 0 {
+                io_error(&std::io::Error::last_os_error())
+            } else {
+                json!({"ok": true, "class": rc >> 13, "level": rc & 0x1fff})
+            }
+        }
         other => json!({"ok": false, "errno": 0, "error": format!("unknown operation: {other}")}),
     }
+}
+
+fn personality(value: &str) -> Value {
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => value.parse(),
+    };
+    let Ok(persona) = parsed else {
+        return json!({"ok": false, "errno": 0, "error": format!("bad value {value:?}")});
+    };
+    // SAFETY: personality takes an integer and changes nothing else.
+    let rc = unsafe { libc::personality(persona as libc::c_ulong) };
+    if rc < 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    json!({"ok": true, "previous": rc})
 }
 
 fn io_error(e: &std::io::Error) -> Value {

@@ -1,0 +1,243 @@
+//! The process's kernel attributes, read back from inside the container:
+//! `linux.personality`, `process.ioPriority`, `process.scheduler`,
+//! `process.execCPUAffinity` (exec only), and the LSM fields refused on a
+//! host without AppArmor or SELinux.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Field `n` (1-based, as in proc(5)) of /proc/self/stat read by the probe.
+fn stat_field(read: &Value, n: usize) -> i64 {
+    let text = read["content"].as_str().expect("stat content");
+    // Fields after the command name (which may hold spaces) start at 3.
+    let rest = &text[text.rfind(')').unwrap() + 2..];
+    rest.split_whitespace().nth(n - 3).unwrap().parse().unwrap()
+}
+
+fn sched_policy(read: &Value) -> i64 {
+    let text = read["content"].as_str().expect("sched content");
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == "policy").then(|| v.trim().parse().unwrap())
+        })
+        .expect("policy in /proc/self/sched")
+}
+
+#[test]
+fn personality_linux32() {
+    if !is_hull() {
+        return; // runc 1.1 does not apply linux.personality
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set("/linux/personality", json!({"domain": "LINUX32"}));
+    let res = rt.probe(&mut bundle, &["personality", "0xffffffff"]);
+    assert_eq!(res[0]["previous"], 8, "PER_LINUX32: {}", res[0]);
+    let mut bundle = rt.bundle();
+    bundle.set("/linux/personality", json!({"domain": "LINUX"}));
+    let res = rt.probe(&mut bundle, &["personality", "0xffffffff"]);
+    assert_eq!(res[0]["previous"], 0, "PER_LINUX: {}", res[0]);
+}
+
+#[test]
+fn io_priority_is_set() {
+    if !is_hull() {
+        return; // runc 1.1 predates process.ioPriority
+    }
+    let rt = Runtime::new();
+    for (class, nr, level) in [
+        ("IOPRIO_CLASS_BE", 2, 7),
+        ("IOPRIO_CLASS_IDLE", 3, 0),
+        ("IOPRIO_CLASS_RT", 1, 3),
+    ] {
+        let mut bundle = rt.bundle();
+        bundle.set(
+            "/process/ioPriority",
+            json!({"class": class, "priority": level}),
+        );
+        let res = rt.probe(&mut bundle, &["ioprio"]);
+        assert_eq!(res[0]["class"], nr, "{class}: {}", res[0]);
+        assert_eq!(res[0]["level"], level, "{class}: {}", res[0]);
+    }
+}
+
+#[test]
+fn scheduler_policy_and_nice() {
+    if !is_hull() {
+        return; // runc 1.1 predates process.scheduler
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set(
+        "/process/scheduler",
+        json!({"policy": "SCHED_BATCH", "nice": 5}),
+    );
+    let res = rt.probe(
+        &mut bundle,
+        &["read", "/proc/self/sched", "--", "read", "/proc/self/stat"],
+    );
+    assert_eq!(sched_policy(&res[0]), libc::SCHED_BATCH as i64);
+    assert_eq!(stat_field(&res[1], 19), 5, "nice");
+    let mut bundle = rt.bundle();
+    bundle.set("/process/scheduler", json!({"policy": "SCHED_IDLE"}));
+    let res = rt.probe(&mut bundle, &["read", "/proc/self/sched"]);
+    assert_eq!(sched_policy(&res[0]), libc::SCHED_IDLE as i64);
+}
+
+fn online_cpus() -> Vec<usize> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        cpus.extend(a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap());
+    }
+    cpus
+}
+
+fn cpus_allowed(report_status: &Value) -> String {
+    report_status["content"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn exec_cpu_affinity_initial_then_final() {
+    if !is_hull() {
+        return; // runc 1.1 predates process.execCPUAffinity
+    }
+    let rt = Runtime::new();
+    let cpus = online_cpus();
+    let first = cpus[0].to_string();
+    let last = cpus[cpus.len() - 1].to_string();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let exec_with = |affinity: Value| -> String {
+        let process = json!({
+            "args": ["/bin/probe", "read", "/proc/self/status"],
+            "cwd": "/", "user": {"uid": 0, "gid": 0},
+            "env": ["PATH=/bin"],
+            "execCPUAffinity": affinity,
+        });
+        let file = rt.work.join(format!("process-{}.json", rt.new_id()));
+        std::fs::write(&file, process.to_string()).unwrap();
+        let out = rt.cmd(&["exec", "--process", file.to_str().unwrap(), &id]);
+        out.assert_ok("exec with execCPUAffinity");
+        cpus_allowed(&out.json())
+    };
+    assert_eq!(exec_with(json!({"initial": first, "final": last})), last);
+    assert_eq!(
+        exec_with(json!({"initial": last})),
+        last,
+        "initial stays without final"
+    );
+    // The init is left alone (the spec's rule).
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}
+
+#[test]
+fn apparmor_profile_without_apparmor_is_refused() {
+    let enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.starts_with('Y'));
+    if enabled {
+        return; // needs a host without AppArmor
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set("/process/apparmorProfile", json!("hull-test-profile"));
+    let out = rt.create(&rt.new_id(), &bundle);
+    out.assert_failed("apparmorProfile on a host without AppArmor");
+    if is_hull() {
+        out.assert_stderr_contains(
+            "process.apparmorProfile \"hull-test-profile\": AppArmor is not enabled",
+        );
+    }
+    rt.assert_nothing_left();
+}
+
+#[test]
+fn selinux_labels_without_selinux_are_refused() {
+    if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        return; // needs a host without SELinux
+    }
+    for (pointer, label, field) in [
+        (
+            "/process/selinuxLabel",
+            "system_u:system_r:container_t:s0",
+            "process.selinuxLabel",
+        ),
+        (
+            "/linux/mountLabel",
+            "system_u:object_r:container_file_t:s0",
+            "linux.mountLabel",
+        ),
+    ] {
+        let rt = Runtime::new();
+        let mut bundle = rt.bundle();
+        bundle.set(pointer, json!(label));
+        let out = rt.create(&rt.new_id(), &bundle);
+        out.assert_failed(field);
+        if is_hull() {
+            out.assert_stderr_contains(&format!("{field} {label:?}: SELinux is not enabled"));
+        }
+        rt.assert_nothing_left();
+    }
+}
+
+#[test]
+fn bad_values_are_refused() {
+    if !is_hull() {
+        return; // runc 1.1 does not know most of these fields
+    }
+    let cases: [(&str, Value, &str); 6] = [
+        (
+            "/process/ioPriority",
+            json!({"class": "IOPRIO_CLASS_BE", "priority": 9}),
+            "process.ioPriority.priority 9",
+        ),
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_OTHER", "nice": 40}),
+            "process.scheduler.nice 40",
+        ),
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_RR"}),
+            "process.scheduler.priority 0",
+        ),
+        (
+            "/process/execCPUAffinity",
+            json!({"initial": "3-1"}),
+            "process.execCPUAffinity.initial \"3-1\"",
+        ),
+        (
+            "/linux/personality",
+            json!({"domain": "LINUX", "flags": ["FOO"]}),
+            "linux.personality.flags",
+        ),
+        (
+            "/linux/personality",
+            json!({"domain": "LINUX64"}),
+            "linux.personality.domain",
+        ),
+    ];
+    for (pointer, value, want) in cases {
+        let rt = Runtime::new();
+        let mut bundle = rt.bundle();
+        bundle.set(pointer, value);
+        let out = rt.create(&rt.new_id(), &bundle);
+        out.assert_failed(want);
+        out.assert_stderr_contains(want);
+        rt.assert_nothing_left();
+    }
+}

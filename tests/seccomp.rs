@@ -1,0 +1,632 @@
+//! `linux.seccomp`: the filter is loaded into the container's process (and
+//! every exec'd one), its actions and argument filters take effect, a
+//! notifying filter's fd reaches the listener during create, and bad
+//! profiles are refused with nothing left behind.
+
+mod common;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::*;
+use serde_json::{json, Value};
+
+const EPERM: i64 = 1;
+const ENOSYS: i64 = 38;
+
+/// A bundle whose process is the probe running `ops` under `profile`.
+fn bundle_with(rt: &Runtime, profile: Value, ops: &[&str]) -> Bundle {
+    let mut bundle = rt.bundle();
+    bundle.probe(ops);
+    bundle.set("/linux/seccomp", profile);
+    bundle
+}
+
+/// The probe's results for `ops` under `profile`.
+fn probe_under(rt: &Runtime, profile: Value, ops: &[&str]) -> Vec<Value> {
+    let mut bundle = bundle_with(rt, profile, &[]);
+    rt.probe(&mut bundle, ops)
+}
+
+fn deny_mkdir(errno_ret: Option<u32>) -> Value {
+    let mut rule = json!({"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"});
+    if let Some(n) = errno_ret {
+        rule["errnoRet"] = json!(n);
+    }
+    json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [rule]})
+}
+
+#[test]
+fn mkdir_denied_with_eperm_and_seccomp_mode_is_filter() {
+    let rt = Runtime::new();
+    let res = probe_under(
+        &rt,
+        deny_mkdir(None),
+        &["mkdir", "/dev/shm/x", "--", "report"],
+    );
+    assert_eq!(res[0]["ok"], false, "{}", res[0]);
+    assert_eq!(res[0]["errno"], EPERM, "{}", res[0]);
+    assert_eq!(res[1]["seccomp"], 2, "Seccomp: in /proc/self/status");
+    assert_eq!(res[1]["no_new_privs"], 1);
+}
+
+#[test]
+fn errno_ret_is_returned() {
+    let rt = Runtime::new();
+    let res = probe_under(&rt, deny_mkdir(Some(38)), &["mkdir", "/dev/shm/x"]);
+    assert_eq!(res[0]["errno"], ENOSYS, "{}", res[0]);
+    // (defaultErrnoRet is in force in the containers-common test.)
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                     {"names": ["personality"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    let res = probe_under(
+        &rt,
+        profile,
+        &[
+            "mkdir",
+            "/dev/shm/x",
+            "--",
+            "personality",
+            "0xffffffff",
+            "--",
+            "stat",
+            "/",
+        ],
+    );
+    assert_eq!(res[0]["errno"], 13, "a rule's errnoRet: {}", res[0]);
+    assert_eq!(res[1]["errno"], EPERM, "ERRNO without errnoRet: {}", res[1]);
+    assert_eq!(res[2]["ok"], true, "{}", res[2]);
+}
+
+#[test]
+fn kill_on_getpid_ends_the_container_with_sigsys() {
+    // runc's own Go init calls getpid after it loaded the filter, so the
+    // profile kills runc's init instead of the container's process.
+    if !is_hull() {
+        return;
+    }
+    let rt = Runtime::new();
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_KILL"}]});
+    let bundle = bundle_with(&rt, profile, &["report"]);
+    let out = rt.run(&rt.new_id(), &bundle);
+    assert_eq!(out.code, 128 + libc::SIGSYS, "{out:?}");
+}
+
+#[test]
+fn after_a_late_load_only_the_fifo_write_and_execve_remain() {
+    // runc's init does more after its load (closing its pipe, opening the
+    // fifo); hull's promise is only write and execve.
+    if !is_hull() {
+        return;
+    }
+    let rt = Runtime::new();
+    // Every syscall hull makes while setting up, killed once the filter is
+    // in: the process still runs (busybox `true` needs none of them).
+    let setup_syscalls = [
+        "close",
+        "close_range",
+        "fcntl",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "openat",
+        "open",
+        "sendto",
+        "sendmsg",
+        "recvmsg",
+        "umask",
+        "getpid",
+        "dup2",
+        "dup3",
+        "poll",
+        "ppoll",
+        "read",
+        "chdir",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+        "capset",
+        "mmap",
+        "munmap",
+    ];
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": setup_syscalls, "action": "SCMP_ACT_KILL_PROCESS"}]});
+    let mut bundle = rt.bundle();
+    bundle.args(&["/bin/true"]);
+    bundle.set("/linux/seccomp", profile);
+    let out = rt.run(&rt.new_id(), &bundle);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn argument_filter_allows_only_the_query() {
+    let rt = Runtime::new();
+    // personality(0xffffffff) only reads the persona; any other argument
+    // is denied.
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+                      "args": [{"index": 0, "value": 4294967295u64, "op": "SCMP_CMP_NE"}]}]});
+    let res = probe_under(
+        &rt,
+        profile,
+        &[
+            "personality",
+            "0xffffffff",
+            "--",
+            "personality",
+            "0",
+            "--",
+            "personality",
+            "8",
+        ],
+    );
+    assert_eq!(res[0]["ok"], true, "{}", res[0]);
+    assert_eq!(res[1]["errno"], 22, "{}", res[1]);
+    assert_eq!(res[2]["errno"], 22, "{}", res[2]);
+    // The masked compare looks at the bits of the mask only.
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+                      "args": [{"index": 0, "value": 255, "valueTwo": 8, "op": "SCMP_CMP_MASKED_EQ"}]}]});
+    let res = probe_under(
+        &rt,
+        profile,
+        &[
+            "personality",
+            "0x108",
+            "--",
+            "personality",
+            "0",
+            "--",
+            "personality",
+            "0xffffffff",
+        ],
+    );
+    assert_eq!(res[0]["errno"], 22, "0x108 & 0xff == 8: {}", res[0]);
+    assert_eq!(res[1]["ok"], true, "{}", res[1]);
+    assert_eq!(res[2]["ok"], true, "0xff & 0xffffffff != 8: {}", res[2]);
+}
+
+#[test]
+fn filter_flags_change_the_loading_not_the_rules() {
+    if !is_hull() {
+        return; // runc 1.1 refuses every flag ("not yet supported by runc")
+    }
+    let rt = Runtime::new();
+    let mut profile = deny_mkdir(None);
+    profile["flags"] = json!([
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        "SECCOMP_FILTER_FLAG_LOG",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+    ]);
+    let res = probe_under(&rt, profile, &["mkdir", "/dev/shm/x", "--", "report"]);
+    assert_eq!(res[0]["errno"], EPERM, "{}", res[0]);
+    assert_eq!(res[1]["seccomp"], 2);
+}
+
+#[test]
+fn filter_without_no_new_privileges_is_loaded_before_the_user_switch() {
+    let rt = Runtime::new();
+    let mut bundle = bundle_with(&rt, deny_mkdir(None), &[]);
+    bundle.set("/process/noNewPrivileges", json!(false));
+    bundle.set("/process/user", json!({"uid": 1000, "gid": 1000}));
+    let res = rt.probe(&mut bundle, &["mkdir", "/dev/shm/x", "--", "report"]);
+    assert_eq!(res[0]["errno"], EPERM, "{}", res[0]);
+    assert_eq!(res[1]["seccomp"], 2);
+    assert_eq!(
+        res[1]["no_new_privs"], 0,
+        "no_new_privs is not set by the filter"
+    );
+    assert_eq!(res[1]["uid"], 1000);
+}
+
+/// Podman's conversion of a containers-common profile for this machine:
+/// the x86_64 architectures of archMap, and only the rules whose caps
+/// conditions hold for the container's bounding set.
+fn oci_profile_from_containers_common(profile: &Value, caps: &[&str]) -> Value {
+    let arches: Vec<Value> = profile["archMap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["architecture"] == "SCMP_ARCH_X86_64")
+        .flat_map(|a| {
+            let mut v = vec![a["architecture"].clone()];
+            v.extend(
+                a["subArchitectures"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            v
+        })
+        .collect();
+    let list = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut syscalls = Vec::new();
+    for s in profile["syscalls"].as_array().unwrap() {
+        let inc_caps = list(&s["includes"]["caps"]);
+        let inc_arches = list(&s["includes"]["arches"]);
+        let exc_caps = list(&s["excludes"]["caps"]);
+        let exc_arches = list(&s["excludes"]["arches"]);
+        if !inc_caps.iter().all(|c| caps.contains(&c.as_str()))
+            || (!inc_arches.is_empty() && !inc_arches.iter().any(|a| a == "amd64"))
+            || exc_caps.iter().any(|c| caps.contains(&c.as_str()))
+            || exc_arches.iter().any(|a| a == "amd64")
+        {
+            continue;
+        }
+        let mut rule = json!({"names": s["names"], "action": s["action"]});
+        for key in ["args", "errnoRet"] {
+            if !s[key].is_null() {
+                rule[key] = s[key].clone();
+            }
+        }
+        syscalls.push(rule);
+    }
+    json!({
+        "defaultAction": profile["defaultAction"],
+        "defaultErrnoRet": profile["defaultErrnoRet"],
+        "architectures": arches,
+        "syscalls": syscalls,
+    })
+}
+
+fn containers_common_profile() -> Value {
+    let path = std::env::var_os("HULL_SECCOMP_PROFILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/containers-common/seccomp.json")
+        });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: run `make seccomp-profile` (or point HULL_SECCOMP_PROFILE at containers-common's seccomp.json)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn containers_common_default_profile_runs_busybox() {
+    let rt = Runtime::new();
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let profile = oci_profile_from_containers_common(&containers_common_profile(), &caps);
+    let mut bundle = rt.bundle();
+    bundle.shell("echo ok; ls /");
+    bundle.set("/linux/seccomp", profile);
+    let out = rt.run(&rt.new_id(), &bundle);
+    out.assert_ok("busybox under the default profile");
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("ok"), "{out:?}");
+    let entries: Vec<&str> = lines.flat_map(|l| l.split_whitespace()).collect();
+    for dir in ["bin", "dev", "proc", "sys"] {
+        assert!(entries.contains(&dir), "ls / lacks {dir}: {out:?}");
+    }
+    // The profile is in force: its default for unlisted syscalls is ENOSYS
+    // and mkdir under it still works (it is allowed). Without
+    // noNewPrivileges the filter is loaded before the user switch, so what
+    // the runtime does after it (setgroups, setresuid, capset …) must pass
+    // under the profile too.
+    for (nnp, uid) in [(true, 0), (false, 1000)] {
+        let mut bundle = rt.bundle();
+        bundle.set(
+            "/linux/seccomp",
+            oci_profile_from_containers_common(&containers_common_profile(), &caps),
+        );
+        bundle.set("/process/noNewPrivileges", json!(nnp));
+        bundle.set("/process/user", json!({"uid": uid, "gid": uid}));
+        let res = rt.probe(
+            &mut bundle,
+            &[
+                "report",
+                "--",
+                "mkdir",
+                "/dev/shm/x",
+                "--",
+                "personality",
+                "0x400000",
+            ],
+        );
+        assert_eq!(res[0]["seccomp"], 2);
+        assert_eq!(res[0]["uid"], uid);
+        assert_eq!(res[1]["ok"], true, "{}", res[1]);
+        // personality(READ_IMPLIES_EXEC) is none of the allowed values.
+        assert_eq!(res[2]["errno"], ENOSYS, "{}", res[2]);
+    }
+}
+
+#[test]
+fn exec_gets_the_containers_filter() {
+    let rt = Runtime::new();
+    let mut bundle = bundle_with(&rt, deny_mkdir(Some(38)), &["sleep-forever"]);
+    bundle.set("/process/noNewPrivileges", json!(false));
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let out = rt.cmd(&[
+        "exec",
+        &id,
+        "/bin/probe",
+        "mkdir",
+        "/dev/shm/x",
+        "--",
+        "report",
+    ]);
+    out.assert_ok("exec probe");
+    let res = out.json();
+    assert_eq!(res[0]["errno"], ENOSYS, "{}", res[0]);
+    assert_eq!(res[1]["seccomp"], 2);
+    // With --no-new-privs the filter is loaded the late way: same effect.
+    let out = rt.cmd(&[
+        "exec",
+        "--no-new-privs",
+        &id,
+        "/bin/probe",
+        "mkdir",
+        "/dev/shm/y",
+    ]);
+    out.assert_ok("exec probe --no-new-privs");
+    assert_eq!(out.json()["errno"], ENOSYS, "{out:?}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}
+
+fn listener_path() -> PathBuf {
+    let path = std::env::var_os("HULL_SECCOMP_LISTENER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            probe_path()
+                .parent()
+                .expect("examples dir")
+                .join("seccomp-listener")
+        });
+    assert!(
+        path.is_file(),
+        "{} missing: build it with `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+/// The example listener, started and ready.
+struct Listener {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    socket: PathBuf,
+    dir: PathBuf,
+}
+
+impl Listener {
+    fn start(rt: &Runtime, errno: i32, connections: usize) -> Listener {
+        let dir = rt.host_dir("listener");
+        let socket = dir.join("agent.sock");
+        let mut child = Command::new(listener_path())
+            .arg(&socket)
+            .arg(dir.join("state"))
+            .arg(errno.to_string())
+            .arg(connections.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the listener");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        Listener {
+            child,
+            stdout,
+            socket,
+            dir,
+        }
+    }
+
+    /// The container process state of connection `n`.
+    fn state(&self, n: usize) -> Value {
+        let path = self.dir.join(format!("state-{n}.json"));
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    }
+
+    /// Once the filters' processes are gone: what it answered, by syscall.
+    fn finish(mut self) -> Value {
+        let mut summary = String::new();
+        self.stdout.read_line(&mut summary).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "listener: {status}");
+        serde_json::from_str::<Value>(summary.trim()).unwrap()["notified"].clone()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // A test that failed early leaves no listener waiting behind it.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn notify_profile(socket: &std::path::Path) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": socket,
+        "listenerMetadata": "hull-test",
+        "syscalls": [{"names": ["mkdir", "mkdirat", "uname"], "action": "SCMP_ACT_NOTIFY"}]
+    })
+}
+
+#[test]
+fn notify_sends_the_fd_and_state_to_the_listener() {
+    let rt = Runtime::new();
+    let listener = Listener::start(&rt, 123, 1);
+    let bundle = bundle_with(
+        &rt,
+        notify_profile(&listener.socket),
+        &["mkdir", "/dev/shm/x", "--", "report"],
+    );
+    let id = rt.new_id();
+    rt.create(&id, &bundle).assert_ok("create");
+    // During create, before start: the listener already has the state.
+    let state = listener.state(0);
+    let created = rt.state(&id);
+    assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
+    assert_eq!(state["metadata"], "hull-test");
+    assert_eq!(state["pid"], created["pid"], "{state}");
+    assert_eq!(state["state"]["id"], id.as_str());
+    assert_eq!(state["state"]["pid"], created["pid"]);
+    assert!(state["ociVersion"].is_string(), "{state}");
+    assert!(state["state"]["status"].is_string(), "{state}");
+    rt.start(&id).assert_ok("start");
+    rt.wait_status(&id, "stopped");
+    rt.delete(&id).assert_ok("delete");
+    // The filter's last user is gone: the listener reports and exits.
+    let notified = listener.finish();
+    assert!(notified["mkdir"].as_u64() >= Some(1), "{notified}");
+    assert!(notified["uname"].as_u64() >= Some(1), "{notified}");
+}
+
+#[test]
+fn notify_results_reach_the_process() {
+    let rt = Runtime::new();
+    let listener = Listener::start(&rt, 123, 1);
+    let res = probe_under(
+        &rt,
+        notify_profile(&listener.socket),
+        &["mkdir", "/dev/shm/x", "--", "report"],
+    );
+    // mkdir gets the listener's errno; uname (in the report) continued.
+    assert_eq!(res[0]["errno"], 123, "{}", res[0]);
+    assert_eq!(res[1]["hostname"], "runc", "{}", res[1]);
+    // The notify fd went to the listener, not into the container.
+    let fds: Vec<i64> = res[1]["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(fds, vec![0, 1, 2], "leaked fds: {}", res[1]["fds"]);
+    listener.finish();
+}
+
+#[test]
+fn exec_hands_its_own_notify_fd_to_the_listener() {
+    let rt = Runtime::new();
+    let listener = Listener::start(&rt, 124, 2);
+    let bundle = bundle_with(&rt, notify_profile(&listener.socket), &["sleep-forever"]);
+    let id = rt.new_id();
+    let created = rt.create_running(&id, &bundle);
+    let pid_file = rt.work.join("exec.pid");
+    let out = rt.cmd(&[
+        "exec",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "/bin/probe",
+        "mkdir",
+        "/dev/shm/x",
+    ]);
+    out.assert_ok("exec probe");
+    assert_eq!(out.json()["errno"], 124, "{out:?}");
+    let state = listener.state(1);
+    let exec_pid: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(state["pid"], exec_pid, "the exec'd process: {state}");
+    assert_eq!(state["state"]["pid"], created["pid"], "{state}");
+    assert_eq!(state["state"]["status"], "running", "{state}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+    assert!(listener.finish()["mkdir"].as_u64() >= Some(1));
+}
+
+/// Refused with a message naming `field` (hull), nothing left behind.
+#[track_caller]
+fn rejected(profile: Value, field: &str) {
+    let rt = Runtime::new();
+    let bundle = bundle_with(&rt, profile, &[]);
+    let out = rt.create(&rt.new_id(), &bundle);
+    out.assert_failed("create with a bad seccomp profile");
+    if is_hull() {
+        out.assert_stderr_contains(field);
+        let lines = out.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+        assert!(lines <= 3, "a short message: {out:?}");
+    }
+    rt.assert_nothing_left();
+}
+
+#[test]
+fn bad_profiles_are_refused() {
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_FOO"}),
+        "linux.seccomp.defaultAction",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW"},
+                            {"names": ["mkdir"], "action": "SCMP_ACT_FOO"}]}),
+        "linux.seccomp.syscalls[1].action",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_FOO"]}),
+        "linux.seccomp.architectures[0]",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+                             "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_FOO"}]}]}),
+        "linux.seccomp.syscalls[0].args[0].op",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
+        "linux.seccomp.listenerPath",
+    );
+}
+
+#[test]
+fn hull_only_checks_of_profiles() {
+    // runc accepts these and fails later, or not at all.
+    if !is_hull() {
+        return;
+    }
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "agent.sock",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
+        "linux.seccomp.listenerPath \"agent.sock\": must be an absolute path",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}),
+        "linux.seccomp.flags[0]",
+    );
+    rejected(
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+                             "args": [{"index": 7, "value": 1, "op": "SCMP_CMP_EQ"}]}]}),
+        "linux.seccomp.syscalls[0].args[0].index 7",
+    );
+    // A listener that is not there fails create, during create.
+    let rt = Runtime::new();
+    let socket = rt.work.join("nobody-listens.sock");
+    let bundle = bundle_with(
+        &rt,
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": socket,
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
+        &[],
+    );
+    let out = rt.create(&rt.new_id(), &bundle);
+    out.assert_failed("create without a listener");
+    out.assert_stderr_contains("linux.seccomp.listenerPath");
+    rt.assert_nothing_left();
+}
