@@ -40,6 +40,9 @@ pub struct StoredState {
     /// The hooks still to run at start (poststart) and delete (poststop).
     #[serde(default, skip_serializing_if = "crate::hooks::HooksPlan::is_empty")]
     pub hooks: crate::hooks::HooksPlan,
+    /// The container's cgroup (absent in state files from before cgroups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroups::CgroupState>,
 }
 
 /// Reject ids that could name a path outside the state root.
@@ -218,6 +221,7 @@ mod tests {
             annotations: HashMap::new(),
             own_pid_namespace: true,
             hooks: Default::default(),
+            cgroup: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

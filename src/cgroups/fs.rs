@@ -13,8 +13,12 @@ pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
         .write(true)
         .open(&path)
         .map_err(|e| anyhow!("open {path:?}: {}", crate::config::describe_io(&e)))?;
-    f.write_all(value.as_bytes())
-        .map_err(|e| anyhow!("write {value:?} to {path:?}: {}", crate::config::describe_io(&e)))
+    f.write_all(value.as_bytes()).map_err(|e| {
+        anyhow!(
+            "write {value:?} to {path:?}: {}",
+            crate::config::describe_io(&e)
+        )
+    })
 }
 
 pub fn read(dir: &Path, file: &str) -> Result<String> {
@@ -77,7 +81,9 @@ pub fn remove_dir(dir: &Path) -> Result<()> {
             Err(e) => bail_io(dir, e)?,
         }
     }
-    Err(anyhow!("remove cgroup {dir:?}: still busy (processes left in it)"))
+    Err(anyhow!(
+        "remove cgroup {dir:?}: still busy (processes left in it)"
+    ))
 }
 
 fn bail_io(dir: &Path, e: std::io::Error) -> Result<()> {

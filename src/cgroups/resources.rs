@@ -87,8 +87,14 @@ pub fn parse_cpuset(list: &str) -> std::result::Result<Vec<u32>, String> {
             Some((a, b)) => (a, b),
             None => (part, part),
         };
-        let lo: u32 = lo.trim().parse().map_err(|_| format!("{part:?} is not a number or a range"))?;
-        let hi: u32 = hi.trim().parse().map_err(|_| format!("{part:?} is not a number or a range"))?;
+        let lo: u32 = lo
+            .trim()
+            .parse()
+            .map_err(|_| format!("{part:?} is not a number or a range"))?;
+        let hi: u32 = hi
+            .trim()
+            .parse()
+            .map_err(|_| format!("{part:?} is not a number or a range"))?;
         if hi < lo || hi - lo > 65_536 {
             return Err(format!("{part:?} is not a valid range"));
         }
@@ -101,7 +107,9 @@ pub fn parse_cpuset(list: &str) -> std::result::Result<Vec<u32>, String> {
 fn valid_page_size(size: &str) -> bool {
     let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &size[digits.len()..];
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && matches!(unit, "KB" | "MB" | "GB")
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && matches!(unit, "KB" | "MB" | "GB")
 }
 
 fn limit_ok(v: Option<i64>, field: &str) -> Result<()> {
@@ -115,6 +123,20 @@ fn limit_ok(v: Option<i64>, field: &str) -> Result<()> {
 
 /// Check every value of `r`; `prefix` names it ("linux.resources").
 pub fn validate(r: &LinuxResources, prefix: &str, warnings: &mut Vec<String>) -> Result<()> {
+    validate_values(r, prefix, warnings, false)
+}
+
+/// As `validate`, for `update`: a quota alone keeps the cgroup's period.
+pub fn validate_update(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<()> {
+    validate_values(r, "resources", warnings, true)
+}
+
+fn validate_values(
+    r: &LinuxResources,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+    update: bool,
+) -> Result<()> {
     if let Some(m) = r.memory() {
         limit_ok(m.limit(), &format!("{prefix}.memory.limit"))?;
         limit_ok(m.reservation(), &format!("{prefix}.memory.reservation"))?;
@@ -146,7 +168,7 @@ pub fn validate(r: &LinuxResources, prefix: &str, warnings: &mut Vec<String>) ->
             if q < -1 {
                 bail!("{prefix}.cpu.quota: {q} is not valid (microseconds per period, or -1 for no limit)");
             }
-            if q > 0 && c.period().unwrap_or(0) == 0 {
+            if q > 0 && !update && c.period().unwrap_or(0) == 0 {
                 bail!("{prefix}.cpu.quota: {q} is set without cpu.period (set both)");
             }
             if q > 0 && q < 1000 {
@@ -210,13 +232,19 @@ pub fn validate(r: &LinuxResources, prefix: &str, warnings: &mut Vec<String>) ->
             );
         }
         if h.limit() < 0 {
-            bail!("{prefix}.hugepageLimits[{i}].limit: {} must not be negative", h.limit());
+            bail!(
+                "{prefix}.hugepageLimits[{i}].limit: {} must not be negative",
+                h.limit()
+            );
         }
     }
     if let Some(n) = r.network() {
         for (i, p) in n.priorities().iter().flatten().enumerate() {
             if p.name().is_empty() || p.name().contains(char::is_whitespace) {
-                bail!("{prefix}.network.priorities[{i}].name: {:?} is not an interface name", p.name());
+                bail!(
+                    "{prefix}.network.priorities[{i}].name: {:?} is not an interface name",
+                    p.name()
+                );
             }
         }
     }
@@ -254,9 +282,18 @@ fn throttles(
 ) -> [(&'static str, &[oci_spec::runtime::LinuxThrottleDevice]); 4] {
     [
         ("throttleReadBpsDevice", list(b.throttle_read_bps_device())),
-        ("throttleWriteBpsDevice", list(b.throttle_write_bps_device())),
-        ("throttleReadIOPSDevice", list(b.throttle_read_iops_device())),
-        ("throttleWriteIOPSDevice", list(b.throttle_write_iops_device())),
+        (
+            "throttleWriteBpsDevice",
+            list(b.throttle_write_bps_device()),
+        ),
+        (
+            "throttleReadIOPSDevice",
+            list(b.throttle_read_iops_device()),
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            list(b.throttle_write_iops_device()),
+        ),
     ]
 }
 
@@ -279,7 +316,14 @@ fn v1_memory(m: &LinuxMemory, facts: &V1Facts, out: &mut Vec<Write>) {
         swap = -1;
     }
     let lim = |v: i64| w("memory", "memory.limit_in_bytes", v, &format!("{f}.limit"));
-    let sw = |v: i64| w("memory", "memory.memsw.limit_in_bytes", v, &format!("{f}.swap"));
+    let sw = |v: i64| {
+        w(
+            "memory",
+            "memory.memsw.limit_in_bytes",
+            v,
+            &format!("{f}.swap"),
+        )
+    };
     // The kernel wants memsw >= limit at every step: raise memsw first,
     // lower the limit first (runc's order).
     if limit != 0 && swap != 0 && (swap == -1 || facts.memory_limit_now < swap as u64) {
@@ -294,29 +338,64 @@ fn v1_memory(m: &LinuxMemory, facts: &V1Facts, out: &mut Vec<Write>) {
         }
     }
     if let Some(r) = m.reservation().filter(|r| *r != 0) {
-        out.push(w("memory", "memory.soft_limit_in_bytes", r, &format!("{f}.reservation")));
+        out.push(w(
+            "memory",
+            "memory.soft_limit_in_bytes",
+            r,
+            &format!("{f}.reservation"),
+        ));
     }
     if let Some(t) = m.kernel_tcp().filter(|t| *t != 0) {
-        out.push(w("memory", "memory.kmem.tcp.limit_in_bytes", t, &format!("{f}.kernelTCP")));
+        out.push(w(
+            "memory",
+            "memory.kmem.tcp.limit_in_bytes",
+            t,
+            &format!("{f}.kernelTCP"),
+        ));
     }
     if let Some(s) = m.swappiness() {
-        out.push(w("memory", "memory.swappiness", s, &format!("{f}.swappiness")));
+        out.push(w(
+            "memory",
+            "memory.swappiness",
+            s,
+            &format!("{f}.swappiness"),
+        ));
     }
     if m.disable_oom_killer() == Some(true) {
-        out.push(w("memory", "memory.oom_control", 1, &format!("{f}.disableOOMKiller")));
+        out.push(w(
+            "memory",
+            "memory.oom_control",
+            1,
+            &format!("{f}.disableOOMKiller"),
+        ));
     }
     if let Some(h) = m.use_hierarchy() {
-        out.push(w("memory", "memory.use_hierarchy", u8::from(h), &format!("{f}.useHierarchy")));
+        out.push(w(
+            "memory",
+            "memory.use_hierarchy",
+            u8::from(h),
+            &format!("{f}.useHierarchy"),
+        ));
     }
 }
 
 fn v1_cpu(c: &LinuxCpu, out: &mut Vec<Write>) {
     let f = "linux.resources.cpu";
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        out.push(w("cpu", "cpu.rt_period_us", p, &format!("{f}.realtimePeriod")));
+        out.push(w(
+            "cpu",
+            "cpu.rt_period_us",
+            p,
+            &format!("{f}.realtimePeriod"),
+        ));
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        out.push(w("cpu", "cpu.rt_runtime_us", r, &format!("{f}.realtimeRuntime")));
+        out.push(w(
+            "cpu",
+            "cpu.rt_runtime_us",
+            r,
+            &format!("{f}.realtimeRuntime"),
+        ));
     }
     if let Some(s) = c.shares().filter(|s| *s != 0) {
         out.push(w("cpu", "cpu.shares", s, &format!("{f}.shares")));
@@ -349,7 +428,11 @@ fn cpuset(c: &LinuxCpu, out: &mut Vec<Write>) {
 fn pids(r: &LinuxResources, out: &mut Vec<Write>) {
     if let Some(p) = r.pids() {
         if p.limit() != 0 {
-            let v = if p.limit() > 0 { p.limit().to_string() } else { "max".into() };
+            let v = if p.limit() > 0 {
+                p.limit().to_string()
+            } else {
+                "max".into()
+            };
             out.push(w("pids", "pids.max", v, "linux.resources.pids.limit"));
         }
     }
@@ -367,7 +450,12 @@ fn rdma(r: &LinuxResources, out: &mut Vec<Write>) {
             v.push_str(&format!(" hca_object={o}"));
         }
         if v != *dev {
-            out.push(w("rdma", "rdma.max", v, &format!("linux.resources.rdma.{dev}")));
+            out.push(w(
+                "rdma",
+                "rdma.max",
+                v,
+                &format!("linux.resources.rdma.{dev}"),
+            ));
         }
     }
 }
@@ -385,19 +473,39 @@ pub fn v1_writes(r: &LinuxResources, facts: &V1Facts) -> Vec<Write> {
     if let Some(b) = r.block_io() {
         let f = "linux.resources.blockIO";
         if let Some(v) = b.weight().filter(|v| *v != 0) {
-            out.push(w("blkio", facts.blkio_weight_file, v, &format!("{f}.weight")));
+            out.push(w(
+                "blkio",
+                facts.blkio_weight_file,
+                v,
+                &format!("{f}.weight"),
+            ));
         }
         if let Some(v) = b.leaf_weight().filter(|v| *v != 0) {
-            out.push(w("blkio", "blkio.leaf_weight", v, &format!("{f}.leafWeight")));
+            out.push(w(
+                "blkio",
+                "blkio.leaf_weight",
+                v,
+                &format!("{f}.leafWeight"),
+            ));
         }
         for (i, d) in b.weight_device().iter().flatten().enumerate() {
             if let Some(v) = d.weight() {
                 let line = format!("{}:{} {v}", d.major(), d.minor());
-                out.push(w("blkio", "blkio.weight_device", line, &format!("{f}.weightDevice[{i}]")));
+                out.push(w(
+                    "blkio",
+                    "blkio.weight_device",
+                    line,
+                    &format!("{f}.weightDevice[{i}]"),
+                ));
             }
             if let Some(v) = d.leaf_weight() {
                 let line = format!("{}:{} {v}", d.major(), d.minor());
-                out.push(w("blkio", "blkio.leaf_weight_device", line, &format!("{f}.weightDevice[{i}]")));
+                out.push(w(
+                    "blkio",
+                    "blkio.leaf_weight_device",
+                    line,
+                    &format!("{f}.weightDevice[{i}]"),
+                ));
             }
         }
         for (name, list) in throttles(b) {
@@ -415,15 +523,30 @@ pub fn v1_writes(r: &LinuxResources, facts: &V1Facts) -> Vec<Write> {
     }
     for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
         let file = format!("hugetlb.{}.limit_in_bytes", h.page_size());
-        out.push(w("hugetlb", file, h.limit(), &format!("linux.resources.hugepageLimits[{i}]")));
+        out.push(w(
+            "hugetlb",
+            file,
+            h.limit(),
+            &format!("linux.resources.hugepageLimits[{i}]"),
+        ));
     }
     if let Some(n) = r.network() {
         if let Some(id) = n.class_id() {
-            out.push(w("net_cls", "net_cls.classid", id, "linux.resources.network.classID"));
+            out.push(w(
+                "net_cls",
+                "net_cls.classid",
+                id,
+                "linux.resources.network.classID",
+            ));
         }
         for (i, p) in n.priorities().iter().flatten().enumerate() {
             let line = format!("{} {}", p.name(), p.priority());
-            out.push(w("net_prio", "net_prio.ifpriomap", line, &format!("linux.resources.network.priorities[{i}]")));
+            out.push(w(
+                "net_prio",
+                "net_prio.ifpriomap",
+                line,
+                &format!("linux.resources.network.priorities[{i}]"),
+            ));
         }
     }
     rdma(r, &mut out);
@@ -439,7 +562,11 @@ pub struct V2Facts {
 
 /// Every v2 file write for `r`, in order; unified keys last, so they win.
 /// Errors name the field for what v2 cannot express.
-pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>) -> Result<Vec<Write>> {
+pub fn v2_writes(
+    r: &LinuxResources,
+    facts: &V2Facts,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Write>> {
     let mut out = Vec::new();
     if let Some(m) = r.memory() {
         let f = "linux.resources.memory";
@@ -463,18 +590,26 @@ pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>
             out.push(w("memory", "memory.low", v, &format!("{f}.reservation")));
         }
         if m.swappiness().is_some() {
-            warnings.push(format!("{f}.swappiness: not available on cgroup v2; ignored"));
+            warnings.push(format!(
+                "{f}.swappiness: not available on cgroup v2; ignored"
+            ));
         }
         if m.disable_oom_killer() == Some(true) {
-            warnings.push(format!("{f}.disableOOMKiller: not available on cgroup v2; ignored"));
+            warnings.push(format!(
+                "{f}.disableOOMKiller: not available on cgroup v2; ignored"
+            ));
         }
         if m.kernel_tcp().is_some_and(|v| v != 0) {
-            warnings.push(format!("{f}.kernelTCP: not available on cgroup v2; ignored"));
+            warnings.push(format!(
+                "{f}.kernelTCP: not available on cgroup v2; ignored"
+            ));
         }
     }
     if let Some(c) = r.cpu() {
         let f = "linux.resources.cpu";
-        if c.realtime_runtime().is_some_and(|v| v != 0) || c.realtime_period().is_some_and(|v| v != 0) {
+        if c.realtime_runtime().is_some_and(|v| v != 0)
+            || c.realtime_period().is_some_and(|v| v != 0)
+        {
             bail!("{f}.realtimeRuntime/realtimePeriod: real-time cpu limits do not exist on cgroup v2");
         }
         let weight = shares_to_weight(c.shares().unwrap_or(0));
@@ -487,7 +622,11 @@ pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>
         let quota = c.quota().unwrap_or(0);
         let period = c.period().unwrap_or(0);
         if quota != 0 || period != 0 {
-            let mut v = if quota > 0 { quota.to_string() } else { "max".to_string() };
+            let mut v = if quota > 0 {
+                quota.to_string()
+            } else {
+                "max".to_string()
+            };
             if period != 0 {
                 v.push_str(&format!(" {period}"));
             }
@@ -510,7 +649,9 @@ pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>
             out.push(w("io", file, conv(v), &format!("{f}.weight")));
         }
         if b.leaf_weight().is_some_and(|v| v != 0) {
-            warnings.push(format!("{f}.leafWeight: not available on cgroup v2; ignored"));
+            warnings.push(format!(
+                "{f}.leafWeight: not available on cgroup v2; ignored"
+            ));
         }
         for (i, d) in b.weight_device().iter().flatten().enumerate() {
             if let Some(v) = d.weight() {
@@ -527,7 +668,11 @@ pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>
             };
             for (i, d) in list.iter().enumerate() {
                 // A rate of 0 means no limit ("max") on v2.
-                let rate = if d.rate() == 0 { "max".to_string() } else { d.rate().to_string() };
+                let rate = if d.rate() == 0 {
+                    "max".to_string()
+                } else {
+                    d.rate().to_string()
+                };
                 let line = format!("{}:{} {key}={rate}", d.major(), d.minor());
                 out.push(w("io", "io.max", line, &format!("{f}.{name}[{i}]")));
             }
@@ -535,17 +680,33 @@ pub fn v2_writes(r: &LinuxResources, facts: &V2Facts, warnings: &mut Vec<String>
     }
     for (i, h) in r.hugepage_limits().iter().flatten().enumerate() {
         let file = format!("hugetlb.{}.max", h.page_size());
-        out.push(w("hugetlb", file, h.limit(), &format!("linux.resources.hugepageLimits[{i}]")));
+        out.push(w(
+            "hugetlb",
+            file,
+            h.limit(),
+            &format!("linux.resources.hugepageLimits[{i}]"),
+        ));
     }
-    if r.network().as_ref().is_some_and(|n| n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty())) {
-        warnings.push("linux.resources.network: net_cls and net_prio do not exist on cgroup v2; ignored".into());
+    if r.network().as_ref().is_some_and(|n| {
+        n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
+    }) {
+        warnings.push(
+            "linux.resources.network: net_cls and net_prio do not exist on cgroup v2; ignored"
+                .into(),
+        );
     }
     rdma(r, &mut out);
     let mut keys: Vec<_> = r.unified().iter().flatten().collect();
     keys.sort();
     for (key, value) in keys {
-        let ctrl = check_unified_key(key).map_err(|why| anyhow::anyhow!("linux.resources.unified {key:?}: {why}"))?;
-        out.push(w(ctrl, key.clone(), value, &format!("linux.resources.unified {key:?}")));
+        let ctrl = check_unified_key(key)
+            .map_err(|why| anyhow::anyhow!("linux.resources.unified {key:?}: {why}"))?;
+        out.push(w(
+            ctrl,
+            key.clone(),
+            value,
+            &format!("linux.resources.unified {key:?}"),
+        ));
     }
     Ok(out)
 }

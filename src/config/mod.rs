@@ -105,6 +105,8 @@ pub struct Plan {
     /// Other things a person should know (skipped capabilities, …).
     pub warnings: Vec<String>,
     pub hooks: crate::hooks::HooksPlan,
+    /// The cgroup path, its limits and device rules.
+    pub cgroup: crate::cgroups::CgroupPlan,
 }
 
 impl Plan {
@@ -328,12 +330,11 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     if linux.uid_mappings().is_some() || linux.gid_mappings().is_some() {
         bail!("linux.uidMappings/gidMappings: user namespaces are not supported yet");
     }
-    if linux.resources().as_ref().is_some_and(resources_set) {
-        not_applied.push("linux.resources (cgroup limits are not applied yet)".into());
-    }
-    if linux.cgroups_path().is_some() {
-        not_applied.push("linux.cgroupsPath (no cgroup is created yet)".into());
-    }
+    let cgroup = crate::cgroups::plan(
+        linux.cgroups_path().as_deref(),
+        linux.resources().as_ref(),
+        &mut warnings,
+    )?;
     if linux.seccomp().is_some() {
         not_applied.push("linux.seccomp (no seccomp filter is loaded yet)".into());
     }
@@ -383,19 +384,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         not_applied,
         warnings,
         hooks,
+        cgroup,
     })
-}
-
-fn resources_set(r: &oci_spec::runtime::LinuxResources) -> bool {
-    r.memory().is_some()
-        || r.cpu().is_some()
-        || r.pids().is_some()
-        || r.block_io().is_some()
-        || r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty())
-        || r.network().is_some()
-        || r.rdma().as_ref().is_some_and(|v| !v.is_empty())
-        || r.unified().as_ref().is_some_and(|v| !v.is_empty())
-        || r.devices().as_ref().is_some_and(|v| !v.is_empty())
 }
 
 /// The spec is compatible within a major version: accept 1.x, refuse others.

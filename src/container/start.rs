@@ -18,7 +18,9 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
     match container.status() {
         Status::Created => {}
-        Status::Running => bail!("cannot start container {id:?}: it is already running"),
+        Status::Running | Status::Paused => {
+            bail!("cannot start container {id:?}: it is already running")
+        }
         Status::Stopped => {
             bail!("cannot start container {id:?}: it has stopped (delete it and create it again)")
         }

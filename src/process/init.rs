@@ -32,11 +32,21 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
+    /// cgroup.procs of each v1 hierarchy, opened by hull: the init writes
+    /// "0" (itself) into each before anything else.
+    pub cgroup_procs: Vec<OwnedFd>,
+    /// Unshare the cgroup namespace after joining the cgroup, so that its
+    /// root is the container's cgroup (it was left out of the clone).
+    pub unshare_cgroupns: bool,
 }
 
 /// Never returns: either execs the container's process or exits.
-pub fn init_main(args: InitArgs) -> ! {
-    let err = match prepare(&args) {
+pub fn init_main(mut args: InitArgs) -> ! {
+    let joined = join_cgroup(
+        std::mem::take(&mut args.cgroup_procs),
+        args.unshare_cgroupns,
+    );
+    let err = match joined.and_then(|()| prepare(&args)) {
         Ok(ready) => match wait_and_exec(args, ready) {
             Ok(never) => match never {},
             Err(err) => {
@@ -52,6 +62,19 @@ pub fn init_main(args: InitArgs) -> ! {
     let _ = send_message(&args.sync, &Message::Error(format!("{err:#}")));
     // SAFETY: as above.
     unsafe { libc::_exit(1) }
+}
+
+/// Enter the container's cgroup before any container code runs; the fds
+/// are closed here, they never reach the container.
+fn join_cgroup(procs: Vec<OwnedFd>, unshare_cgroupns: bool) -> Result<()> {
+    for fd in procs {
+        nix::unistd::write(&fd, b"0")
+            .context("join the container's cgroup (write cgroup.procs)")?;
+    }
+    if unshare_cgroupns {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).context("unshare the cgroup namespace")?;
+    }
+    Ok(())
 }
 
 /// What the init holds between setup and exec.

@@ -183,8 +183,11 @@ pub fn attach(rules: &[DeviceRule], dir_fd: BorrowedFd<'_>) -> Result<()> {
             let text = String::from_utf8_lossy(&log);
             let text = text.trim_end_matches('\0').trim();
             let last = text.lines().last().unwrap_or("");
-            bail!("load the device filter eBPF program ({} instructions): {err}{}{last}",
-                prog.len(), if last.is_empty() { "" } else { ": " });
+            bail!(
+                "load the device filter eBPF program ({} instructions): {err}{}{last}",
+                prog.len(),
+                if last.is_empty() { "" } else { ": " }
+            );
         }
     };
     let attr = ProgAttachAttr {
@@ -206,7 +209,10 @@ pub fn attach(rules: &[DeviceRule], dir_fd: BorrowedFd<'_>) -> Result<()> {
         )
     };
     if rc < 0 {
-        bail!("attach the device filter eBPF program: {}", std::io::Error::last_os_error());
+        bail!(
+            "attach the device filter eBPF program: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(())
 }

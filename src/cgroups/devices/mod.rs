@@ -129,7 +129,11 @@ pub fn v1_line(rule: &DeviceRule) -> String {
 pub fn v1_writes(rules: &[DeviceRule]) -> Vec<(&'static str, String)> {
     let mut out = vec![("devices.deny", "a".to_string())];
     for r in rules {
-        let file = if r.allow { "devices.allow" } else { "devices.deny" };
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         out.push((file, v1_line(r)));
     }
     out
@@ -141,7 +145,8 @@ mod tests {
 
     #[test]
     fn lines_and_order() {
-        let rules = plan(&[serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap()]).unwrap();
+        let rules =
+            plan(&[serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap()]).unwrap();
         let writes = v1_writes(&rules);
         assert_eq!(writes[0], ("devices.deny", "a".to_string()));
         assert_eq!(writes[1], ("devices.deny", "a *:* rwm".to_string()));
@@ -155,10 +160,12 @@ mod tests {
     #[test]
     fn bad_rules_name_the_field() {
         let bad: LinuxDeviceCgroup =
-            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rx"}"#).unwrap();
+            serde_json::from_str(r#"{"allow":true,"type":"c","major":1,"minor":3,"access":"rx"}"#)
+                .unwrap();
         let err = plan(&[bad]).unwrap_err().to_string();
         assert!(err.contains("linux.resources.devices[0].access"), "{err}");
-        let bad: LinuxDeviceCgroup = serde_json::from_str(r#"{"allow":true,"type":"c","major":-5}"#).unwrap();
+        let bad: LinuxDeviceCgroup =
+            serde_json::from_str(r#"{"allow":true,"type":"c","major":-5}"#).unwrap();
         let err = plan(&[bad]).unwrap_err().to_string();
         assert!(err.contains("devices[0].major: -5"), "{err}");
     }

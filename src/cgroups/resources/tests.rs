@@ -55,7 +55,9 @@ fn cpuset_lists() {
 
 #[test]
 fn v1_memory_files_and_order() {
-    let r = res(r#"{"memory":{"limit":1048576,"reservation":524288,"swap":2097152,"swappiness":10,"disableOOMKiller":true,"kernelTCP":4096}}"#);
+    let r = res(
+        r#"{"memory":{"limit":1048576,"reservation":524288,"swap":2097152,"swappiness":10,"disableOOMKiller":true,"kernelTCP":4096}}"#,
+    );
     let w = pairs(&v1_writes(&r, &facts()));
     assert_eq!(
         w,
@@ -167,10 +169,24 @@ fn v2_files() {
     );
     assert!(warnings.is_empty(), "{warnings:?}");
     // BFQ takes blkio weights as they are.
-    let w = pairs(&v2_writes(&res(r#"{"blockIO":{"weight":500}}"#), &V2Facts { bfq: true }, &mut warnings).unwrap());
+    let w = pairs(
+        &v2_writes(
+            &res(r#"{"blockIO":{"weight":500}}"#),
+            &V2Facts { bfq: true },
+            &mut warnings,
+        )
+        .unwrap(),
+    );
     assert_eq!(w, vec![p("io", "io.bfq.weight", "500")]);
     // Quota alone: "max" with -1; swap equal to memory disables swap.
-    let w = pairs(&v2_writes(&res(r#"{"cpu":{"quota":-1,"period":100000},"memory":{"limit":100,"swap":100}}"#), &V2Facts::default(), &mut warnings).unwrap());
+    let w = pairs(
+        &v2_writes(
+            &res(r#"{"cpu":{"quota":-1,"period":100000},"memory":{"limit":100,"swap":100}}"#),
+            &V2Facts::default(),
+            &mut warnings,
+        )
+        .unwrap(),
+    );
     assert!(w.contains(&p("cpu", "cpu.max", "max 100000")), "{w:?}");
     assert!(w.contains(&p("memory", "memory.swap.max", "0")), "{w:?}");
 }
@@ -178,29 +194,77 @@ fn v2_files() {
 #[test]
 fn v2_refuses_what_it_cannot_say() {
     let mut warnings = Vec::new();
-    let err = v2_writes(&res(r#"{"cpu":{"realtimeRuntime":100}}"#), &V2Facts::default(), &mut warnings).unwrap_err();
-    assert!(err.to_string().contains("linux.resources.cpu.realtime"), "{err}");
-    let err = v2_writes(&res(r#"{"memory":{"swap":100}}"#), &V2Facts::default(), &mut warnings).unwrap_err();
-    assert!(err.to_string().contains("linux.resources.memory.swap"), "{err}");
-    v2_writes(&res(r#"{"memory":{"swappiness":5},"network":{"classID":1}}"#), &V2Facts::default(), &mut warnings).unwrap();
+    let err = v2_writes(
+        &res(r#"{"cpu":{"realtimeRuntime":100}}"#),
+        &V2Facts::default(),
+        &mut warnings,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("linux.resources.cpu.realtime"),
+        "{err}"
+    );
+    let err = v2_writes(
+        &res(r#"{"memory":{"swap":100}}"#),
+        &V2Facts::default(),
+        &mut warnings,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("linux.resources.memory.swap"),
+        "{err}"
+    );
+    v2_writes(
+        &res(r#"{"memory":{"swappiness":5},"network":{"classID":1}}"#),
+        &V2Facts::default(),
+        &mut warnings,
+    )
+    .unwrap();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
 }
 
 #[test]
 fn validation_names_field_and_value() {
     let cases = [
-        (r#"{"memory":{"limit":-5}}"#, "linux.resources.memory.limit: -5"),
-        (r#"{"memory":{"limit":100,"swap":50}}"#, "linux.resources.memory.swap: 50"),
-        (r#"{"memory":{"swappiness":101}}"#, "linux.resources.memory.swappiness: 101"),
-        (r#"{"cpu":{"quota":50000}}"#, "linux.resources.cpu.quota: 50000"),
-        (r#"{"cpu":{"quota":-7,"period":100000}}"#, "linux.resources.cpu.quota: -7"),
+        (
+            r#"{"memory":{"limit":-5}}"#,
+            "linux.resources.memory.limit: -5",
+        ),
+        (
+            r#"{"memory":{"limit":100,"swap":50}}"#,
+            "linux.resources.memory.swap: 50",
+        ),
+        (
+            r#"{"memory":{"swappiness":101}}"#,
+            "linux.resources.memory.swappiness: 101",
+        ),
+        (
+            r#"{"cpu":{"quota":50000}}"#,
+            "linux.resources.cpu.quota: 50000",
+        ),
+        (
+            r#"{"cpu":{"quota":-7,"period":100000}}"#,
+            "linux.resources.cpu.quota: -7",
+        ),
         (r#"{"cpu":{"period":5}}"#, "linux.resources.cpu.period: 5"),
         (r#"{"cpu":{"shares":1}}"#, "linux.resources.cpu.shares: 1"),
-        (r#"{"cpu":{"cpus":"0-x"}}"#, "linux.resources.cpu.cpus: \"0-x\""),
+        (
+            r#"{"cpu":{"cpus":"0-x"}}"#,
+            "linux.resources.cpu.cpus: \"0-x\"",
+        ),
         (r#"{"cpu":{"idle":3}}"#, "linux.resources.cpu.idle: 3"),
-        (r#"{"blockIO":{"weight":5}}"#, "linux.resources.blockIO.weight: 5"),
-        (r#"{"hugepageLimits":[{"pageSize":"2M","limit":1}]}"#, "hugepageLimits[0].pageSize: \"2M\""),
-        (r#"{"unified":{"../memory.max":"1"}}"#, "linux.resources.unified \"../memory.max\""),
+        (
+            r#"{"blockIO":{"weight":5}}"#,
+            "linux.resources.blockIO.weight: 5",
+        ),
+        (
+            r#"{"hugepageLimits":[{"pageSize":"2M","limit":1}]}"#,
+            "hugepageLimits[0].pageSize: \"2M\"",
+        ),
+        (
+            r#"{"unified":{"../memory.max":"1"}}"#,
+            "linux.resources.unified \"../memory.max\"",
+        ),
         (r#"{"unified":{"memory":"1"}}"#, "CONTROLLER.PARAMETER"),
     ];
     for (json, want) in cases {
@@ -210,6 +274,11 @@ fn validation_names_field_and_value() {
         assert!(err.contains(want), "{json}: {err}");
     }
     let mut warnings = Vec::new();
-    validate(&res(r#"{"memory":{"kernel":1000,"limit":-1},"cpu":{"quota":-1}}"#), "linux.resources", &mut warnings).unwrap();
+    validate(
+        &res(r#"{"memory":{"kernel":1000,"limit":-1},"cpu":{"quota":-1}}"#),
+        "linux.resources",
+        &mut warnings,
+    )
+    .unwrap();
     assert_eq!(warnings.len(), 1);
 }

@@ -17,8 +17,20 @@ use super::{fs, path, CgroupManager, CgroupState, Mode, Stats};
 
 /// The v1 controllers the kernel knows.
 pub const CONTROLLERS: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls", "perf_event",
-    "net_prio", "hugetlb", "pids", "rdma", "misc",
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 /// The key of a hybrid host's cgroup2 hierarchy in the paths.
@@ -67,7 +79,10 @@ impl Manager {
             paths.insert(key, m.mount_point.join(inner));
         }
         if paths.is_empty() {
-            bail!("no cgroup hierarchy is mounted under {}", super::CGROUP_ROOT);
+            bail!(
+                "no cgroup hierarchy is mounted under {}",
+                super::CGROUP_ROOT
+            );
         }
         Ok(Manager { paths, owned: true })
     }
@@ -117,7 +132,9 @@ impl Manager {
                 .unwrap_or(u64::MAX),
             memsw: mem.is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists()),
             blkio_weight_file: match blkio {
-                Some(d) if !d.join("blkio.weight").exists() && d.join("blkio.bfq.weight").exists() => {
+                Some(d)
+                    if !d.join("blkio.weight").exists() && d.join("blkio.bfq.weight").exists() =>
+                {
                     "blkio.bfq.weight"
                 }
                 _ => "blkio.weight",
@@ -149,7 +166,9 @@ impl Manager {
 
     fn check_cpuset(&self, r: &LinuxResources) -> Result<()> {
         let Some(cpu) = r.cpu() else { return Ok(()) };
-        let Some(dir) = self.dir("cpuset") else { return Ok(()) };
+        let Some(dir) = self.dir("cpuset") else {
+            return Ok(());
+        };
         let parent = Self::existing(dir.parent().unwrap_or(dir));
         for (name, list, file) in [
             ("cpus", cpu.cpus(), "cpuset.effective_cpus"),
@@ -159,7 +178,12 @@ impl Manager {
                 continue;
             };
             let have = fs::read(parent, file)?;
-            check_subset(&format!("linux.resources.cpu.{name}"), list, have.trim(), parent)?;
+            check_subset(
+                &format!("linux.resources.cpu.{name}"),
+                list,
+                have.trim(),
+                parent,
+            )?;
         }
         Ok(())
     }
@@ -199,7 +223,9 @@ impl CgroupManager for Manager {
 
     fn check(&self, r: &LinuxResources) -> Result<()> {
         if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
-            bail!("linux.resources.unified: cgroup v2 keys cannot be applied on this cgroup v1 host");
+            bail!(
+                "linux.resources.unified: cgroup v2 keys cannot be applied on this cgroup v1 host"
+            );
         }
         let facts = self.facts();
         for w in resources::v1_writes(r, &facts) {
@@ -230,8 +256,9 @@ impl CgroupManager for Manager {
                 new_levels.push(d.to_path_buf());
                 d = d.parent().context("cgroup path has no parent")?;
             }
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow!("create cgroup {dir:?}: {}", crate::config::describe_io(&e)))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow!("create cgroup {dir:?}: {}", crate::config::describe_io(&e))
+            })?;
             made_any = true;
             if holds(h, "cpuset") {
                 for level in new_levels.iter().rev() {
@@ -290,7 +317,9 @@ impl CgroupManager for Manager {
     }
 
     fn freeze(&self) -> Result<()> {
-        let dir = self.dir("freezer").context("no freezer cgroup hierarchy on this host")?;
+        let dir = self
+            .dir("freezer")
+            .context("no freezer cgroup hierarchy on this host")?;
         // FREEZING turns into FROZEN once every task stopped; writing
         // FROZEN again nudges tasks that were forking.
         for _ in 0..2000 {
@@ -305,7 +334,9 @@ impl CgroupManager for Manager {
     }
 
     fn thaw(&self) -> Result<()> {
-        let dir = self.dir("freezer").context("no freezer cgroup hierarchy on this host")?;
+        let dir = self
+            .dir("freezer")
+            .context("no freezer cgroup hierarchy on this host")?;
         fs::write(dir, "freezer.state", "THAWED")
     }
 
@@ -344,7 +375,9 @@ impl CgroupManager for Manager {
     }
 
     fn oom_kills(&self) -> Result<u64> {
-        let dir = self.dir("memory").context("no memory cgroup hierarchy on this host")?;
+        let dir = self
+            .dir("memory")
+            .context("no memory cgroup hierarchy on this host")?;
         let text = fs::read(dir, "memory.oom_control")?;
         Ok(fs::keyed(&text, "oom_kill").unwrap_or(0))
     }

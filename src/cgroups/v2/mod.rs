@@ -112,7 +112,7 @@ impl CgroupManager for Manager {
         let writes = self.writes(r)?;
         let available = self.available();
         for w in &writes {
-            if w.controller != "cgroup" && !available.iter().any(|c| *c == w.controller) {
+            if w.controller != "cgroup" && !available.contains(&w.controller) {
                 bail!(
                     "{}: the {:?} controller is not available in cgroup {:?}",
                     w.field,
@@ -146,7 +146,11 @@ impl CgroupManager for Manager {
             return Ok(());
         }
         std::fs::create_dir_all(&self.dir).map_err(|e| {
-            anyhow!("create cgroup {:?}: {}", self.dir, crate::config::describe_io(&e))
+            anyhow!(
+                "create cgroup {:?}: {}",
+                self.dir,
+                crate::config::describe_io(&e)
+            )
         })?;
         self.owned = true;
         Ok(())
@@ -193,8 +197,13 @@ impl CgroupManager for Manager {
     }
 
     fn apply_devices(&self, rules: &[DeviceRule]) -> Result<()> {
-        let dir = std::fs::File::open(&self.dir)
-            .map_err(|e| anyhow!("open cgroup {:?}: {}", self.dir, crate::config::describe_io(&e)))?;
+        let dir = std::fs::File::open(&self.dir).map_err(|e| {
+            anyhow!(
+                "open cgroup {:?}: {}",
+                self.dir,
+                crate::config::describe_io(&e)
+            )
+        })?;
         bpf::attach(rules, dir.as_fd()).context("linux.resources.devices")
     }
 
@@ -268,7 +277,8 @@ fn wait_events(dir: &Path, key: &str, value: u64) -> Result<()> {
     for _ in 0..100 {
         let mut text = String::new();
         file.rewind()?;
-        file.read_to_string(&mut text).with_context(|| format!("read {path:?}"))?;
+        file.read_to_string(&mut text)
+            .with_context(|| format!("read {path:?}"))?;
         if fs::keyed(&text, key) == Some(value) {
             return Ok(());
         }
