@@ -15,7 +15,7 @@ use super::{Container, Status};
 use crate::config::ProcessPlan;
 use crate::process::channel::{self, Message};
 use crate::process::setup;
-use crate::syscall::{clone_fork, pidfd_send_signal, CloneResult};
+use crate::syscall::{clone_fork, clone_fork_into, pidfd_send_signal, CloneResult};
 
 pub struct ExecOptions {
     pub process: ProcessPlan,
@@ -62,9 +62,27 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
             .with_context(|| format!("join the pid namespace of init {init_pid}"))?;
     }
     let (parent_sock, child_sock) = channel::pair()?;
-    let (pid, pidfd) = match clone_fork(0).context("clone the exec process")? {
+    // The process joins the container's cgroup: born in it on v2, writes
+    // itself into each v1 hierarchy first thing on v1.
+    let (cgroup_procs, into) = match container.cgroup() {
+        Some(c) => (c.open_procs()?, c.clone_into_fd()),
+        None => (Vec::new(), None),
+    };
+    let cloned = match &into {
+        Some(dir) => clone_fork_into(0, dir.as_fd()),
+        None => clone_fork(0),
+    };
+    let (pid, pidfd) = match cloned.context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);
+            for fd in cgroup_procs {
+                if let Err(err) = nix::unistd::write(&fd, b"0") {
+                    let text = format!("join the container's cgroup (write cgroup.procs): {err}");
+                    let _ = channel::send_message(&child_sock, &Message::Error(text));
+                    // SAFETY: _exit is always safe; nothing needs unwinding.
+                    unsafe { libc::_exit(1) }
+                }
+            }
             let err =
                 child(&init, flags - CloneFlags::CLONE_NEWPID, &child_sock, opts).unwrap_err();
             let _ = channel::send_message(&child_sock, &Message::Error(format!("{err:#}")));
@@ -74,6 +92,8 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
         CloneResult::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(child_sock);
+    drop(cgroup_procs);
+    drop(into);
     // The child's end is close-on-exec: silence means the exec happened.
     match channel::recv_message(&parent_sock) {
         Ok(None) => {}
