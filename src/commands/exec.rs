@@ -53,6 +53,7 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         pid_file: args.pid_file.clone(),
         preserve_fds: args.preserve_fds,
         console_socket,
+        ignore_paused: args.ignore_paused,
     };
     if args.detach {
         container::exec(&c, &opts)?;

@@ -23,6 +23,9 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// The connected --console-socket, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
+    /// Exec into a paused container (the process starts frozen, and runs
+    /// once the container is resumed).
+    pub ignore_paused: bool,
 }
 
 /// The namespaces `exec` joins, in the order the kernel wants them.
@@ -38,8 +41,14 @@ const NAMESPACES: [(CloneFlags, &str); 6] = [
 /// Start the process; returns its host pid and a pidfd for it.
 pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)> {
     let id = container.id();
-    if container.status() == Status::Stopped {
-        bail!("cannot exec in container {id:?}: container not running (it has stopped)");
+    match container.status() {
+        Status::Stopped => {
+            bail!("cannot exec in container {id:?}: container not running (it has stopped)")
+        }
+        Status::Paused if !opts.ignore_paused => {
+            bail!("cannot exec in container {id:?}: it is paused (use --ignore-paused to override)")
+        }
+        _ => {}
     }
     let init = container
         .init_pidfd()

@@ -32,8 +32,9 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
-    /// cgroup.procs of each v1 hierarchy, opened by hull: the init writes
-    /// "0" (itself) into each before anything else.
+    /// The v1 hierarchies' `tasks` files (and a hybrid host's cgroup2
+    /// `cgroup.procs`), opened by hull: the init writes "0" (itself) into
+    /// each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
     /// Unshare the cgroup namespace after joining the cgroup, so that its
     /// root is the container's cgroup (it was left out of the clone).
@@ -68,8 +69,7 @@ pub fn init_main(mut args: InitArgs) -> ! {
 /// are closed here, they never reach the container.
 fn join_cgroup(procs: Vec<OwnedFd>, unshare_cgroupns: bool) -> Result<()> {
     for fd in procs {
-        nix::unistd::write(&fd, b"0")
-            .context("join the container's cgroup (write cgroup.procs)")?;
+        nix::unistd::write(&fd, b"0").context("join the container's cgroup")?;
     }
     if unshare_cgroupns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).context("unshare the cgroup namespace")?;

@@ -299,10 +299,20 @@ impl CgroupManager for Manager {
     }
 
     fn open_procs(&self) -> Result<Vec<OwnedFd>> {
+        // v1 hierarchies get the init's thread through `tasks`: writing "0"
+        // there moves only the writer and skips the global threadgroup lock
+        // whose RCU sync makes every cgroup.procs write cost milliseconds.
+        // The init is single-threaded, so its thread is all of it. A
+        // hybrid host's cgroup2 only takes whole processes (cgroup.procs).
         self.paths
-            .values()
-            .map(|d| {
-                let p = d.join("cgroup.procs");
+            .iter()
+            .map(|(h, d)| {
+                let file = if h == UNIFIED {
+                    "cgroup.procs"
+                } else {
+                    "tasks"
+                };
+                let p = d.join(file);
                 std::fs::OpenOptions::new()
                     .write(true)
                     .open(&p)
