@@ -68,11 +68,11 @@ pub trait CgroupManager {
     fn apply(&self, resources: &LinuxResources, update: bool) -> Result<()>;
     /// Device rules (v1 devices.allow/deny, v2 an eBPF program).
     fn apply_devices(&self, rules: &[DeviceRule]) -> Result<()>;
-    /// The files that place a process (v1 `tasks`, cgroup2 `cgroup.procs`),
-    /// opened for writing: the init, still single-threaded, writes "0"
-    /// into each before any container code runs.
+    /// The v1 `tasks` files, opened for writing: the init, still
+    /// single-threaded, writes "0" into each before any container code runs.
     fn open_procs(&self) -> Result<Vec<OwnedFd>>;
-    /// The v2 directory opened for clone3's CLONE_INTO_CGROUP.
+    /// The cgroup2 directory (unified host, or a hybrid host's cgroup2
+    /// beside the v1 hierarchies) opened for clone3's CLONE_INTO_CGROUP.
     fn clone_into_fd(&self) -> Option<OwnedFd>;
     fn freeze(&self) -> Result<()>;
     fn thaw(&self) -> Result<()>;

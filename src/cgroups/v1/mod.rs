@@ -302,17 +302,13 @@ impl CgroupManager for Manager {
         // v1 hierarchies get the init's thread through `tasks`: writing "0"
         // there moves only the writer and skips the global threadgroup lock
         // whose RCU sync makes every cgroup.procs write cost milliseconds.
-        // The init is single-threaded, so its thread is all of it. A
-        // hybrid host's cgroup2 only takes whole processes (cgroup.procs).
+        // The init is single-threaded, so its thread is all of it. A hybrid
+        // host's cgroup2 is entered by the clone itself (clone_into_fd).
         self.paths
             .iter()
-            .map(|(h, d)| {
-                let file = if h == UNIFIED {
-                    "cgroup.procs"
-                } else {
-                    "tasks"
-                };
-                let p = d.join(file);
+            .filter(|(h, _)| h.as_str() != UNIFIED)
+            .map(|(_, d)| {
+                let p = d.join("tasks");
                 std::fs::OpenOptions::new()
                     .write(true)
                     .open(&p)
@@ -323,7 +319,8 @@ impl CgroupManager for Manager {
     }
 
     fn clone_into_fd(&self) -> Option<OwnedFd> {
-        None
+        let dir = self.paths.get(UNIFIED)?;
+        std::fs::File::open(dir).ok().map(OwnedFd::from)
     }
 
     fn freeze(&self) -> Result<()> {
@@ -362,6 +359,10 @@ impl CgroupManager for Manager {
     }
 
     fn kill_all(&self) -> Result<()> {
+        if self.pids()?.is_empty() {
+            // Nobody left who could fork: nothing to freeze or kill.
+            return Ok(());
+        }
         // Frozen, nobody can fork a new process between the read and the
         // kill, and no pid read can be reused before it is signalled.
         let freezer = self.dir("freezer").is_some();
