@@ -207,6 +207,19 @@ mod tests {
     }
 
     #[test]
+    fn state_without_cgroup_still_loads() {
+        // A state.json written before hull made cgroups.
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"ociVersion":"1.2.0","id":"x","pid":42,"pid_start_time":7,
+            "bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z",
+            "own_pid_namespace":true}"#;
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let state = load(dir.path()).unwrap();
+        assert_eq!(state.cgroup, None);
+        assert!(state.own_pid_namespace);
+    }
+
+    #[test]
     fn atomic_write_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let state = StoredState {

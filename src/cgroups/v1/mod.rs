@@ -276,7 +276,24 @@ impl CgroupManager for Manager {
         if update {
             check_before_update(r, self.dir("memory"), "memory.usage_in_bytes")?;
         }
-        for w in resources::v1_writes(r, &self.facts()) {
+        let writes = resources::v1_writes(r, &self.facts());
+        if let Some(unified) = self.paths.get(UNIFIED) {
+            // hugetlb from the cgroup2 beside: on in every level above.
+            let on_unified: Vec<&str> = writes
+                .iter()
+                .filter(|w| self.dir(&w.controller).is_none())
+                .map(|w| w.controller.as_str())
+                .collect();
+            if !on_unified.is_empty() {
+                let root = path::cgroup_mounts()?
+                    .into_iter()
+                    .find(|m| m.fs_type == "cgroup2")
+                    .map(|m| m.mount_point)
+                    .context("the cgroup2 mount is gone")?;
+                super::v2::enable_controllers(unified, &root, &on_unified)?;
+            }
+        }
+        for w in writes {
             let (dir, file) = self.target(&w)?;
             match fs::write(&dir, &file, &w.value) {
                 Ok(()) => {}
@@ -382,7 +399,13 @@ impl CgroupManager for Manager {
     }
 
     fn stats(&self) -> Result<Stats> {
-        Ok(stats::read(|c| self.dir(c)))
+        let mut s = stats::read(|c| self.dir(c));
+        if self.dir("hugetlb").is_none() {
+            if let Some(unified) = self.paths.get(UNIFIED) {
+                s.hugetlb = super::v2::stats::hugetlb(unified);
+            }
+        }
+        Ok(s)
     }
 
     fn oom_kills(&self) -> Result<u64> {

@@ -1,7 +1,7 @@
 //! cgroup v2 (unified): one directory, controllers enabled down to it,
 //! cgroup.freeze, cgroup.kill and an eBPF device filter.
 
-mod stats;
+pub mod stats;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -158,25 +158,7 @@ impl CgroupManager for Manager {
 
     fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
         let writes = self.writes(r)?;
-        // Enable what the limits need on every level above the cgroup,
-        // from the top (a controller must be on in the parent first).
-        let needed = Self::needed(&writes);
-        if !needed.is_empty() {
-            let mut levels: Vec<&Path> = self.dir.ancestors().skip(1).collect();
-            levels.retain(|p| p.starts_with(CGROUP_ROOT));
-            for level in levels.iter().rev() {
-                let on = fs::read(level, "cgroup.subtree_control")?;
-                let missing: Vec<String> = needed
-                    .iter()
-                    .filter(|c| !on.split_whitespace().any(|o| o == **c))
-                    .map(|c| format!("+{c}"))
-                    .collect();
-                if !missing.is_empty() {
-                    fs::write(level, "cgroup.subtree_control", &missing.join(" "))
-                        .context("enable controllers for the container's cgroup")?;
-                }
-            }
-        }
+        enable_controllers(&self.dir, Path::new(CGROUP_ROOT), &Self::needed(&writes))?;
         if update {
             super::v1::check_before_update(r, Some(&self.dir), "memory.current")?;
         }
@@ -266,6 +248,30 @@ impl CgroupManager for Manager {
         }
         fs::remove_dir(&self.dir)
     }
+}
+
+/// Enable `needed` in cgroup.subtree_control on every level from `root`
+/// down to `dir`'s parent, from the top (a controller must be on in the
+/// parent first). Levels that have them already are not written.
+pub fn enable_controllers(dir: &Path, root: &Path, needed: &[&str]) -> Result<()> {
+    if needed.is_empty() {
+        return Ok(());
+    }
+    let mut levels: Vec<&Path> = dir.ancestors().skip(1).collect();
+    levels.retain(|p| p.starts_with(root));
+    for level in levels.iter().rev() {
+        let on = fs::read(level, "cgroup.subtree_control")?;
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|c| !on.split_whitespace().any(|o| o == **c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if !missing.is_empty() {
+            fs::write(level, "cgroup.subtree_control", &missing.join(" "))
+                .context("enable controllers for the container's cgroup")?;
+        }
+    }
+    Ok(())
 }
 
 /// Wait until cgroup.events says `key value`: the kernel signals each change
