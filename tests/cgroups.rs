@@ -323,6 +323,28 @@ fn pause_freezes_and_resume_thaws() {
 }
 
 #[test]
+fn a_created_container_can_be_paused() {
+    if !needs_v1(&["freezer"]) {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = rt.new_id();
+    let mut b = bundle_with(&rt, &id, json!({}));
+    b.probe(&["sleep-forever"]);
+    rt.create_ok(&id, &b);
+    rt.cmd(&["pause", &id])
+        .assert_ok("pause of a created container");
+    assert_eq!(rt.state(&id)["status"], "paused");
+    rt.start(&id).assert_failed("start of a paused container");
+    rt.cmd(&["resume", &id]).assert_ok("resume");
+    assert_eq!(rt.state(&id)["status"], "created");
+    rt.start(&id).assert_ok("start after resume");
+    rt.wait_status(&id, "running");
+    rt.delete_force(&id).assert_ok("delete --force");
+    assert_no_cgroup(&cg_path(&id));
+}
+
+#[test]
 fn kill_works_on_a_paused_container() {
     if !needs_v1(&["freezer"]) {
         return;

@@ -86,13 +86,14 @@ impl Container {
     pub fn status(&self) -> Status {
         if !self.init_alive() {
             Status::Stopped
-        } else if self.dir.join(EXEC_FIFO).exists() {
-            Status::Created
         } else if self
             .cgroup()
             .is_some_and(|c| c.is_frozen().unwrap_or(false))
         {
+            // A created container can be paused too (as in runc).
             Status::Paused
+        } else if self.dir.join(EXEC_FIFO).exists() {
+            Status::Created
         } else {
             Status::Running
         }

@@ -11,7 +11,7 @@ pub fn pause(container: &Container) -> Result<()> {
     let _lock =
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
     match container.status() {
-        Status::Running => {}
+        Status::Running | Status::Created => {}
         Status::Paused => bail!("cannot pause container {id:?}: it is already paused"),
         other => bail!("cannot pause container {id:?}: container not running ({other})"),
     }

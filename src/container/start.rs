@@ -18,9 +18,8 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
     match container.status() {
         Status::Created => {}
-        Status::Running | Status::Paused => {
-            bail!("cannot start container {id:?}: it is already running")
-        }
+        Status::Running => bail!("cannot start container {id:?}: it is already running"),
+        Status::Paused => bail!("cannot start container {id:?}: it is paused (resume it first)"),
         Status::Stopped => {
             bail!("cannot start container {id:?}: it has stopped (delete it and create it again)")
         }
