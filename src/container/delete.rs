@@ -96,14 +96,14 @@ fn kill_and_wait(container: &Container) -> Result<()> {
         cgroup.kill_all()?;
         // Already dead from the above, most likely.
         let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
-    } else if container.state.own_pid_namespace {
-        // SIGKILL to a pid namespace's init takes every process in it along.
-        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
     } else {
-        super::kill(container, libc::SIGKILL, true)?;
+        // SIGKILL to a pid namespace's init takes every process in it
+        // along. Without one, in a joined (shared) cgroup, the container's
+        // other processes cannot be told from its neighbours': only the init.
+        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
     }
-    if let Some(cgroup) = &cgroup {
-        // A paused container's processes die once thawed.
+    if let Some(cgroup) = container.cgroup() {
+        // A paused container's processes die once thawed (v1).
         if cgroup.is_frozen().unwrap_or(false) {
             cgroup.thaw()?;
         }
