@@ -18,6 +18,9 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     if args.process_label.is_some() || args.apparmor.is_some() {
         bail!("--process-label/--apparmor: LSM labels are not supported yet");
     }
+    if let Some(sub) = &args.cgroup {
+        bail!("--cgroup {sub:?}: exec into a sub-cgroup is not supported yet (the process joins the container's cgroup)");
+    }
     let c = Container::load(root, &args.id)?;
     let process = process_value(&c, args)?;
     let origin = match &args.process {
