@@ -205,3 +205,121 @@ fn v2_view_absent_controller_fails_clearly() {
         .assert_stderr_contains("\"memory\" controller is not available");
     assert_no_v2_cgroup(&root, &cg_path(&id));
 }
+
+/// The v2 runtime, when its hierarchy offers every one of `controllers`
+/// (a real cgroup v2 host or VM; not this hybrid host's cgroup2).
+fn v2_with(controllers: &[&str]) -> Option<(Runtime, PathBuf)> {
+    let (rt, root) = v2_runtime()?;
+    let available = read(&root, "cgroup.controllers");
+    let missing: Vec<&&str> = controllers
+        .iter()
+        .filter(|c| !available.split_whitespace().any(|a| a == **c))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("skipped: the cgroup2 hierarchy lacks {missing:?} (needs a cgroup v2 host)");
+        return None;
+    }
+    Some((rt, root))
+}
+
+#[test]
+fn v2_limits_are_written_with_runcs_conversions() {
+    let Some((rt, root)) = v2_with(&["memory", "cpu", "pids"]) else {
+        return;
+    };
+    let id = rt.new_id();
+    let path = cg_path(&id);
+    let mut b = bundle_with(
+        &rt,
+        &id,
+        json!({
+            "memory": {"limit": 67108864, "reservation": 33554432, "swap": 100663296},
+            "cpu": {"shares": 1024, "quota": 50000, "period": 100000},
+            "pids": {"limit": 42},
+            "unified": {"memory.high": "60000000"}
+        }),
+    );
+    b.probe(&["sleep-forever"]);
+    rt.create_ok(&id, &b);
+    let dir = root.join(path.trim_start_matches('/'));
+    assert_eq!(read(&dir, "memory.max"), "67108864");
+    assert_eq!(read(&dir, "memory.low"), "33554432");
+    if dir.join("memory.swap.max").exists() {
+        // memsw 96 MiB - memory 64 MiB.
+        assert_eq!(read(&dir, "memory.swap.max"), "33554432");
+    }
+    assert_eq!(read(&dir, "memory.high"), "60000000");
+    assert_eq!(read(&dir, "cpu.weight"), "39");
+    assert_eq!(read(&dir, "cpu.max"), "50000 100000");
+    assert_eq!(read(&dir, "pids.max"), "42");
+    rt.cmd(&[
+        "update",
+        "--memory",
+        "32m",
+        "--pids-limit",
+        "7",
+        "--cpu-quota",
+        "20000",
+        &id,
+    ])
+    .assert_ok("update");
+    assert_eq!(read(&dir, "memory.max"), "33554432");
+    assert_eq!(read(&dir, "pids.max"), "7");
+    assert_eq!(read(&dir, "cpu.max"), "20000 100000");
+    rt.delete_force(&id).assert_ok("delete --force");
+    assert_no_v2_cgroup(&root, &path);
+}
+
+#[test]
+fn v2_pids_limit_stops_forks() {
+    let Some((rt, root)) = v2_with(&["pids"]) else {
+        return;
+    };
+    let id = rt.new_id();
+    let mut b = bundle_with(&rt, &id, json!({"pids": {"limit": 4}}));
+    b.shell("for i in 1 2 3 4 5 6; do sleep 30 & done; exit 0");
+    let out = rt.run(&id, &b);
+    assert!(
+        out.stderr.contains("fork") || out.stderr.contains("Resource temporarily unavailable"),
+        "no fork failed under pids.max 4: {out:?}"
+    );
+    assert_no_v2_cgroup(&root, &cg_path(&id));
+}
+
+#[test]
+fn v2_memory_limit_oom_kills_and_events_report_it() {
+    let Some((rt, root)) = v2_with(&["memory"]) else {
+        return;
+    };
+    let id = rt.new_id();
+    let shared = rt.host_dir("trigger");
+    let mut b = bundle_with(
+        &rt,
+        &id,
+        json!({"memory": {"limit": 16777216, "swap": 16777216}}),
+    );
+    b.add_mount(json!({"destination": "/trigger", "type": "bind",
+        "source": shared.to_str().unwrap(), "options": ["rbind", "rw"]}));
+    b.shell("(while [ ! -e /trigger/go ]; do sleep 0.05; done; s=a; while :; do s=$s$s; done) & exec sleep 1000");
+    rt.create_running(&id, &b);
+    let mut events = std::process::Command::new(&rt.bin)
+        .arg("--root")
+        .arg(&rt.root)
+        .args(["events", "--interval", "50ms", &id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(events.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "stats", "{first}");
+    std::fs::write(shared.join("go"), "").unwrap();
+    let saw_oom = lines
+        .take(2000)
+        .any(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap()["type"] == "oom");
+    let _ = events.kill();
+    let _ = events.wait();
+    assert!(saw_oom, "events never reported an oom");
+    rt.delete_force(&id).assert_ok("delete --force");
+    assert_no_v2_cgroup(&root, &cg_path(&id));
+}
