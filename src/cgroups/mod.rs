@@ -88,6 +88,37 @@ pub trait CgroupManager {
     fn destroy(&self) -> Result<()>;
 }
 
+/// Clone a process (fork-like, `flags` for new namespaces) into the
+/// cgroup: born in the cgroup2 directory `into` with clone3; where clone3
+/// is missing (old kernels, seccomp profiles that answer ENOSYS) a plain
+/// clone, with the directory's cgroup.procs added to `procs`, which the
+/// child writes itself into first thing.
+pub fn clone_into(
+    flags: libc::c_int,
+    into: Option<&OwnedFd>,
+    procs: &mut Vec<OwnedFd>,
+) -> std::io::Result<crate::syscall::CloneResult> {
+    use std::os::fd::AsFd;
+    let Some(dir) = into else {
+        return crate::syscall::clone_fork(flags);
+    };
+    match crate::syscall::clone_fork_into(flags, dir.as_fd()) {
+        Err(err) if err.raw_os_error() == Some(libc::ENOSYS) => {
+            crate::logging::debug("clone3 is not available (ENOSYS): the child joins its cgroup2 through cgroup.procs");
+            let fd = nix::fcntl::openat(
+                dir.as_fd(),
+                "cgroup.procs",
+                nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(std::io::Error::from)?;
+            procs.push(fd);
+            crate::syscall::clone_fork(flags)
+        }
+        other => other,
+    }
+}
+
 /// The host's mode, from the filesystem mounted at /sys/fs/cgroup.
 pub fn detect_mode() -> Result<Mode> {
     let st = nix::sys::statfs::statfs(CGROUP_ROOT)

@@ -19,7 +19,7 @@ use crate::logging;
 use crate::process::channel::{self, Message};
 use crate::process::init::{init_main, InitArgs};
 use crate::state::{self, DirLock, StateRoot, StoredState, EXEC_FIFO};
-use crate::syscall::{clone_fork, clone_fork_into, pidfd_send_signal, proc_stat, CloneResult};
+use crate::syscall::{pidfd_send_signal, proc_stat, CloneResult};
 
 pub struct CreateOptions {
     pub id: String,
@@ -199,18 +199,14 @@ fn spawn_init(
     // A new cgroup namespace is unshared by the init once it is in its
     // cgroup: cloned with the rest, it would be rooted at hull's cgroup.
     let flags = (plan.new_namespace_flags() - CloneFlags::CLONE_NEWCGROUP).bits();
-    let cgroup_procs = cgroup.open_procs()?;
+    let mut cgroup_procs = cgroup.open_procs()?;
     let into = cgroup.clone_into_fd();
     logging::debug(&format!(
         "clone the init of {:?} with namespaces {:?}",
         opts.id,
         plan.new_namespace_flags()
     ));
-    let cloned = match &into {
-        // v2: born in its cgroup.
-        Some(dir) => clone_fork_into(flags, dir.as_fd()),
-        None => clone_fork(flags),
-    };
+    let cloned = cgroups::clone_into(flags, into.as_ref(), &mut cgroup_procs);
     let (pid, pidfd) = match cloned.context("clone the container's init")? {
         CloneResult::Child => {
             drop(parent_sock);

@@ -15,7 +15,7 @@ use super::{Container, Status};
 use crate::config::ProcessPlan;
 use crate::process::channel::{self, Message};
 use crate::process::setup;
-use crate::syscall::{clone_fork, clone_fork_into, pidfd_send_signal, CloneResult};
+use crate::syscall::{pidfd_send_signal, CloneResult};
 
 pub struct ExecOptions {
     pub process: ProcessPlan,
@@ -73,14 +73,11 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let (parent_sock, child_sock) = channel::pair()?;
     // The process joins the container's cgroup: born in it on v2, writes
     // itself into each v1 hierarchy first thing on v1.
-    let (cgroup_procs, into) = match container.cgroup() {
+    let (mut cgroup_procs, into) = match container.cgroup() {
         Some(c) => (c.open_procs()?, c.clone_into_fd()),
         None => (Vec::new(), None),
     };
-    let cloned = match &into {
-        Some(dir) => clone_fork_into(0, dir.as_fd()),
-        None => clone_fork(0),
-    };
+    let cloned = crate::cgroups::clone_into(0, into.as_ref(), &mut cgroup_procs);
     let (pid, pidfd) = match cloned.context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);

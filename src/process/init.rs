@@ -32,8 +32,9 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
     pub keyring: Option<CString>,
-    /// The v1 hierarchies' `tasks` files, opened by hull: the init writes
-    /// "0" (itself) into each before anything else.
+    /// The v1 hierarchies' `tasks` files (and, where clone3 is missing, the
+    /// cgroup2 `cgroup.procs`), opened by hull: the init writes "0" (itself)
+    /// into each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
     /// Unshare the cgroup namespace after joining the cgroup, so that its
     /// root is the container's cgroup (it was left out of the clone).
