@@ -15,6 +15,10 @@ without the cost of the polling `state` calls. Either way this script is a
 child subreaper: the orphaned inits become its children and are reaped after
 each cycle, so no zombies pile up on the host.
 
+A second set of cycles runs the same container with a memory, pids and
+cpu limit set (linux.resources), to show the cost of cgroup setup; it is
+printed as its own table (--no-limits skips it).
+
 A runtime whose first (trial) cycle fails is skipped with a note if it is
 optional (crun by default: it refuses hybrid cgroup hosts); otherwise the
 script stops with the error. Containers left over are deleted at the end,
@@ -54,6 +58,7 @@ class Runtime:
         self.live = set()  # ids created and not yet deleted
         self.pending = None  # a create process not yet waited for
         self.cycles = []  # dicts: phase -> seconds, total, maxrss_kib
+        self.limit_cycles = []  # the same, with resource limits set
         self.rss = []  # peak RSS of create in KiB, from the untimed RSS cycles
 
     def cmd(self, *args):
@@ -188,8 +193,17 @@ def cycle(rt, cid, bundle, workdir, mode, timeout, measure_rss=False):
     return result
 
 
-def make_bundle(src_bundle, dest):
-    """A copy of src_bundle's config running /bin/true, on src's rootfs."""
+# The limits of the "with limits" cycles: memory, pids and cpu.
+LIMITS = {
+    "memory": {"limit": 64 * 1024 * 1024},
+    "pids": {"limit": 64},
+    "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+}
+
+
+def make_bundle(src_bundle, dest, limits=False):
+    """A copy of src_bundle's config running /bin/true, on src's rootfs;
+    with `limits`, LIMITS as linux.resources."""
     with open(os.path.join(src_bundle, "config.json")) as f:
         config = json.load(f)
     rootfs = config["root"]["path"]
@@ -205,6 +219,8 @@ def make_bundle(src_bundle, dest):
     # Nothing cgroup-related: every runtime must accept it on this host.
     linux.pop("resources", None)
     linux.pop("cgroupsPath", None)
+    if limits:
+        linux["resources"] = LIMITS
     os.makedirs(dest)
     with open(os.path.join(dest, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -221,12 +237,12 @@ def ms(x):
     return f"{x * 1000:.2f}"
 
 
-def print_table(runtimes, n, mode):
+def print_table(runtimes, n, mode, attr="cycles", what="/bin/true"):
     header = ["runtime", "cycles", "median ms", "p90 ms", "min ms",
               "create", "start", "wait", "delete", "create maxRSS KiB"]
     rows = []
     for rt in runtimes:
-        c = rt.cycles
+        c = getattr(rt, attr)
         if not c:
             continue
         totals = [x["total"] for x in c]
@@ -240,7 +256,7 @@ def print_table(runtimes, n, mode):
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
     print()
-    print(f"create -> start -> wait ({mode}) -> delete of /bin/true, "
+    print(f"create -> start -> wait ({mode}) -> delete of {what}, "
           f"{n} interleaved cycles per runtime; phase columns are medians in ms")
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -267,6 +283,8 @@ def parse_args():
     ap.add_argument("--wait", choices=("state", "reap"), default="state",
                     help="how to wait for exit: poll `state` (default) or reap the init as subreaper")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds for one container to exit")
+    ap.add_argument("--no-limits", action="store_true",
+                    help="skip the cycles with memory+pids+cpu limits")
     return ap.parse_args()
 
 
@@ -295,6 +313,8 @@ def main():
     status = 0
     try:
         bundle = make_bundle(args.bundle, os.path.join(workdir, "bundle"))
+        limits = None if args.no_limits else \
+            make_bundle(args.bundle, os.path.join(workdir, "bundle-limits"), limits=True)
         tag = f"{os.getpid()}"
         for name in names:
             binary = getattr(args, name, None) or shutil.which(name) or name
@@ -310,6 +330,9 @@ def main():
             made.append(rt)
             try:
                 cycle(rt, f"bench-{tag}-{name}-trial", bundle, workdir, args.wait, args.timeout)
+                if limits:
+                    cycle(rt, f"bench-{tag}-{name}-trial-l", limits, workdir, args.wait,
+                          args.timeout)
             except CycleError as e:
                 rt.cleanup()
                 if name in optional:
@@ -330,12 +353,18 @@ def main():
             for rt in runtimes[k:] + runtimes[:k]:
                 rt.cycles.append(cycle(rt, f"bench-{tag}-{rt.name}-{i}", bundle, workdir,
                                        args.wait, args.timeout))
+                if limits:
+                    rt.limit_cycles.append(cycle(rt, f"bench-{tag}-{rt.name}-l{i}", limits,
+                                                 workdir, args.wait, args.timeout))
         # Peak RSS of create, measured in cycles of their own (untimed).
         for i in range(RSS_CYCLES):
             for rt in runtimes:
                 rt.rss.append(cycle(rt, f"bench-{tag}-{rt.name}-rss{i}", bundle, workdir,
                                     args.wait, args.timeout, measure_rss=True)["maxrss_kib"])
         print_table(runtimes, args.cycles, args.wait)
+        if limits:
+            print_table(runtimes, args.cycles, args.wait, "limit_cycles",
+                        "/bin/true with memory+pids+cpu limits")
     except CycleError as e:
         print(f"bench: {e}", file=sys.stderr)
         status = 1

@@ -85,6 +85,109 @@ pub enum Command {
     Spec(SpecArgs),
     /// Print what this runtime supports (the OCI features document)
     Features,
+    /// Suspend every process of the container (cgroup freezer)
+    Pause(IdArg),
+    /// Resume the processes of a paused container
+    Resume(IdArg),
+    /// Change the resource limits of a running container
+    Update(Box<UpdateArgs>),
+    /// Print resource usage (and OOM) events of a container as JSON
+    Events(EventsArgs),
+    /// List the processes of a container
+    Ps(PsArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct UpdateArgs {
+    /// Container id
+    pub id: String,
+    /// LinuxResources JSON file, or "-" for stdin (the flags are then ignored)
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<String>,
+    /// Block IO weight (10 to 1000)
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS burst in microseconds
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<u64>,
+    /// CPU shares (relative weight)
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
+    pub cpu_share: Option<u64>,
+    /// CPU realtime period in microseconds
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime runtime in microseconds
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// SCHED_IDLE for the cgroup (0 or 1)
+    #[arg(long = "cpu-idle")]
+    pub cpu_idle: Option<i64>,
+    /// CPUs the container may use (e.g. 0-3,5)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Kernel memory limit (ignored, as the kernel has none any more)
+    #[arg(long = "kernel-memory", allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer memory limit
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+    /// Memory limit (bytes, or with a unit: 512m, 1g; -1 for none)
+    #[arg(short = 'm', long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory reservation (soft limit)
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1 for no limit)
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Maximum number of pids (-1 or 0 for none)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Intel RDT L3 cache schema (not supported)
+    #[arg(long = "l3-cache-schema")]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (not supported)
+    #[arg(long = "mem-bw-schema")]
+    pub mem_bw_schema: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EventsArgs {
+    /// Container id
+    pub id: String,
+    /// Print the stats once and exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Time between stats events (like 5s, 500ms, 1m)
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PsFormatArg {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PsArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: PsFormatArg,
+    /// Container id
+    pub id: String,
+    /// Arguments for ps (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

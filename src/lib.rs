@@ -1,6 +1,7 @@
 //! hull: a low-level OCI container runtime.
 //! The library holds the work; `src/commands` only parse flags and call it.
 
+pub mod cgroups;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -40,6 +40,9 @@ pub struct StoredState {
     /// The hooks still to run at start (poststart) and delete (poststop).
     #[serde(default, skip_serializing_if = "crate::hooks::HooksPlan::is_empty")]
     pub hooks: crate::hooks::HooksPlan,
+    /// The container's cgroup (absent in state files from before cgroups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroups::CgroupState>,
 }
 
 /// Reject ids that could name a path outside the state root.
@@ -210,6 +213,19 @@ mod tests {
     }
 
     #[test]
+    fn state_without_cgroup_still_loads() {
+        // A state.json written before hull made cgroups.
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"ociVersion":"1.2.0","id":"x","pid":42,"pid_start_time":7,
+            "bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z",
+            "own_pid_namespace":true}"#;
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let state = load(dir.path()).unwrap();
+        assert_eq!(state.cgroup, None);
+        assert!(state.own_pid_namespace);
+    }
+
+    #[test]
     fn atomic_write_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let state = StoredState {
@@ -224,6 +240,7 @@ mod tests {
             annotations: HashMap::new(),
             own_pid_namespace: true,
             hooks: Default::default(),
+            cgroup: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

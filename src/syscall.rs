@@ -49,6 +49,63 @@ pub fn clone_fork(flags: libc::c_int) -> io::Result<CloneResult> {
     })
 }
 
+/// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// clone3(2) like `clone_fork`, with the child born in the cgroup v2
+/// directory `cgroup` (CLONE_INTO_CGROUP): it never runs outside it.
+/// Only call this while the process is single-threaded.
+pub fn clone_fork_into(flags: libc::c_int, cgroup: BorrowedFd<'_>) -> io::Result<CloneResult> {
+    let mut pidfd: libc::c_int = -1;
+    let args = CloneArgs {
+        flags: (flags as u32 as u64) | libc::CLONE_PIDFD as u64 | CLONE_INTO_CGROUP,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.as_raw_fd() as u64,
+    };
+    // SAFETY: as in clone_fork: no new stack (fork semantics), hull is
+    // single-threaded; args and the pidfd slot are valid for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let pid = check(rc)?;
+    if pid == 0 {
+        return Ok(CloneResult::Child);
+    }
+    // SAFETY: the kernel returned a new pidfd that nobody else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(CloneResult::Parent {
+        pid: pid as i32,
+        pidfd,
+    })
+}
+
 pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes plain integers and returns a new fd.
     let fd = check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;

@@ -20,6 +20,9 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     if args.process_label.is_some() || args.apparmor.is_some() {
         bail!("--process-label/--apparmor: LSM labels are not supported yet");
     }
+    if let Some(sub) = &args.cgroup {
+        bail!("--cgroup {sub:?}: exec into a sub-cgroup is not supported yet (the process joins the container's cgroup)");
+    }
     let c = Container::load(root, &args.id)?;
     let process = process_value(&c, args)?;
     let origin = match &args.process {
@@ -62,6 +65,7 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         pid_file: args.pid_file.clone(),
         preserve_fds: args.preserve_fds,
         console_socket,
+        ignore_paused: args.ignore_paused,
     };
     if args.detach {
         container::exec(&c, &opts)?;

@@ -2,14 +2,18 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use anyhow::{bail, Result};
 
@@ -44,6 +48,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::List(args) => list::run(&root, &args),
         Command::Spec(args) => spec::run(&args),
         Command::Features => features::run(),
+        Command::Pause(args) => pause::pause(&root, &args.id),
+        Command::Resume(args) => pause::resume(&root, &args.id),
+        Command::Update(args) => {
+            refuse_systemd(global)?;
+            update::run(&root, &args)
+        }
+        Command::Events(args) => events::run(&root, &args),
+        Command::Ps(args) => ps::run(&root, &args),
     }
 }
 

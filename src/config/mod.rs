@@ -169,6 +169,8 @@ pub struct Plan {
     pub seccomp_spec: Option<oci_spec::runtime::LinuxSeccomp>,
     /// personality(2)'s value for the init.
     pub personality: Option<libc::c_ulong>,
+    /// The cgroup path, its limits and device rules.
+    pub cgroup: crate::cgroups::CgroupPlan,
 }
 
 impl Plan {
@@ -429,12 +431,11 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         mounts[i].idmap = plan_mount_idmap(i, m, &mounts[i], &uid_mappings, &gid_mappings)?;
     }
     let time_offsets = plan_time_offsets(&linux, &namespaces)?;
-    if linux.resources().as_ref().is_some_and(resources_set) {
-        not_applied.push("linux.resources (cgroup limits are not applied yet)".into());
-    }
-    if linux.cgroups_path().is_some() {
-        not_applied.push("linux.cgroupsPath (no cgroup is created yet)".into());
-    }
+    let cgroup = crate::cgroups::plan(
+        linux.cgroups_path().as_deref(),
+        linux.resources().as_ref(),
+        &mut warnings,
+    )?;
     let seccomp = match linux.seccomp() {
         Some(s) => Some(seccomp::plan(s, &mut warnings)?),
         None => None,
@@ -488,19 +489,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         seccomp,
         seccomp_spec: linux.seccomp().clone(),
         personality,
+        cgroup,
     })
-}
-
-fn resources_set(r: &oci_spec::runtime::LinuxResources) -> bool {
-    r.memory().is_some()
-        || r.cpu().is_some()
-        || r.pids().is_some()
-        || r.block_io().is_some()
-        || r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty())
-        || r.network().is_some()
-        || r.rdma().as_ref().is_some_and(|v| !v.is_empty())
-        || r.unified().as_ref().is_some_and(|v| !v.is_empty())
-        || r.devices().as_ref().is_some_and(|v| !v.is_empty())
 }
 
 /// The spec is compatible within a major version: accept 1.x, refuse others.

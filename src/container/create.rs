@@ -13,12 +13,13 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::cgroups::{self, CgroupManager, CgroupState};
 use crate::config::{plan_from_bundle, Plan};
 use crate::logging;
 use crate::process::channel::{self, Message};
 use crate::process::init::{init_main, InitArgs};
 use crate::state::{self, DirLock, StateRoot, StoredState, EXEC_FIFO};
-use crate::syscall::{clone_fork, pidfd_send_signal, proc_stat, CloneResult};
+use crate::syscall::{pidfd_send_signal, proc_stat, CloneResult};
 
 pub struct CreateOptions {
     pub id: String,
@@ -48,10 +49,12 @@ pub struct Created {
     pub terminal: Option<OwnedFd>,
 }
 
-/// Undoes a half-made container: kills the init, removes the state dir.
+/// Undoes a half-made container: kills the init, empties and removes the
+/// cgroup hull made, removes the state dir.
 struct Cleanup {
     dir: Option<PathBuf>,
     child: Option<(i32, OwnedFd)>,
+    cgroup: Option<Box<dyn CgroupManager>>,
 }
 
 impl Drop for Cleanup {
@@ -59,6 +62,14 @@ impl Drop for Cleanup {
         if let Some((pid, pidfd)) = self.child.take() {
             let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cgroup) = self.cgroup.take() {
+            if cgroup.state().owned {
+                let _ = cgroup.kill_all();
+            }
+            if let Err(err) = cgroup.destroy() {
+                logging::warn(&format!("{err:#}"));
+            }
         }
         if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
@@ -96,6 +107,10 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     for warning in &plan.warnings {
         logging::warn(warning);
     }
+    // Paths resolved and limits checked against the host while nothing
+    // exists yet.
+    let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id)?;
+    cgroup.check(&plan.cgroup.resources)?;
 
     root.ensure()?;
     let dir = root.container_dir(&opts.id);
@@ -109,6 +124,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let mut cleanup = Cleanup {
         dir: Some(dir.clone()),
         child: None,
+        cgroup: None,
     };
     let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
 
@@ -120,7 +136,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {fifo_path:?}"))?;
 
-    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo)?;
+    let cgroup = cleanup.cgroup.insert(cgroup);
+    let cgroup_state = setup_cgroup(cgroup.as_mut(), &plan)?;
+    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo, cgroup.as_ref())?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
     let (_, start_time) =
@@ -137,6 +155,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
         hooks: plan.hooks.clone(),
+        cgroup: Some(cgroup_state),
     };
     state::save(&dir, &state)?;
     if let Some(profile) = &plan.seccomp_spec {
@@ -148,6 +167,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
     cleanup.dir = None;
     cleanup.child = None;
+    cleanup.cgroup = None;
     Ok(Created {
         dir,
         state,
@@ -157,12 +177,27 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     })
 }
 
+/// Make the cgroup and write its limits and device rules. A cgroup that
+/// already existed is joined: only the limits that are set are written,
+/// and device rules only when the config has some (the spec's rule for
+/// shared cgroups).
+fn setup_cgroup(cgroup: &mut dyn CgroupManager, plan: &Plan) -> Result<CgroupState> {
+    cgroup.create()?;
+    let resources = &plan.cgroup.resources;
+    cgroup.apply(resources, false)?;
+    if cgroup.state().owned || resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        cgroup.apply_devices(&plan.cgroup.devices)?;
+    }
+    Ok(cgroup.state())
+}
+
 /// Clone the init and wait for its word: ready, or an error to report.
 /// Returns its pid, a pidfd, and the pty master when hull keeps the terminal.
 fn spawn_init(
     plan: &Plan,
     opts: &CreateOptions,
     fifo: OwnedFd,
+    cgroup: &dyn CgroupManager,
 ) -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
     let (parent_sock, child_sock) = channel::pair()?;
     // Connected here, in hull's namespaces: after pivot_root the init could
@@ -193,13 +228,18 @@ fn spawn_init(
     }
     let idmapped = crate::rootfs::idmap::prepare(plan)?;
     let parent_pid = std::process::id() as i32;
-    let flags = plan.new_namespace_flags().bits();
+    // A new cgroup namespace is unshared by the init once it is in its
+    // cgroup: cloned with the rest, it would be rooted at hull's cgroup.
+    let flags = (plan.new_namespace_flags() - CloneFlags::CLONE_NEWCGROUP).bits();
+    let mut cgroup_procs = cgroup.open_procs()?;
+    let into = cgroup.clone_into_fd();
     logging::debug(&format!(
         "clone the init of {:?} with namespaces {:?}",
         opts.id,
         plan.new_namespace_flags()
     ));
-    let (pid, pidfd) = match clone_fork(flags).context("clone the container's init")? {
+    let cloned = cgroups::clone_into(flags, into.as_ref(), &mut cgroup_procs);
+    let (pid, pidfd) = match cloned.context("clone the container's init")? {
         CloneResult::Child => {
             drop(parent_sock);
             init_main(InitArgs {
@@ -215,12 +255,16 @@ fn spawn_init(
                     .then(|| std::ffi::CString::new(opts.id.as_bytes()).ok())
                     .flatten(),
                 idmapped,
+                cgroup_procs,
+                unshare_cgroupns: plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP),
             })
         }
         CloneResult::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(child_sock);
     drop(fifo);
+    drop(cgroup_procs);
+    drop(into);
     if let Err(err) = setup_from_outside(plan, pid, &parent_sock) {
         let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);

@@ -1,4 +1,5 @@
-//! `delete`: kill what is left of a container and remove its state.
+//! `delete`: kill what is left of a container, remove its cgroup and its
+//! state.
 
 use anyhow::{bail, Context, Result};
 
@@ -44,17 +45,30 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     match container.status() {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&container)?,
-        Status::Running if force => kill_and_wait(&container)?,
-        Status::Running => bail!(
-            "cannot delete container {id:?} that is not stopped: running (stop it first, or use --force)"
+        Status::Running | Status::Paused if force => kill_and_wait(&container)?,
+        status @ (Status::Running | Status::Paused) => bail!(
+            "cannot delete container {id:?} that is not stopped: {status} (stop it first, or use --force)"
         ),
     }
     destroy(&container)
 }
 
-/// Remove what hull made for a stopped container.
+/// Remove what hull made for a stopped container: what is left in its
+/// cgroup is killed, the cgroup removed, then the state.
 /// poststop hooks run last; their failure is reported, delete goes on.
 pub fn destroy(container: &Container) -> Result<()> {
+    if let Some(cgroup) = container.cgroup() {
+        let id = container.id();
+        if cgroup.state().owned {
+            // Processes a container without its own pid namespace left.
+            cgroup
+                .kill_all()
+                .with_context(|| format!("container {id:?}: kill the processes of its cgroup"))?;
+        }
+        cgroup
+            .destroy()
+            .with_context(|| format!("container {id:?}: remove its cgroup"))?;
+    }
     std::fs::remove_dir_all(&container.dir)
         .with_context(|| format!("remove state dir {:?}", container.dir))?;
     let s = &container.state;
@@ -78,11 +92,23 @@ fn kill_and_wait(container: &Container) -> Result<()> {
     let Some(pidfd) = container.init_pidfd() else {
         return Ok(());
     };
-    if container.state.own_pid_namespace {
-        // SIGKILL to a pid namespace's init takes every process in it along.
-        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
+    let cgroup = container.cgroup().filter(|c| c.state().owned);
+    if let Some(cgroup) = &cgroup {
+        // Everything in the cgroup, frozen or not (cgroup.kill on v2).
+        cgroup.kill_all()?;
+        // Already dead from the above, most likely.
+        let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
     } else {
-        super::kill(container, libc::SIGKILL, true)?;
+        // SIGKILL to a pid namespace's init takes every process in it
+        // along. Without one, in a joined (shared) cgroup, the container's
+        // other processes cannot be told from its neighbours': only the init.
+        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
+    }
+    if let Some(cgroup) = container.cgroup() {
+        // A paused container's processes die once thawed (v1).
+        if cgroup.is_frozen().unwrap_or(false) {
+            cgroup.thaw()?;
+        }
     }
     use std::os::fd::AsFd;
     if !pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {

@@ -16,7 +16,7 @@ use crate::config::ProcessPlan;
 use crate::process::channel::{self, Message};
 use crate::process::setup;
 use crate::security::attrs;
-use crate::syscall::{clone_fork, pidfd_send_signal, CloneResult};
+use crate::syscall::{pidfd_send_signal, CloneResult};
 
 pub struct ExecOptions {
     pub process: ProcessPlan,
@@ -24,6 +24,9 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// The connected --console-socket, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
+    /// Exec into a paused container (the process starts frozen, and runs
+    /// once the container is resumed).
+    pub ignore_paused: bool,
 }
 
 /// The namespaces `exec` joins, in the order the kernel wants them.
@@ -41,8 +44,14 @@ const NAMESPACES: [(CloneFlags, &str); 8] = [
 /// Start the process; returns its host pid and a pidfd for it.
 pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)> {
     let id = container.id();
-    if container.status() == Status::Stopped {
-        bail!("cannot exec in container {id:?}: container not running (it has stopped)");
+    match container.status() {
+        Status::Stopped => {
+            bail!("cannot exec in container {id:?}: container not running (it has stopped)")
+        }
+        Status::Paused if !opts.ignore_paused => {
+            bail!("cannot exec in container {id:?}: it is paused (use --ignore-paused to override)")
+        }
+        _ => {}
     }
     let init = container
         .init_pidfd()
@@ -76,9 +85,24 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let seccomp = crate::security::seccomp::load_saved(&container.dir)
         .with_context(|| format!("exec in container {id:?}"))?;
     let (parent_sock, child_sock) = channel::pair()?;
-    let (pid, pidfd) = match clone_fork(0).context("clone the exec process")? {
+    // The process joins the container's cgroup: born in it on v2, writes
+    // itself into each v1 hierarchy first thing on v1.
+    let (mut cgroup_procs, into) = match container.cgroup() {
+        Some(c) => (c.open_procs()?, c.clone_into_fd()),
+        None => (Vec::new(), None),
+    };
+    let cloned = crate::cgroups::clone_into(0, into.as_ref(), &mut cgroup_procs);
+    let (pid, pidfd) = match cloned.context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);
+            for fd in cgroup_procs {
+                if let Err(err) = nix::unistd::write(&fd, b"0") {
+                    let text = format!("join the container's cgroup (write cgroup.procs): {err}");
+                    let _ = channel::send_message(&child_sock, &Message::Error(text));
+                    // SAFETY: _exit is always safe; nothing needs unwinding.
+                    unsafe { libc::_exit(1) }
+                }
+            }
             let flags = flags - CloneFlags::CLONE_NEWPID;
             let err = child(&init, flags, &child_sock, opts, seccomp.as_ref()).unwrap_err();
             let _ = channel::send_message(&child_sock, &Message::Error(format!("{err:#}")));
@@ -88,6 +112,8 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
         CloneResult::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(child_sock);
+    drop(cgroup_procs);
+    drop(into);
     // The child's end is close-on-exec: silence means the exec happened.
     let mut received = channel::recv_message_fd(&parent_sock);
     while let Ok((Some(Message::SeccompFd), passed)) = received {

@@ -1,5 +1,5 @@
 //! `kill`: a signal to the init through a verified pidfd, or with `--all`
-//! to every process of the container's pid namespace.
+//! to every process in the container's cgroup.
 
 use anyhow::{bail, Context, Result};
 
@@ -7,27 +7,32 @@ use super::{Container, Status};
 
 pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
     let id = container.id();
-    if container.status() == Status::Stopped {
+    let status = container.status();
+    if status == Status::Stopped {
         bail!("cannot signal container {id:?}: container not running (it has stopped)");
     }
     let pidfd = container
         .init_pidfd()
         .with_context(|| format!("cannot signal container {id:?}: container not running"))?;
-    if all && container.state.own_pid_namespace {
-        let ns = std::fs::read_link(format!("/proc/{}/ns/pid", container.state.pid))
-            .with_context(|| format!("read the pid namespace of init {}", container.state.pid))?;
-        for pid in pids_in_namespace_of(container.state.pid)? {
-            // Pin the process, then check it is still in the container's
-            // namespace: a pid reused since the scan is never signalled.
-            let Ok(fd) = crate::syscall::pidfd_open(pid) else {
-                continue;
-            };
-            if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == ns) {
-                let _ = crate::process::pidfd::send_signal(&fd, signal);
-            }
+    let cgroup = container.cgroup();
+    if all {
+        if let Some(cgroup) = &cgroup {
+            signal_cgroup(cgroup.as_ref(), signal, status == Status::Paused)
+                .with_context(|| format!("signal every process of container {id:?}"))?;
+            return Ok(());
+        }
+        if container.state.own_pid_namespace {
+            signal_namespace(container.state.pid, signal)?;
         }
     }
-    match crate::process::pidfd::send_signal(&pidfd, signal) {
+    let sent = crate::process::pidfd::send_signal(&pidfd, signal);
+    if status == Status::Paused && signal == libc::SIGKILL {
+        // A frozen task dies only once thawed.
+        if let Some(cgroup) = &cgroup {
+            cgroup.thaw()?;
+        }
+    }
+    match sent {
         Ok(()) => Ok(()),
         Err(err)
             if err
@@ -42,11 +47,33 @@ pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
     }
 }
 
-/// Host pids of every process in the pid namespace of `init`.
-pub fn pids_in_namespace_of(init: i32) -> Result<Vec<i32>> {
+/// Signal every pid of the cgroup while it is frozen: no process can fork
+/// out of reach and no pid can be reused between the read and the signal.
+/// A paused container stays paused, unless the signal is SIGKILL.
+fn signal_cgroup(
+    cgroup: &dyn crate::cgroups::CgroupManager,
+    signal: i32,
+    paused: bool,
+) -> Result<()> {
+    let frozen = paused || cgroup.freeze().is_ok();
+    let pids = cgroup.pids();
+    if let Ok(pids) = &pids {
+        for pid in pids {
+            // SAFETY: kill(2) with plain integers.
+            unsafe { libc::kill(*pid, signal) };
+        }
+    }
+    if frozen && (!paused || signal == libc::SIGKILL) {
+        cgroup.thaw()?;
+    }
+    pids.map(|_| ())
+}
+
+/// Without a cgroup (state from an older hull): every process in the
+/// init's pid namespace.
+fn signal_namespace(init: i32, signal: i32) -> Result<()> {
     let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))
-        .with_context(|| format!("read pid namespace of {init}"))?;
-    let mut pids = Vec::new();
+        .with_context(|| format!("read the pid namespace of init {init}"))?;
     for entry in std::fs::read_dir("/proc").context("read /proc")? {
         let Ok(entry) = entry else { continue };
         let Some(pid) = entry
@@ -56,11 +83,17 @@ pub fn pids_in_namespace_of(init: i32) -> Result<Vec<i32>> {
         else {
             continue;
         };
-        if pid != init
-            && std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|link| link == ns)
-        {
-            pids.push(pid);
+        if pid == init {
+            continue;
+        }
+        // Pin the process, then check it is still in the container's
+        // namespace: a pid reused since the scan is never signalled.
+        let Ok(fd) = crate::syscall::pidfd_open(pid) else {
+            continue;
+        };
+        if std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l == ns) {
+            let _ = crate::process::pidfd::send_signal(&fd, signal);
         }
     }
-    Ok(pids)
+    Ok(())
 }

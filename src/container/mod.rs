@@ -3,9 +3,13 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod kill;
+mod pause;
+mod ps;
 mod start;
+mod update;
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -15,10 +19,15 @@ use serde::Serialize;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::{delete, destroy};
+pub use events::{events, EventsOptions};
 pub use exec::{exec, ExecOptions};
 pub use kill::kill;
+pub use pause::{pause, resume};
+pub use ps::{ps, PsFormat};
 pub use start::start;
+pub use update::update;
 
+use crate::cgroups::{self, CgroupManager};
 use crate::state::{self, StateRoot, StoredState, EXEC_FIFO};
 use crate::syscall::proc_stat;
 
@@ -27,6 +36,7 @@ use crate::syscall::proc_stat;
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -35,6 +45,7 @@ impl std::fmt::Display for Status {
         f.write_str(match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -75,10 +86,33 @@ impl Container {
     pub fn status(&self) -> Status {
         if !self.init_alive() {
             Status::Stopped
+        } else if self
+            .cgroup()
+            .is_some_and(|c| c.is_frozen().unwrap_or(false))
+        {
+            // A created container can be paused too (as in runc).
+            Status::Paused
         } else if self.dir.join(EXEC_FIFO).exists() {
             Status::Created
         } else {
             Status::Running
+        }
+    }
+
+    /// The manager of the container's cgroup (None for containers created
+    /// before hull made cgroups).
+    pub fn cgroup(&self) -> Option<Box<dyn CgroupManager>> {
+        self.state.cgroup.as_ref().map(cgroups::manager_from_state)
+    }
+
+    /// The cgroup, or an error saying the container has none.
+    pub fn require_cgroup(&self) -> Result<Box<dyn CgroupManager>> {
+        match self.cgroup() {
+            Some(c) => Ok(c),
+            None => bail!(
+                "container {:?} has no cgroup recorded in its state",
+                self.id()
+            ),
         }
     }
 

@@ -19,6 +19,7 @@ pub fn start(container: &Container, interrupt: Option<std::os::fd::RawFd>) -> Re
     match container.status() {
         Status::Created => {}
         Status::Running => bail!("cannot start container {id:?}: it is already running"),
+        Status::Paused => bail!("cannot start container {id:?}: it is paused (resume it first)"),
         Status::Stopped => {
             bail!("cannot start container {id:?}: it has stopped (delete it and create it again)")
         }

@@ -34,11 +34,22 @@ pub struct InitArgs<'a> {
     pub keyring: Option<CString>,
     /// Detached id-mapped trees made by hull, by mount index.
     pub idmapped: Vec<(usize, OwnedFd)>,
+    /// The v1 hierarchies' `tasks` files (and, where clone3 is missing, the
+    /// cgroup2 `cgroup.procs`), opened by hull: the init writes "0" (itself)
+    /// into each before anything else.
+    pub cgroup_procs: Vec<OwnedFd>,
+    /// Unshare the cgroup namespace after joining the cgroup, so that its
+    /// root is the container's cgroup (it was left out of the clone).
+    pub unshare_cgroupns: bool,
 }
 
 /// Never returns: either execs the container's process or exits.
-pub fn init_main(args: InitArgs) -> ! {
-    let err = match prepare(&args) {
+pub fn init_main(mut args: InitArgs) -> ! {
+    let joined = join_cgroup(
+        std::mem::take(&mut args.cgroup_procs),
+        args.unshare_cgroupns,
+    );
+    let err = match joined.and_then(|()| prepare(&args)) {
         Ok(ready) => match wait_and_exec(args, ready) {
             Ok(never) => match never {},
             Err(err) => {
@@ -54,6 +65,18 @@ pub fn init_main(args: InitArgs) -> ! {
     let _ = send_message(&args.sync, &Message::Error(format!("{err:#}")));
     // SAFETY: as above.
     unsafe { libc::_exit(1) }
+}
+
+/// Enter the container's cgroup before any container code runs; the fds
+/// are closed here, they never reach the container.
+fn join_cgroup(procs: Vec<OwnedFd>, unshare_cgroupns: bool) -> Result<()> {
+    for fd in procs {
+        nix::unistd::write(&fd, b"0").context("join the container's cgroup")?;
+    }
+    if unshare_cgroupns {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).context("unshare the cgroup namespace")?;
+    }
+    Ok(())
 }
 
 /// What the init holds between setup and exec.

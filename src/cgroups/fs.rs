@@ -1,0 +1,94 @@
+//! Reading and writing cgroup interface files, with errors that name the
+//! file, the value and the errno.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+/// Write `value` to `dir/file` in one write(2), as the kernel wants it.
+pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let path = dir.join(file);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| anyhow!("open {path:?}: {}", crate::config::describe_io(&e)))?;
+    f.write_all(value.as_bytes()).map_err(|e| {
+        anyhow!(
+            "write {value:?} to {path:?}: {}",
+            crate::config::describe_io(&e)
+        )
+    })
+}
+
+pub fn read(dir: &Path, file: &str) -> Result<String> {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path)
+        .map_err(|e| anyhow!("read {path:?}: {}", crate::config::describe_io(&e)))
+}
+
+/// A file holding one number ("max" reads as u64::MAX).
+pub fn read_u64(dir: &Path, file: &str) -> Result<u64> {
+    let text = read(dir, file)?;
+    parse_u64(text.trim()).ok_or_else(|| anyhow!("{:?}: not a number: {text:?}", dir.join(file)))
+}
+
+pub fn parse_u64(s: &str) -> Option<u64> {
+    if s == "max" {
+        Some(u64::MAX)
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// "key value" lines (memory.stat, cpu.stat, memory.events …).
+pub fn parse_flat_keyed(text: &str) -> Vec<(String, u64)> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_string(), parse_u64(v.trim())?))
+        })
+        .collect()
+}
+
+pub fn keyed(text: &str, key: &str) -> Option<u64> {
+    parse_flat_keyed(text)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// Pids in a cgroup.procs file.
+pub fn read_procs(dir: &Path) -> Result<Vec<i32>> {
+    Ok(read(dir, "cgroup.procs")?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect())
+}
+
+/// rmdir, retried while the last processes are still leaving (EBUSY);
+/// a directory already gone is fine.
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    let mut delay = std::time::Duration::from_millis(1);
+    for _ in 0..200 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_millis(20));
+            }
+            Err(e) => bail_io(dir, e)?,
+        }
+    }
+    Err(anyhow!(
+        "remove cgroup {dir:?}: still busy (processes left in it)"
+    ))
+}
+
+fn bail_io(dir: &Path, e: std::io::Error) -> Result<()> {
+    Err(anyhow!(
+        "remove cgroup {dir:?}: {}",
+        crate::config::describe_io(&e)
+    ))
+}

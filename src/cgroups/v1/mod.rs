@@ -1,0 +1,446 @@
+//! cgroup v1 (legacy and hybrid hosts): one directory per mounted hierarchy,
+//! named ones (name=systemd) and a hybrid host's cgroup2 included.
+
+mod stats;
+pub use stats::hugetlb_sizes;
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::LinuxResources;
+
+use super::devices::{self, DeviceRule};
+use super::resources::{self, V1Facts, Write};
+use super::{fs, path, CgroupManager, CgroupState, Mode, Stats};
+
+/// The v1 controllers the kernel knows.
+pub const CONTROLLERS: &[&str] = &[
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+/// The key of a hybrid host's cgroup2 hierarchy in the paths.
+pub const UNIFIED: &str = "unified";
+
+pub struct Manager {
+    /// Hierarchy → the container's directory in it.
+    paths: BTreeMap<String, PathBuf>,
+    owned: bool,
+}
+
+/// Whether hierarchy `h` ("cpu,cpuacct") holds `controller`.
+fn holds(h: &str, controller: &str) -> bool {
+    h.split(',').any(|c| c == controller)
+}
+
+impl Manager {
+    pub fn resolve(cgroups_path: Option<&str>, id: &str) -> Result<Manager> {
+        let own = path::own_cgroups()?;
+        let mut paths = BTreeMap::new();
+        for m in path::cgroup_mounts()? {
+            let key = if m.fs_type == "cgroup2" {
+                UNIFIED.to_string()
+            } else if m.hierarchy.is_empty() {
+                continue;
+            } else {
+                m.hierarchy.clone()
+            };
+            if paths.contains_key(&key) {
+                continue;
+            }
+            let own_path = own
+                .iter()
+                .find(|(h, _)| {
+                    if key == UNIFIED {
+                        h.is_empty()
+                    } else {
+                        path::same_hierarchy(h, &key)
+                    }
+                })
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| PathBuf::from("/"));
+            // The caller's cgroup as seen under this mount's root.
+            let below_root = own_path.strip_prefix(&m.root).unwrap_or(Path::new(""));
+            let inner = path::inner(cgroups_path, id, &Path::new("/").join(below_root));
+            paths.insert(key, m.mount_point.join(inner));
+        }
+        if paths.is_empty() {
+            bail!(
+                "no cgroup hierarchy is mounted under {}",
+                super::CGROUP_ROOT
+            );
+        }
+        Ok(Manager { paths, owned: true })
+    }
+
+    pub fn from_state(state: &CgroupState) -> Manager {
+        Manager {
+            paths: state.paths.clone(),
+            owned: state.owned,
+        }
+    }
+
+    /// The container's directory in the hierarchy that holds `controller`.
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.paths
+            .iter()
+            .find(|(h, _)| h.as_str() != UNIFIED && holds(h, controller))
+            .map(|(_, p)| p.as_path())
+    }
+
+    /// The hierarchy whose process list stands for the container's.
+    fn main_dir(&self) -> Result<&Path> {
+        ["freezer", "pids", "memory", "devices", "cpu"]
+            .iter()
+            .find_map(|c| self.dir(c))
+            .or_else(|| self.paths.values().next().map(|p| p.as_path()))
+            .ok_or_else(|| anyhow!("the container has no cgroup"))
+    }
+
+    /// The directory, or its nearest existing ancestor (before create).
+    fn existing(dir: &Path) -> &Path {
+        let mut d = dir;
+        while !d.exists() {
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        d
+    }
+
+    fn facts(&self) -> V1Facts {
+        let mem = self.dir("memory").map(Self::existing);
+        let blkio = self.dir("blkio").map(Self::existing);
+        V1Facts {
+            memory_limit_now: mem
+                .and_then(|d| fs::read_u64(d, "memory.limit_in_bytes").ok())
+                .unwrap_or(u64::MAX),
+            memsw: mem.is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists()),
+            blkio_weight_file: match blkio {
+                Some(d)
+                    if !d.join("blkio.weight").exists() && d.join("blkio.bfq.weight").exists() =>
+                {
+                    "blkio.bfq.weight"
+                }
+                _ => "blkio.weight",
+            },
+        }
+    }
+
+    /// Where a write goes: its hierarchy, or on a hybrid host the cgroup2
+    /// for hugetlb when only cgroup2 has it (its files are named the v2 way).
+    fn target(&self, w: &Write) -> Result<(PathBuf, String)> {
+        if let Some(d) = self.dir(&w.controller) {
+            return Ok((d.to_path_buf(), w.file.clone()));
+        }
+        if w.controller == "hugetlb" {
+            if let Some(u) = self.paths.get(UNIFIED) {
+                let avail = fs::read(Self::existing(u), "cgroup.controllers").unwrap_or_default();
+                if avail.split_whitespace().any(|c| c == "hugetlb") {
+                    let file = w.file.replace(".limit_in_bytes", ".max");
+                    return Ok((u.clone(), file));
+                }
+            }
+        }
+        bail!(
+            "{}: the \"{}\" controller is not available on this host (no cgroup v1 hierarchy has it)",
+            w.field,
+            w.controller
+        )
+    }
+
+    fn check_cpuset(&self, r: &LinuxResources) -> Result<()> {
+        let Some(cpu) = r.cpu() else { return Ok(()) };
+        let Some(dir) = self.dir("cpuset") else {
+            return Ok(());
+        };
+        let parent = Self::existing(dir.parent().unwrap_or(dir));
+        for (name, list, file) in [
+            ("cpus", cpu.cpus(), "cpuset.effective_cpus"),
+            ("mems", cpu.mems(), "cpuset.effective_mems"),
+        ] {
+            let Some(list) = list.as_deref().filter(|l| !l.is_empty()) else {
+                continue;
+            };
+            let have = fs::read(parent, file)?;
+            check_subset(
+                &format!("linux.resources.cpu.{name}"),
+                list,
+                have.trim(),
+                parent,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Every cpu/mem of `list` must be in `have` (the parent's effective set).
+pub fn check_subset(field: &str, list: &str, have: &str, parent: &Path) -> Result<()> {
+    let want = resources::parse_cpuset(list).map_err(|why| anyhow!("{field}: {list:?}: {why}"))?;
+    let have_set = resources::parse_cpuset(have).unwrap_or_default();
+    if let Some(missing) = want.iter().find(|c| !have_set.contains(c)) {
+        bail!("{field}: {list:?}: {missing} is not available (cgroup {parent:?} has {have:?})");
+    }
+    Ok(())
+}
+
+/// Copy cpuset.cpus/mems from the parent into a new v1 cpuset directory
+/// (an empty cpuset cannot hold processes).
+fn init_cpuset(dir: &Path) -> Result<()> {
+    let parent = dir.parent().context("cpuset cgroup has no parent")?;
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if fs::read(dir, file)?.trim().is_empty() {
+            let value = fs::read(parent, file)?;
+            fs::write(dir, file, value.trim())?;
+        }
+    }
+    Ok(())
+}
+
+impl CgroupManager for Manager {
+    fn state(&self) -> CgroupState {
+        CgroupState {
+            mode: Mode::Legacy,
+            paths: self.paths.clone(),
+            owned: self.owned,
+        }
+    }
+
+    fn check(&self, r: &LinuxResources) -> Result<()> {
+        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+            bail!(
+                "linux.resources.unified: cgroup v2 keys cannot be applied on this cgroup v1 host"
+            );
+        }
+        let facts = self.facts();
+        for w in resources::v1_writes(r, &facts) {
+            self.target(&w)?;
+            if w.file == "memory.memsw.limit_in_bytes" && !facts.memsw {
+                bail!("{}: this kernel has no swap accounting (memory.memsw.limit_in_bytes is missing)", w.field);
+            }
+            if w.controller == "blkio" && w.file == facts.blkio_weight_file {
+                let d = Self::existing(self.dir("blkio").unwrap_or(Path::new("/")));
+                if !d.join(&w.file).exists() {
+                    bail!("{}: {}: the blkio controller here has no weight file (blkio.weight or blkio.bfq.weight; the disks' io scheduler has no weights)", w.field, w.value);
+                }
+            }
+        }
+        self.check_cpuset(r)
+    }
+
+    fn create(&mut self) -> Result<()> {
+        let mut made_any = false;
+        for (h, dir) in &self.paths {
+            if dir.exists() {
+                continue;
+            }
+            // Levels made here, outermost first (cpuset needs each filled).
+            let mut new_levels = Vec::new();
+            let mut d = dir.as_path();
+            while !d.exists() {
+                new_levels.push(d.to_path_buf());
+                d = d.parent().context("cgroup path has no parent")?;
+            }
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow!("create cgroup {dir:?}: {}", crate::config::describe_io(&e))
+            })?;
+            made_any = true;
+            if holds(h, "cpuset") {
+                for level in new_levels.iter().rev() {
+                    init_cpuset(level)?;
+                }
+            }
+        }
+        // A cgroup that was all there already is joined, shared: delete
+        // must neither empty nor remove it.
+        self.owned = made_any;
+        Ok(())
+    }
+
+    fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
+        if update {
+            check_before_update(r, self.dir("memory"), "memory.usage_in_bytes")?;
+        }
+        let writes = resources::v1_writes(r, &self.facts());
+        if let Some(unified) = self.paths.get(UNIFIED) {
+            // hugetlb from the cgroup2 beside: on in every level above.
+            let on_unified: Vec<&str> = writes
+                .iter()
+                .filter(|w| self.dir(&w.controller).is_none())
+                .map(|w| w.controller.as_str())
+                .collect();
+            if !on_unified.is_empty() {
+                let root = path::cgroup_mounts()?
+                    .into_iter()
+                    .find(|m| m.fs_type == "cgroup2")
+                    .map(|m| m.mount_point)
+                    .context("the cgroup2 mount is gone")?;
+                super::v2::enable_controllers(unified, &root, &on_unified)?;
+            }
+        }
+        for w in writes {
+            let (dir, file) = self.target(&w)?;
+            match fs::write(&dir, &file, &w.value) {
+                Ok(()) => {}
+                Err(_) if w.optional && !dir.join(&file).exists() => {}
+                Err(err) => return Err(err.context(w.field.clone())),
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_devices(&self, rules: &[DeviceRule]) -> Result<()> {
+        let Some(dir) = self.dir("devices") else {
+            crate::logging::warn("linux.resources.devices: no devices cgroup hierarchy on this host; device rules not applied");
+            return Ok(());
+        };
+        for (file, line) in devices::v1_writes(rules) {
+            fs::write(dir, file, &line).context("linux.resources.devices")?;
+        }
+        Ok(())
+    }
+
+    fn open_procs(&self) -> Result<Vec<OwnedFd>> {
+        // v1 hierarchies get the init's thread through `tasks`: writing "0"
+        // there moves only the writer and skips the global threadgroup lock
+        // whose RCU sync makes every cgroup.procs write cost milliseconds.
+        // The init is single-threaded, so its thread is all of it. A hybrid
+        // host's cgroup2 is entered by the clone itself (clone_into_fd).
+        self.paths
+            .iter()
+            .filter(|(h, _)| h.as_str() != UNIFIED)
+            .map(|(_, d)| {
+                let p = d.join("tasks");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .map(OwnedFd::from)
+                    .map_err(|e| anyhow!("open {p:?}: {}", crate::config::describe_io(&e)))
+            })
+            .collect()
+    }
+
+    fn clone_into_fd(&self) -> Option<OwnedFd> {
+        let dir = self.paths.get(UNIFIED)?;
+        std::fs::File::open(dir).ok().map(OwnedFd::from)
+    }
+
+    fn freeze(&self) -> Result<()> {
+        let dir = self
+            .dir("freezer")
+            .context("no freezer cgroup hierarchy on this host")?;
+        // FREEZING turns into FROZEN once every task stopped; writing
+        // FROZEN again nudges tasks that were forking.
+        for _ in 0..2000 {
+            fs::write(dir, "freezer.state", "FROZEN")?;
+            if fs::read(dir, "freezer.state")?.trim() == "FROZEN" {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let _ = fs::write(dir, "freezer.state", "THAWED");
+        bail!("freeze {dir:?}: the cgroup did not reach FROZEN")
+    }
+
+    fn thaw(&self) -> Result<()> {
+        let dir = self
+            .dir("freezer")
+            .context("no freezer cgroup hierarchy on this host")?;
+        fs::write(dir, "freezer.state", "THAWED")
+    }
+
+    fn is_frozen(&self) -> Result<bool> {
+        match self.dir("freezer") {
+            Some(dir) => Ok(fs::read(dir, "freezer.state")?.trim() == "FROZEN"),
+            None => Ok(false),
+        }
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        super::v2::all_pids(self.main_dir()?)
+    }
+
+    fn kill_all(&self) -> Result<()> {
+        if self.pids()?.is_empty() {
+            // Nobody left who could fork: nothing to freeze or kill.
+            return Ok(());
+        }
+        // Frozen, nobody can fork a new process between the read and the
+        // kill, and no pid read can be reused before it is signalled.
+        let freezer = self.dir("freezer").is_some();
+        if freezer {
+            self.freeze()?;
+        }
+        let result = self.pids().map(|pids| {
+            for pid in pids {
+                // SAFETY: kill(2) with plain integers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        if freezer {
+            self.thaw()?;
+        }
+        result
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let mut s = stats::read(|c| self.dir(c));
+        if self.dir("hugetlb").is_none() {
+            if let Some(unified) = self.paths.get(UNIFIED) {
+                s.hugetlb = super::v2::stats::hugetlb(unified);
+            }
+        }
+        Ok(s)
+    }
+
+    fn oom_kills(&self) -> Result<u64> {
+        let dir = self
+            .dir("memory")
+            .context("no memory cgroup hierarchy on this host")?;
+        let text = fs::read(dir, "memory.oom_control")?;
+        Ok(fs::keyed(&text, "oom_kill").unwrap_or(0))
+    }
+
+    fn destroy(&self) -> Result<()> {
+        if !self.owned {
+            return Ok(());
+        }
+        let mut first_err = None;
+        for dir in self.paths.values() {
+            if let Err(e) = fs::remove_dir(dir) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+/// checkBeforeUpdate: a new memory limit below what is in use now fails.
+pub fn check_before_update(r: &LinuxResources, mem: Option<&Path>, usage_file: &str) -> Result<()> {
+    let Some(m) = r.memory() else { return Ok(()) };
+    let (Some(true), Some(limit), Some(dir)) = (m.check_before_update(), m.limit(), mem) else {
+        return Ok(());
+    };
+    if limit > 0 {
+        let usage = fs::read_u64(dir, usage_file)?;
+        if (limit as u64) < usage {
+            bail!("linux.resources.memory.limit: {limit} is below the current usage of {usage} bytes (checkBeforeUpdate)");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! `update`: new limits written into a running container's cgroup.
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::LinuxResources;
+
+use super::{Container, Status};
+use crate::state::DirLock;
+
+pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
+    let id = container.id();
+    let _lock =
+        DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
+    if container.status() == Status::Stopped {
+        bail!("cannot update container {id:?}: container not running (it has stopped)");
+    }
+    let mut warnings = Vec::new();
+    crate::cgroups::resources::validate_update(resources, &mut warnings)?;
+    for w in warnings {
+        crate::logging::warn(&w);
+    }
+    let cgroup = container.require_cgroup()?;
+    cgroup.check(resources)?;
+    cgroup
+        .apply(resources, true)
+        .with_context(|| format!("update container {id:?}"))
+}
