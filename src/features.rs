@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::security::seccomp;
+
 /// The oldest spec version config.json may name (any 1.x is accepted).
 pub const OCI_VERSION_MIN: &str = "1.0.0";
 
@@ -18,13 +20,20 @@ pub fn document() -> Value {
             "namespaces": crate::config::NAMESPACES,
             "capabilities": caps,
             "cgroup": {
-                "v1": false,
-                "v2": false,
+                "v1": true,
+                "v2": true,
                 "systemd": false,
                 "systemdUser": false,
-                "rdma": false,
+                "rdma": true,
             },
-            "seccomp": { "enabled": false },
+            "seccomp": {
+                "enabled": true,
+                "actions": seccomp::ACTIONS,
+                "operators": seccomp::OPERATORS,
+                "archs": seccomp::usable_arches(),
+                "knownFlags": seccomp::FLAGS,
+                "supportedFlags": seccomp::supported_flags(),
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
@@ -33,6 +42,7 @@ pub fn document() -> Value {
         },
         "annotations": {
             "org.hull.version": env!("CARGO_PKG_VERSION"),
+            "io.github.seccomp.libseccomp.version": seccomp::library_version(),
         },
         "potentiallyUnsafeConfigAnnotations": [],
     })

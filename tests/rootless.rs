@@ -277,5 +277,13 @@ fn what_a_user_cannot_do_is_named() {
     let out = as_user(&rt, &user, None, &["run", "--bundle", &dir, &rt.new_id()]);
     out.assert_failed("no user namespace")
         .assert_stderr_contains("user namespace");
+    // A limit needs a cgroup, which this user may not make here.
+    let mut bundle = rootless_setup(&rt, &user);
+    bundle.set("/linux/resources", json!({"pids": {"limit": 10}}));
+    chown_tree(&bundle.config_path(), user.uid, user.gid);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    let out = as_user(&rt, &user, None, &["run", "--bundle", &dir, &rt.new_id()]);
+    out.assert_failed("a limit without a writable cgroup")
+        .assert_stderr_contains("create cgroup");
     assert!(rt.root_entries().is_empty(), "state left behind");
 }

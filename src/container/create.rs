@@ -137,8 +137,23 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         .with_context(|| format!("open {fifo_path:?}"))?;
 
     let cgroup = cleanup.cgroup.insert(cgroup);
-    let cgroup_state = setup_cgroup(cgroup.as_mut(), &plan)?;
-    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo, cgroup.as_ref())?;
+    let cgroup_state = match setup_cgroup(cgroup.as_mut(), &plan) {
+        Ok(state) => Some(state),
+        Err(err) if !euid.is_root() && !asks_for_limits(&plan) && is_permission_error(&err) => {
+            // Rootless without a delegated cgroup: runc goes on without one
+            // too, as long as no limit was asked for.
+            logging::warn(&format!(
+                "{err:#}: uid {euid} may not make cgroups here, so the container has none (no limits, pause, events or ps)"
+            ));
+            if let Some(c) = cleanup.cgroup.take() {
+                let _ = c.destroy();
+            }
+            None
+        }
+        Err(err) => return Err(err),
+    };
+    let cgroup = cleanup.cgroup.as_deref();
+    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo, cgroup)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
     let (_, start_time) =
@@ -155,7 +170,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
         hooks: plan.hooks.clone(),
-        cgroup: Some(cgroup_state),
+        cgroup: cgroup_state,
     };
     state::save(&dir, &state)?;
     if let Some(profile) = &plan.seccomp_spec {
@@ -174,6 +189,22 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pid,
         pidfd,
         terminal,
+    })
+}
+
+/// Whether config.json sets any resource limit (device rules included).
+fn asks_for_limits(plan: &Plan) -> bool {
+    plan.cgroup.resources != oci_spec::runtime::LinuxResources::default()
+}
+
+/// Whether an error comes down to EACCES or EPERM.
+fn is_permission_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let errno = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.raw_os_error())
+            .or_else(|| cause.downcast_ref::<nix::errno::Errno>().map(|e| *e as i32));
+        matches!(errno, Some(libc::EACCES) | Some(libc::EPERM))
     })
 }
 
@@ -197,7 +228,7 @@ fn spawn_init(
     plan: &Plan,
     opts: &CreateOptions,
     fifo: OwnedFd,
-    cgroup: &dyn CgroupManager,
+    cgroup: Option<&dyn CgroupManager>,
 ) -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
     let (parent_sock, child_sock) = channel::pair()?;
     // Connected here, in hull's namespaces: after pivot_root the init could
@@ -231,8 +262,11 @@ fn spawn_init(
     // A new cgroup namespace is unshared by the init once it is in its
     // cgroup: cloned with the rest, it would be rooted at hull's cgroup.
     let flags = (plan.new_namespace_flags() - CloneFlags::CLONE_NEWCGROUP).bits();
-    let mut cgroup_procs = cgroup.open_procs()?;
-    let into = cgroup.clone_into_fd();
+    let mut cgroup_procs = match cgroup {
+        Some(c) => c.open_procs()?,
+        None => Vec::new(),
+    };
+    let into = cgroup.and_then(|c| c.clone_into_fd());
     logging::debug(&format!(
         "clone the init of {:?} with namespaces {:?}",
         opts.id,

@@ -59,6 +59,22 @@ pub const ARCHES: &[&str] = &[
     "SCMP_ARCH_RISCV64",
 ];
 
+/// The architectures a filter on this host can hold (the native one's
+/// byte order): what `features` reports.
+pub fn usable_arches() -> Vec<&'static str> {
+    let Ok(mut trial) = ScmpFilterContext::new(ScmpAction::Allow) else {
+        return Vec::new();
+    };
+    ARCHES
+        .iter()
+        .copied()
+        .filter(|name| {
+            scmp_arch(name, "features")
+                .is_ok_and(|arch| arch == ScmpArch::native() || trial.add_arch(arch).is_ok())
+        })
+        .collect()
+}
+
 /// Every filter flag of the runtime spec; `supported_flags` says which of
 /// them this build and kernel apply.
 pub const FLAGS: &[&str] = &[

@@ -6,12 +6,16 @@
 mod attack;
 mod bundle;
 mod host;
+mod listener;
 
 // Only the attack suite uses these.
 #[allow(unused_imports)]
 pub use attack::*;
 pub use bundle::*;
 pub use host::*;
+// Only the tests of seccomp notify use these.
+#[allow(unused_imports)]
+pub use listener::*;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

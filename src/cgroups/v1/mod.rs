@@ -256,9 +256,7 @@ impl CgroupManager for Manager {
                 new_levels.push(d.to_path_buf());
                 d = d.parent().context("cgroup path has no parent")?;
             }
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow!("create cgroup {dir:?}: {}", crate::config::describe_io(&e))
-            })?;
+            std::fs::create_dir_all(dir).with_context(|| format!("create cgroup {dir:?}"))?;
             made_any = true;
             if holds(h, "cpuset") {
                 for level in new_levels.iter().rev() {

@@ -145,13 +145,8 @@ impl CgroupManager for Manager {
             self.owned = false;
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| {
-            anyhow!(
-                "create cgroup {:?}: {}",
-                self.dir,
-                crate::config::describe_io(&e)
-            )
-        })?;
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("create cgroup {:?}", self.dir))?;
         self.owned = true;
         Ok(())
     }
