@@ -121,22 +121,13 @@ fn limit_ok(v: Option<i64>, field: &str) -> Result<()> {
     Ok(())
 }
 
+/// As `validate`, for `update` (its fields are named from `resources`).
+pub fn validate_update(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<()> {
+    validate(r, "resources", warnings)
+}
+
 /// Check every value of `r`; `prefix` names it ("linux.resources").
 pub fn validate(r: &LinuxResources, prefix: &str, warnings: &mut Vec<String>) -> Result<()> {
-    validate_values(r, prefix, warnings, false)
-}
-
-/// As `validate`, for `update`: a quota alone keeps the cgroup's period.
-pub fn validate_update(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<()> {
-    validate_values(r, "resources", warnings, true)
-}
-
-fn validate_values(
-    r: &LinuxResources,
-    prefix: &str,
-    warnings: &mut Vec<String>,
-    update: bool,
-) -> Result<()> {
     if let Some(m) = r.memory() {
         limit_ok(m.limit(), &format!("{prefix}.memory.limit"))?;
         limit_ok(m.reservation(), &format!("{prefix}.memory.reservation"))?;
@@ -168,9 +159,8 @@ fn validate_values(
             if q < -1 {
                 bail!("{prefix}.cpu.quota: {q} is not valid (microseconds per period, or -1 for no limit)");
             }
-            if q > 0 && !update && c.period().unwrap_or(0) == 0 {
-                bail!("{prefix}.cpu.quota: {q} is set without cpu.period (set both)");
-            }
+            // A quota without a period uses the kernel's period (100 ms),
+            // as with runc: `docker run --cpu-quota` sends no period.
             if q > 0 && q < 1000 {
                 bail!("{prefix}.cpu.quota: {q} is below the kernel's minimum of 1000 microseconds");
             }

@@ -239,8 +239,8 @@ fn validation_names_field_and_value() {
             "linux.resources.memory.swappiness: 101",
         ),
         (
-            r#"{"cpu":{"quota":50000}}"#,
-            "linux.resources.cpu.quota: 50000",
+            r#"{"cpu":{"quota":500,"period":100000}}"#,
+            "linux.resources.cpu.quota: 500",
         ),
         (
             r#"{"cpu":{"quota":-7,"period":100000}}"#,
@@ -273,6 +273,13 @@ fn validation_names_field_and_value() {
             .to_string();
         assert!(err.contains(want), "{json}: {err}");
     }
+    // A quota alone takes the kernel's period, as with runc.
+    validate(
+        &res(r#"{"cpu":{"quota":50000}}"#),
+        "linux.resources",
+        &mut Vec::new(),
+    )
+    .expect("a quota without a period");
     let mut warnings = Vec::new();
     validate(
         &res(r#"{"memory":{"kernel":1000,"limit":-1},"cpu":{"quota":-1}}"#),
