@@ -176,3 +176,34 @@ fn exec_errors() {
     out.assert_failed("exec in an unknown container");
     out.assert_stderr_contains("does not exist");
 }
+
+#[test]
+fn exec_lsm_flags_are_checked_like_the_config() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        return; // runc's messages differ
+    }
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y");
+    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    let (id, _) = running(&rt);
+    // On a host without the LSM the label cannot be applied: refused,
+    // naming the field, and nothing runs.
+    if !apparmor {
+        exec(&rt, &id, &["--apparmor", "unconfined-x"], &["/bin/true"])
+            .assert_failed("exec --apparmor")
+            .assert_stderr_contains("process.apparmorProfile");
+    }
+    if !selinux {
+        exec(
+            &rt,
+            &id,
+            &["--process-label", "system_u:system_r:x"],
+            &["/bin/true"],
+        )
+        .assert_failed("exec --process-label")
+        .assert_stderr_contains("process.selinuxLabel");
+    }
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}

@@ -17,9 +17,6 @@ use crate::process::terminal;
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
-    if args.process_label.is_some() || args.apparmor.is_some() {
-        bail!("--process-label/--apparmor: LSM labels are not supported yet");
-    }
     if let Some(sub) = &args.cgroup {
         bail!("--cgroup {sub:?}: exec into a sub-cgroup is not supported yet (the process joins the container's cgroup)");
     }
@@ -166,6 +163,13 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
     }
     if args.tty {
         p["terminal"] = json!(true);
+    }
+    // As runc: the flags set the process's labels, checked like config's.
+    if let Some(profile) = &args.apparmor {
+        p["apparmorProfile"] = json!(profile);
+    }
+    if let Some(label) = &args.process_label {
+        p["selinuxLabel"] = json!(label);
     }
     if args.no_new_privs {
         p["noNewPrivileges"] = json!(true);
