@@ -2,7 +2,7 @@
 //! without the flags hull needs). Each `unsafe` is next to its syscall.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 fn check(rc: libc::c_long) -> io::Result<libc::c_long> {
     if rc < 0 {
@@ -270,16 +270,37 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     if rc == 0 {
         return Ok(());
     }
-    // Fallback for kernels without close_range: walk /proc/self/fd.
-    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd: &RawFd| *fd >= first as RawFd)
-        .collect();
-    for fd in fds {
+    // Fallback for kernels without close_range.
+    for fd in open_fds_from(first as RawFd)? {
         // SAFETY: F_SETFD on an fd number; a closed one just fails.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
+}
+
+/// The open fds from `first` up, listed through a private procfs: the
+/// /proc in the mount namespace may be the container's (after pivot_root)
+/// and could hide an fd that must not reach it.
+fn open_fds_from(first: RawFd) -> io::Result<Vec<RawFd>> {
+    use pathrs::flags::OpenFlags;
+    use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+    let procfs = ProcfsHandle::new().map_err(io::Error::other)?;
+    let dir = procfs
+        .open(
+            ProcfsBase::ProcSelf,
+            "fd",
+            OpenFlags::O_RDONLY | OpenFlags::O_DIRECTORY | OpenFlags::O_CLOEXEC,
+        )
+        .map_err(io::Error::other)?;
+    let mut dir = nix::dir::Dir::from_fd(OwnedFd::from(dir)).map_err(io::Error::from)?;
+    // Neither the listing's own fd nor the procfs handle's (pathrs may
+    // cache it for later use) is reported.
+    let own = [dir.as_raw_fd(), procfs.as_fd().as_raw_fd()];
+    Ok(dir
+        .iter()
+        .filter_map(|e| e.ok()?.file_name().to_str().ok()?.parse().ok())
+        .filter(|fd: &RawFd| *fd >= first && !own.contains(fd))
+        .collect())
 }
 
 /// Close every fd from `first` up except those in `keep`: the init drops
@@ -301,11 +322,8 @@ pub fn close_fds_except(first: RawFd, keep: &[RawFd]) -> io::Result<()> {
         let rc = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
         if rc != 0 {
             // Fallback for kernels without close_range.
-            let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
-                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .filter(|fd: &RawFd| *fd as u32 >= from && *fd as u32 <= to)
-                .collect();
-            for fd in fds {
+            let fds = open_fds_from(from as RawFd)?;
+            for fd in fds.into_iter().filter(|fd| *fd as u32 <= to) {
                 // SAFETY: closing an fd number we do not keep.
                 unsafe { libc::close(fd) };
             }

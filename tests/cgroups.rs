@@ -648,83 +648,6 @@ fn v2_view_available() -> bool {
     })
 }
 
-/// `<runtime> --root ROOT ARGS` with clone3 answering ENOSYS (a seccomp
-/// filter, as some container engines' profiles do), bounded by
-/// COMMAND_TIMEOUT.
-fn cmd_without_clone3(rt: &Runtime, args: &[&str]) -> Output {
-    use std::os::unix::process::CommandExt;
-    let out_path = rt
-        .work
-        .join(format!("noclone3-{}.out", args.last().unwrap()));
-    let err_path = rt
-        .work
-        .join(format!("noclone3-{}.err", args.last().unwrap()));
-    let mut cmd = std::process::Command::new(&rt.bin);
-    cmd.arg("--root").arg(&rt.root).args(args);
-    cmd.stdin(std::process::Stdio::null());
-    cmd.stdout(std::fs::File::create(&out_path).unwrap());
-    cmd.stderr(std::fs::File::create(&err_path).unwrap());
-    // SAFETY: only prctl(2) between fork and exec, with a filter that lives
-    // on this stack frame for the call.
-    unsafe {
-        cmd.pre_exec(|| {
-            const SYS_CLONE3: u32 = 435;
-            let filter = [
-                // A = syscall number; clone3 → ERRNO(ENOSYS), else allow.
-                libc::sock_filter {
-                    code: 0x20,
-                    jt: 0,
-                    jf: 0,
-                    k: 0,
-                },
-                libc::sock_filter {
-                    code: 0x15,
-                    jt: 0,
-                    jf: 1,
-                    k: SYS_CLONE3,
-                },
-                libc::sock_filter {
-                    code: 0x06,
-                    jt: 0,
-                    jf: 0,
-                    k: 0x0005_0000 | libc::ENOSYS as u32,
-                },
-                libc::sock_filter {
-                    code: 0x06,
-                    jt: 0,
-                    jf: 0,
-                    k: 0x7fff_0000,
-                },
-            ];
-            let prog = libc::sock_fprog {
-                len: filter.len() as u16,
-                filter: filter.as_ptr() as *mut libc::sock_filter,
-            };
-            if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{args:?} without clone3 did not finish within {COMMAND_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        code: status.code().unwrap_or(128),
-        stdout: std::fs::read_to_string(out_path).unwrap_or_default(),
-        stderr: std::fs::read_to_string(err_path).unwrap_or_default(),
-    }
-}
-
 #[test]
 fn without_clone3_the_init_still_joins_every_cgroup() {
     if !is_hull() {
@@ -736,8 +659,8 @@ fn without_clone3_the_init_still_joins_every_cgroup() {
     let mut b = bundle_with(&rt, &id, json!({"pids": {"limit": 20}}));
     b.probe(&[]);
     rt.track(&id);
-    let out = cmd_without_clone3(
-        &rt,
+    let out = rt.cmd_without_syscalls(
+        &[libc::SYS_clone3],
         &["--debug", "run", "--bundle", b.dir.to_str().unwrap(), &id],
     );
     out.assert_ok("run without clone3");

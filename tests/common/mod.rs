@@ -326,6 +326,15 @@ impl Runtime {
         }
     }
 
+    /// `<runtime> --root ROOT ARGS` with each of `syscalls` failing with
+    /// ENOSYS (see `block_syscalls`).
+    #[track_caller]
+    pub fn cmd_without_syscalls(&self, syscalls: &[libc::c_long], args: &[&str]) -> Output {
+        let syscalls = syscalls.to_vec();
+        self.spawn_configured(None, args, move |cmd| block_syscalls(cmd, &syscalls))
+            .wait(COMMAND_TIMEOUT)
+    }
+
     pub fn spawn(&self, args: &[&str]) -> Running {
         self.spawn_in(None, args)
     }
@@ -669,3 +678,51 @@ pub fn has_option(mount: &Value, opt: &str) -> bool {
 /// errno values the tests expect.
 pub const EROFS: i64 = 30;
 pub const ENOENT: i64 = 2;
+
+/// A seccomp filter, installed between fork and exec, that makes each of
+/// `syscalls` fail with ENOSYS (as on an older kernel, or under an engine's
+/// profile); everything the command starts inherits it.
+pub fn block_syscalls(cmd: &mut Command, syscalls: &[libc::c_long]) {
+    let n = syscalls.len();
+    let mut filter = vec![libc::sock_filter {
+        code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+        jt: 0,
+        jf: 0,
+        k: 0, // seccomp_data.nr
+    }];
+    for (i, nr) in syscalls.iter().enumerate() {
+        filter.push(libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: (n - i) as u8, // to the ERRNO return
+            jf: 0,
+            k: *nr as u32,
+        });
+    }
+    let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+    for k in [
+        libc::SECCOMP_RET_ALLOW,
+        libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+    ] {
+        filter.push(libc::sock_filter {
+            code: ret,
+            jt: 0,
+            jf: 0,
+            k,
+        });
+    }
+    // SAFETY: only prctl(2) between fork and exec, on a filter built before
+    // the fork and owned by the closure. As root no no_new_privs is needed
+    // (nor wanted: the container would inherit it).
+    unsafe {
+        cmd.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &prog) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
