@@ -6,10 +6,9 @@ mod common;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[test]
 fn without_openat2_rootfs_paths_still_resolve_inside() {
@@ -59,28 +58,6 @@ fn without_openat2_rootfs_paths_still_resolve_inside() {
     );
 }
 
-/// In the child before exec: `file` becomes fd `target`, inherited by exec.
-fn inherit_as(cmd: &mut std::process::Command, file: File, target: i32) {
-    // SAFETY: only dup2 (async-signal-safe) on fds this closure owns.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(file.as_raw_fd(), target) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-fn fd_numbers(report: &Value) -> Vec<i64> {
-    report["fds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fd"].as_i64().unwrap())
-        .collect()
-}
-
 #[test]
 fn without_close_range_no_host_fd_reaches_the_container() {
     let rt = Runtime::new();
@@ -94,11 +71,10 @@ fn without_close_range_no_host_fd_reaches_the_container() {
     let id = rt.new_id();
     rt.track(&id);
     let dir = bundle.dir.to_str().unwrap().to_string();
-    // The runtime holds host fds 7 and 9 and is told to pass none.
-    let held = |cmd: &mut std::process::Command| {
-        inherit_as(cmd, File::open(&secret).unwrap(), 7);
-        inherit_as(cmd, File::open(&secret).unwrap(), 9);
-    };
+    // The runtime holds two host fds (3 and 4) and is told to pass none.
+    let files = [File::open(&secret).unwrap(), File::open(&secret).unwrap()];
+    let raw: Vec<i32> = files.iter().map(|f| f.as_raw_fd()).collect();
+    let held = |cmd: &mut std::process::Command| pass_fds(cmd, raw.clone());
     let blocked = [libc::SYS_close_range];
     let create = rt.spawn_configured(None, &["create", "--bundle", &dir, &id], |cmd| {
         held(cmd);

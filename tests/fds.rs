@@ -5,29 +5,10 @@ mod common;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use common::*;
 use serde_json::Value;
-
-/// In the child before exec: `file` becomes fd `target`, inherited by exec.
-fn inherit_as(cmd: &mut Command, file: File, target: i32) {
-    // SAFETY: only dup2/fcntl (async-signal-safe) on fds this closure owns.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = file.as_raw_fd();
-            if fd == target {
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(fd, target) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
 
 /// A host file holding `text`, opened for reading.
 fn host_file(rt: &Runtime, name: &str, text: &str) -> (File, String) {
@@ -65,10 +46,7 @@ fn preserve_fds_passes_exactly_the_next_n_fds() {
         .spawn_configured(
             None,
             &["run", "--bundle", &dir, "--preserve-fds", "1", &id],
-            |cmd| {
-                inherit_as(cmd, three, 3);
-                inherit_as(cmd, four, 4);
-            },
+            |cmd| pass_fds(cmd, vec![three.as_raw_fd(), four.as_raw_fd()]),
         )
         .wait(COMMAND_TIMEOUT);
     out.assert_ok("run --preserve-fds 1");
@@ -102,8 +80,7 @@ fn socket_activation_fds_come_first_with_listen_env() {
         .stdin(std::process::Stdio::null())
         .stdout(File::create(&stdout).unwrap())
         .stderr(File::create(&stderr).unwrap());
-    inherit_as(&mut cmd, listen, 3);
-    inherit_as(&mut cmd, extra, 4);
+    pass_fds(&mut cmd, vec![listen.as_raw_fd(), extra.as_raw_fd()]);
     let status = cmd.status().expect("run the runtime through sh");
     let err = std::fs::read_to_string(&stderr).unwrap();
     assert!(status.success(), "run failed: {status}: {err}");
@@ -131,7 +108,7 @@ fn listen_fds_for_another_pid_are_not_passed() {
     let out = rt
         .spawn_configured(None, &["run", "--bundle", &dir, &id], |cmd| {
             cmd.env("LISTEN_FDS", "1").env("LISTEN_PID", "1");
-            inherit_as(cmd, listen, 3);
+            pass_fds(cmd, vec![listen.as_raw_fd()]);
         })
         .wait(COMMAND_TIMEOUT);
     out.assert_ok("run");

@@ -310,6 +310,17 @@ fn spawn_init(
         let _ = waitpid(Pid::from_raw(pid), None);
         bail!(msg)
     };
+    // The state the listener and the create hooks get.
+    let creating = || {
+        crate::hooks::state_json(
+            &plan.oci_version,
+            &opts.id,
+            "creating",
+            pid,
+            &plan.bundle,
+            &plan.annotations,
+        )
+    };
     use std::os::fd::AsRawFd;
     loop {
         match crate::process::interrupt::wait_readable(parent_sock.as_raw_fd(), opts.interrupt) {
@@ -327,15 +338,7 @@ fn spawn_init(
         ) {
             // The init loaded a notifying filter: its listener gets the fd
             // now, during create, as the runtime spec asks.
-            let state = crate::hooks::state_json(
-                &plan.oci_version,
-                &opts.id,
-                "creating",
-                pid,
-                &plan.bundle,
-                &plan.annotations,
-            );
-            let sent = crate::security::seccomp::forward(listener, passed, pid, &state);
+            let sent = crate::security::seccomp::forward(listener, passed, pid, &creating());
             if let Err(err) = sent {
                 return fail(format!("{err:#}"));
             }
@@ -345,14 +348,7 @@ fn spawn_init(
             // prestart (deprecated) and createRuntime run here, in hull's
             // namespaces, while the init waits before pivot_root.
             let hooks = &plan.hooks;
-            let state = crate::hooks::state_json(
-                &plan.oci_version,
-                &opts.id,
-                "creating",
-                pid,
-                &plan.bundle,
-                &plan.annotations,
-            );
+            let state = creating();
             let ran = crate::hooks::run_all("prestart", &hooks.prestart, &state)
                 .and_then(|()| {
                     crate::hooks::run_all("createRuntime", &hooks.create_runtime, &state)

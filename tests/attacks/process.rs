@@ -5,16 +5,6 @@ use crate::common::*;
 use crate::exec;
 use serde_json::{json, Value};
 
-/// fd numbers of a probe report.
-fn fd_numbers(report: &Value) -> Vec<i64> {
-    report["fds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fd"].as_i64().unwrap())
-        .collect()
-}
-
 /// CVE-2024-21626: no fd of the runtime or the host reaches the container
 /// but stdio and exactly `--preserve-fds N` (container.rs checks plain
 /// stdio); neither for the init nor for `exec`.

@@ -2,12 +2,10 @@
 //! attack, host-side snapshots to prove nothing changed, and runtime calls
 //! with extra fds passed in.
 
-use super::{Running, Runtime, COUNTER};
+use super::{pass_fds, Running, Runtime, COUNTER};
 use std::os::fd::RawFd;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 
 impl Runtime {
@@ -60,47 +58,8 @@ impl Runtime {
     /// Like `spawn`, with `fds` passed to the runtime as its fds 3, 4, ...
     /// (for `--preserve-fds`). The caller keeps owning `fds`.
     pub fn spawn_with_fds(&self, args: &[&str], fds: &[RawFd]) -> Running {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let stdout = self.work.join(format!("cmd-{n}.out"));
-        let stderr = self.work.join(format!("cmd-{n}.err"));
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("--root").arg(&self.root).args(args);
-        cmd.stdin(Stdio::null());
-        cmd.process_group(0);
-        cmd.stdout(std::fs::File::create(&stdout).unwrap());
-        cmd.stderr(std::fs::File::create(&stderr).unwrap());
         let fds = fds.to_vec();
-        // SAFETY: the closure only calls dup2 and fcntl, which are
-        // async-signal-safe, on fds the parent keeps open until spawn returns.
-        unsafe {
-            cmd.pre_exec(move || {
-                // Move them above the target range first, so a source fd
-                // that is also a target number is not overwritten early.
-                let mut moved = Vec::new();
-                for fd in &fds {
-                    let high = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100);
-                    if high < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    moved.push(high);
-                }
-                for (i, high) in moved.iter().enumerate() {
-                    if libc::dup2(*high, 3 + i as RawFd) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
-        Running {
-            child,
-            args: args.join(" "),
-            stdout,
-            stderr,
-        }
+        self.spawn_configured(None, args, move |cmd| pass_fds(cmd, fds))
     }
 }
 

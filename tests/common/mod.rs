@@ -726,3 +726,40 @@ pub fn block_syscalls(cmd: &mut Command, syscalls: &[libc::c_long]) {
         });
     }
 }
+
+/// `fds` become the command's fds 3, 4, ... (inherited by exec). The
+/// caller keeps them open until the command is spawned.
+pub fn pass_fds(cmd: &mut Command, fds: Vec<std::os::fd::RawFd>) {
+    // SAFETY: the closure only calls dup2 and fcntl, which are
+    // async-signal-safe, on fds the parent keeps open until spawn returns.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Move them above the target range first, so a source fd that
+            // is also a target number is not overwritten early.
+            let mut moved = Vec::new();
+            for fd in &fds {
+                let high = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 100);
+                if high < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                moved.push(high);
+            }
+            for (i, high) in moved.iter().enumerate() {
+                if libc::dup2(*high, 3 + i as std::os::fd::RawFd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The fd numbers of a probe report, in order.
+pub fn fd_numbers(report: &Value) -> Vec<i64> {
+    report["fds"]
+        .as_array()
+        .expect("fds in the report")
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect()
+}
