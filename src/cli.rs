@@ -287,9 +287,10 @@ pub struct ExecArgs {
     /// Allow exec in a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
-    /// Sub-cgroup to run in (cgroup v2)
+    /// Run in this sub-cgroup of the container's ([CONTROLLER:]PATH,
+    /// repeatable; the sub-cgroup must exist)
     #[arg(long, value_name = "PATH")]
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

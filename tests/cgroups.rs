@@ -685,3 +685,52 @@ fn without_clone3_the_init_still_joins_every_cgroup() {
     }
     assert_no_cgroup(&path);
 }
+
+#[test]
+fn exec_into_a_sub_cgroup() {
+    if !needs_v1(&["pids"]) {
+        return;
+    }
+    let rt = Runtime::new();
+    let id = rt.new_id();
+    let path = cg_path(&id);
+    let mut b = bundle_with(&rt, &id, json!({"pids": {"limit": 100}}));
+    b.probe(&["sleep-forever"]);
+    rt.create_running(&id, &b);
+    let sub = v1_dir("pids", &path).join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    // Only the pids hierarchy has the sub-cgroup: the others stay the
+    // container's own.
+    let out = rt.cmd(&["exec", "--cgroup", "pids:sub", &id, "/bin/probe"]);
+    out.assert_ok("exec --cgroup pids:sub");
+    let lines: Vec<String> = out.json()["cgroup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    let pids_line = lines.iter().find(|l| l.split(':').nth(1) == Some("pids"));
+    assert!(
+        pids_line.is_some_and(|l| l.ends_with(&format!("{path}/sub"))),
+        "{lines:?}"
+    );
+    let memory_line = lines.iter().find(|l| l.split(':').nth(1) == Some("memory"));
+    if let Some(line) = memory_line {
+        assert!(line.ends_with(&path), "{line}");
+    }
+    if is_hull() {
+        for (value, message) in [
+            ("pids:../escape", "without \"..\""),
+            ("pids:missing", "is not a cgroup"),
+            ("nosuchcontroller:sub", "no cgroup hierarchy"),
+        ] {
+            rt.cmd(&["exec", "--cgroup", value, &id, "/bin/true"])
+                .assert_failed(value)
+                .assert_stderr_contains(message);
+        }
+    }
+    // The exec'd probe is gone: its sub-cgroup can go before the container.
+    std::fs::remove_dir(&sub).unwrap();
+    rt.delete_force(&id).assert_ok("delete --force");
+    assert_no_cgroup(&path);
+}

@@ -86,6 +86,52 @@ pub trait CgroupManager {
     fn oom_kills(&self) -> Result<u64>;
     /// Remove the directories hull made (waits for dying processes to go).
     fn destroy(&self) -> Result<()>;
+    /// The same cgroup with existing sub-cgroups below it, for `exec
+    /// --cgroup`: (controller, relative path) pairs, a pair without a
+    /// controller standing for every hierarchy.
+    fn sub_cgroup(&self, subs: &[SubCgroup]) -> Result<Box<dyn CgroupManager>>;
+}
+
+/// One `exec --cgroup` value: `[CONTROLLER:]PATH`, PATH relative to the
+/// container's cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubCgroup {
+    pub controller: Option<String>,
+    pub path: PathBuf,
+}
+
+impl SubCgroup {
+    /// Parse and check one value: the path stays below the container's
+    /// cgroup (relative, no `..`).
+    pub fn parse(value: &str) -> Result<SubCgroup> {
+        let (controller, path) = match value.split_once(':') {
+            Some((c, p)) if !c.is_empty() => (Some(c.to_string()), p),
+            Some((_, p)) => (None, p),
+            None => (None, value),
+        };
+        let path = PathBuf::from(path);
+        let below = path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if path.as_os_str().is_empty() || !below {
+            anyhow::bail!(
+                "--cgroup {value:?}: a path relative to the container's cgroup, without \"..\", is needed"
+            );
+        }
+        Ok(SubCgroup { controller, path })
+    }
+
+    /// The existing directory `base/path`, or an error naming it.
+    pub fn dir_below(&self, base: &std::path::Path) -> Result<PathBuf> {
+        let dir = base.join(&self.path);
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "--cgroup {:?}: {dir:?} is not a cgroup (make it first)",
+                self.path
+            );
+        }
+        Ok(dir)
+    }
 }
 
 /// Clone a process (fork-like, `flags` for new namespaces) into the

@@ -17,9 +17,11 @@ use crate::process::terminal;
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
-    if let Some(sub) = &args.cgroup {
-        bail!("--cgroup {sub:?}: exec into a sub-cgroup is not supported yet (the process joins the container's cgroup)");
-    }
+    let sub_cgroups = args
+        .cgroup
+        .iter()
+        .map(|v| crate::cgroups::SubCgroup::parse(v))
+        .collect::<Result<Vec<_>>>()?;
     let c = Container::load(root, &args.id)?;
     let process = process_value(&c, args)?;
     let origin = match &args.process {
@@ -63,6 +65,7 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         preserve_fds: args.preserve_fds,
         console_socket,
         ignore_paused: args.ignore_paused,
+        sub_cgroups,
     };
     if args.detach {
         container::exec(&c, &opts)?;

@@ -27,6 +27,8 @@ pub struct ExecOptions {
     /// Exec into a paused container (the process starts frozen, and runs
     /// once the container is resumed).
     pub ignore_paused: bool,
+    /// `--cgroup`: sub-cgroups of the container's to run in.
+    pub sub_cgroups: Vec<crate::cgroups::SubCgroup>,
 }
 
 /// The namespaces `exec` joins, in the order the kernel wants them.
@@ -87,7 +89,13 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let (parent_sock, child_sock) = channel::pair()?;
     // The process joins the container's cgroup: born in it on v2, writes
     // itself into each v1 hierarchy first thing on v1.
-    let (mut cgroup_procs, into) = match container.cgroup() {
+    let cgroup = match (container.cgroup(), opts.sub_cgroups.as_slice()) {
+        (Some(c), []) => Some(c),
+        (Some(c), subs) => Some(c.sub_cgroup(subs)?),
+        (None, []) => None,
+        (None, _) => bail!("--cgroup: container {id:?} has no cgroup of its own"),
+    };
+    let (mut cgroup_procs, into) = match &cgroup {
         Some(c) => (c.open_procs()?, c.clone_into_fd()),
         None => (Vec::new(), None),
     };

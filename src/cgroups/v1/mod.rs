@@ -333,6 +333,35 @@ impl CgroupManager for Manager {
             .collect()
     }
 
+    fn sub_cgroup(&self, subs: &[super::SubCgroup]) -> Result<Box<dyn CgroupManager>> {
+        let mut paths = self.paths.clone();
+        for sub in subs {
+            let mut matched = false;
+            for (h, dir) in paths.iter_mut() {
+                let wanted = match &sub.controller {
+                    None => true,
+                    Some(c) if h.as_str() == UNIFIED => c == "unified",
+                    Some(c) => holds(h, c) || h.strip_prefix("name=") == Some(c.as_str()),
+                };
+                if wanted {
+                    *dir = sub.dir_below(&self.paths[h])?;
+                    matched = true;
+                }
+            }
+            if !matched {
+                bail!(
+                    "--cgroup {:?}: no cgroup hierarchy on this host has the {:?} controller",
+                    sub.path,
+                    sub.controller.as_deref().unwrap_or("")
+                );
+            }
+        }
+        Ok(Box::new(Manager {
+            paths,
+            owned: false,
+        }))
+    }
+
     fn clone_into_fd(&self) -> Option<OwnedFd> {
         let dir = self.paths.get(UNIFIED)?;
         std::fs::File::open(dir).ok().map(OwnedFd::from)

@@ -189,6 +189,17 @@ impl CgroupManager for Manager {
         Ok(Vec::new())
     }
 
+    fn sub_cgroup(&self, subs: &[super::SubCgroup]) -> Result<Box<dyn CgroupManager>> {
+        // One hierarchy: one path, whatever controller it names.
+        let [sub] = subs else {
+            bail!("--cgroup: a cgroup v2 host takes one sub-cgroup path");
+        };
+        Ok(Box::new(Manager {
+            dir: sub.dir_below(&self.dir)?,
+            owned: false,
+        }))
+    }
+
     fn clone_into_fd(&self) -> Option<OwnedFd> {
         std::fs::File::open(&self.dir).ok().map(OwnedFd::from)
     }
