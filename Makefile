@@ -138,6 +138,11 @@ cargo-test:
 
 bench: deps rootfs $(if $(filter hull,$(subst $(comma), ,$(RUNTIMES))),build)
 	python3 scripts/bench.py --cycles $(N) --runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)
+	@if [ -n "$(filter hull,$(subst $(comma), ,$(RUNTIMES)))" ] && [ -z "$(NO_VM)" ]; then \
+		$(MAKE) --no-print-directory vm-kernel examples >/dev/null && \
+		python3 scripts/vm/run.py --hull $(HULL) --probe $(PROBE) scripts/vm/bench/cycle.sh \
+			| grep -E '^(bench |not ok )'; \
+	fi
 
 # The cgroup v2 VM test bed (scripts/vm, docs/ARCHITECTURE.md). qemu is one of
 # PACKAGES; the kernel is a Debian linux-image-*-cloud-amd64 package fetched
