@@ -37,16 +37,7 @@ pub fn clone_fork(flags: libc::c_int) -> io::Result<CloneResult> {
             0usize,
         )
     };
-    let pid = check(rc)?;
-    if pid == 0 {
-        return Ok(CloneResult::Child);
-    }
-    // SAFETY: the kernel returned a new pidfd that nobody else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
-    Ok(CloneResult::Parent {
-        pid: pid as i32,
-        pidfd,
-    })
+    clone_result(rc, pidfd)
 }
 
 /// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2).
@@ -94,6 +85,12 @@ pub fn clone_fork_into(flags: libc::c_int, cgroup: BorrowedFd<'_>) -> io::Result
             std::mem::size_of::<CloneArgs>(),
         )
     };
+    clone_result(rc, pidfd)
+}
+
+/// What a fork-like clone returned: in the parent the child's pid and the
+/// pidfd the kernel wrote.
+fn clone_result(rc: libc::c_long, pidfd: libc::c_int) -> io::Result<CloneResult> {
     let pid = check(rc)?;
     if pid == 0 {
         return Ok(CloneResult::Child);
