@@ -68,7 +68,13 @@ pub fn clone_fork_into(flags: libc::c_int, cgroup: BorrowedFd<'_>) -> io::Result
         pidfd: &mut pidfd as *mut libc::c_int as u64,
         child_tid: 0,
         parent_tid: 0,
-        exit_signal: libc::SIGCHLD as u64,
+        // With CLONE_PARENT the kernel wants none: the child signals the
+        // parent it shares as its creator would (SIGCHLD here).
+        exit_signal: if flags & libc::CLONE_PARENT != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         stack: 0,
         stack_size: 0,
         tls: 0,

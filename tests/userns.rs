@@ -262,16 +262,6 @@ fn bad_id_maps_and_time_offsets_are_refused() {
             "overlaps",
         ),
         (
-            "a user namespace joined by path",
-            Box::new(|c| {
-                c["linux"]["namespaces"]
-                    .as_array_mut()
-                    .unwrap()
-                    .push(json!({"type": "user", "path": "/proc/self/ns/user"}))
-            }),
-            "is not supported yet",
-        ),
-        (
             "time offsets without a time namespace",
             Box::new(|c| c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 1}})),
             "linux.timeOffsets",
@@ -372,4 +362,50 @@ fn bad_id_mapped_mounts_are_refused() {
         out.assert_failed(message).assert_stderr_contains(message);
         assert!(rt.root_entries().is_empty(), "{message}: state left behind");
     }
+}
+
+#[test]
+fn a_user_namespace_is_joined_by_path() {
+    let rt = Runtime::new();
+    // A sandbox container owns the user namespace (as a pod's does).
+    let mut sandbox = userns_bundle(&rt);
+    sandbox.probe(&["sleep-forever"]);
+    let sandbox_id = rt.new_id();
+    let pid = rt.create_running(&sandbox_id, &sandbox)["pid"]
+        .as_i64()
+        .unwrap() as i32;
+    // A second container joins it by path, with new namespaces of its own
+    // (mount, pid, …) that belong to it, and no maps of its own.
+    let mut bundle = rt.bundle();
+    chown_tree(&bundle.rootfs(), HOST_BASE, HOST_BASE);
+    open_path_to(&bundle.dir);
+    let user_ns = format!("/proc/{pid}/ns/user");
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user", "path": user_ns}));
+        c["process"]["oomScoreAdj"] = json!(100);
+    });
+    let results = rt.probe(
+        &mut bundle,
+        &["report", "--", "read", "/proc/self/oom_score_adj"],
+    );
+    let report = &results[0];
+    assert_eq!(report["uid"], 0, "root of the joined namespace");
+    assert_eq!(
+        report["namespaces"]["user"].as_str(),
+        ns_inode(pid, "user").as_deref()
+    );
+    assert_ne!(
+        report["namespaces"]["mnt"].as_str(),
+        ns_inode(pid, "mnt").as_deref()
+    );
+    assert_eq!(
+        read_op(&results[1]).trim(),
+        "100",
+        "oomScoreAdj set from outside"
+    );
+    rt.kill(&sandbox_id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&sandbox_id, "stopped");
 }

@@ -263,16 +263,6 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         Some(_) => {}
     }
 
-    if let Some(NamespacePlan { path: Some(p), .. }) = namespaces
-        .iter()
-        .find(|ns| ns.flag == CloneFlags::CLONE_NEWUSER)
-    {
-        // The clone would make the new namespaces (mount at least) owned by
-        // hull's user namespace, where the joined one's root has no power.
-        bail!(
-            "linux.namespaces: joining the user namespace {p:?} is not supported yet (its new mount namespace would belong to the host's)"
-        );
-    }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
         bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
     }

@@ -247,6 +247,20 @@ fn spawn_init(
         }
         None => None,
     };
+    // oom_score_adj is inherited by the clone: set on hull itself, while
+    // it still has the host's CAP_SYS_RESOURCE to lower it.
+    if let Some(adj) = plan.process.oom_score_adj {
+        write_own_oom_score_adj(adj)?;
+    }
+    let joined_userns = match plan
+        .namespace(CloneFlags::CLONE_NEWUSER)
+        .and_then(|ns| ns.path.as_ref())
+    {
+        Some(path) => Some(
+            std::fs::File::open(path).with_context(|| format!("open user namespace {path:?}"))?,
+        ),
+        None => None,
+    };
     if let Some(path) = plan
         .namespace(CloneFlags::CLONE_NEWPID)
         .and_then(|ns| ns.path.as_ref())
@@ -272,8 +286,12 @@ fn spawn_init(
         opts.id,
         plan.new_namespace_flags()
     ));
-    let cloned = cgroups::clone_into(flags, into.as_ref(), &mut cgroup_procs);
-    let (pid, pidfd) = match cloned.context("clone the container's init")? {
+    let cloned = match &joined_userns {
+        Some(userns) => clone_in_user_namespace(userns, flags, into.as_ref(), &mut cgroup_procs),
+        None => cgroups::clone_into(flags, into.as_ref(), &mut cgroup_procs)
+            .context("clone the container's init"),
+    };
+    let (pid, pidfd) = match cloned? {
         CloneResult::Child => {
             drop(parent_sock);
             init_main(InitArgs {
@@ -375,15 +393,12 @@ fn spawn_init(
 }
 
 /// What hull sets on the init from outside, while the init waits for it:
-/// its id maps (only a process outside a user namespace can write them)
-/// and oom_score_adj (lowering it needs CAP_SYS_RESOURCE of the host).
+/// its id maps (only a process outside a user namespace can write them).
 fn setup_from_outside(plan: &Plan, pid: i32, sync: &OwnedFd) -> Result<()> {
     use pathrs::flags::OpenFlags;
     use pathrs::procfs::{ProcfsBase, ProcfsHandle};
     use std::io::Write;
-    let new_userns = plan.new_user_namespace();
-    let adj = plan.process.oom_score_adj;
-    if !new_userns && adj.is_none() {
+    if !plan.new_user_namespace() {
         return Ok(());
     }
     let procfs = ProcfsHandle::new().context("open procfs")?;
@@ -394,21 +409,71 @@ fn setup_from_outside(plan: &Plan, pid: i32, sync: &OwnedFd) -> Result<()> {
         f.write_all(text.as_bytes())
             .with_context(|| format!("write {text:?} to /proc/{pid}/{file}"))
     };
-    if let Some(adj) = adj {
-        write("oom_score_adj", &adj.to_string()).context("process.oomScoreAdj")?;
+    if nix::unistd::geteuid().is_root() {
+        let uid_map = crate::config::id_map_text(&plan.uid_mappings);
+        write("uid_map", &uid_map).context("linux.uidMappings")?;
+        let gid_map = crate::config::id_map_text(&plan.gid_mappings);
+        write("gid_map", &gid_map).context("linux.gidMappings")?;
+    } else {
+        write_maps_unprivileged(plan, pid, &write)?;
     }
-    if new_userns {
-        if nix::unistd::geteuid().is_root() {
-            let uid_map = crate::config::id_map_text(&plan.uid_mappings);
-            write("uid_map", &uid_map).context("linux.uidMappings")?;
-            let gid_map = crate::config::id_map_text(&plan.gid_mappings);
-            write("gid_map", &gid_map).context("linux.gidMappings")?;
-        } else {
-            write_maps_unprivileged(plan, pid, &write)?;
+    channel::send_message(sync, &Message::IdMapsDone)
+}
+
+/// Clone the init inside the user namespace `userns` (given by path), so
+/// the new namespaces the clone makes belong to it: a helper joins it and
+/// clones the init with CLONE_PARENT (so it is hull's child), sends its pid
+/// and pidfd back, and exits. hull itself stays where it is: in that user
+/// namespace it would lose its host privileges (cgroups, state, signals).
+fn clone_in_user_namespace(
+    userns: &std::fs::File,
+    flags: libc::c_int,
+    into: Option<&OwnedFd>,
+    procs: &mut Vec<OwnedFd>,
+) -> Result<CloneResult> {
+    let (ours, theirs) = channel::pair()?;
+    match crate::syscall::clone_fork(0).context("clone a helper to join the user namespace")? {
+        CloneResult::Child => {
+            drop(ours);
+            let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
+                .context("join the user namespace")
+                .and_then(|()| {
+                    cgroups::clone_into(flags | libc::CLONE_PARENT, into, procs)
+                        .context("clone the container's init")
+                });
+            let sent = match cloned {
+                Ok(CloneResult::Child) => return Ok(CloneResult::Child),
+                Ok(CloneResult::Parent { pid, pidfd }) => {
+                    channel::send_message_fd(&theirs, &Message::Cloned(pid), &pidfd)
+                }
+                Err(err) => channel::send_message(&theirs, &Message::Error(format!("{err:#}"))),
+            };
+            // SAFETY: _exit in the helper, which has nothing to unwind.
+            unsafe { libc::_exit(i32::from(sent.is_err())) }
         }
-        channel::send_message(sync, &Message::IdMapsDone)?;
+        CloneResult::Parent { pid: helper, .. } => {
+            drop(theirs);
+            let answer = channel::recv_message_fd(&ours);
+            let _ = waitpid(Pid::from_raw(helper), None);
+            match answer? {
+                (Some(Message::Cloned(pid)), Some(pidfd)) => Ok(CloneResult::Parent { pid, pidfd }),
+                (Some(Message::Error(text)), _) => bail!("{text}"),
+                other => bail!("the helper cloning the init in the user namespace said {other:?}"),
+            }
+        }
     }
-    Ok(())
+}
+
+fn write_own_oom_score_adj(adj: i32) -> Result<()> {
+    use pathrs::flags::OpenFlags;
+    use pathrs::procfs::{ProcfsBase, ProcfsHandle};
+    use std::io::Write;
+    let procfs = ProcfsHandle::new().context("open procfs")?;
+    let mut f = procfs
+        .open(ProcfsBase::ProcSelf, "oom_score_adj", OpenFlags::O_WRONLY)
+        .context("process.oomScoreAdj: open /proc/self/oom_score_adj")?;
+    f.write_all(adj.to_string().as_bytes())
+        .with_context(|| format!("process.oomScoreAdj: write {adj}"))
 }
 
 /// The id maps, written by a user who is not root. The kernel lets it map

@@ -20,8 +20,11 @@ pub enum Message {
     RunHooks,
     /// hull's answer: those hooks succeeded, go on.
     HooksDone,
-    /// hull has written the init's id maps (and oom_score_adj): go on.
+    /// hull has written the init's id maps: go on.
     IdMapsDone,
+    /// A helper cloned the init (as hull's child) with this pid; its pidfd
+    /// rides with the message.
+    Cloned(i32),
     /// The seccomp notify fd rides with this message (SCM_RIGHTS): hull
     /// hands it to the listener.
     SeccompFd,
@@ -35,6 +38,7 @@ impl Message {
             Message::HooksDone => b"D".to_vec(),
             Message::IdMapsDone => b"M".to_vec(),
             Message::SeccompFd => b"S".to_vec(),
+            Message::Cloned(pid) => format!("C{pid}").into_bytes(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
                 out.extend_from_slice(text.as_bytes());
@@ -50,6 +54,11 @@ impl Message {
             (b'D', _) => Some(Message::HooksDone),
             (b'M', _) => Some(Message::IdMapsDone),
             (b'S', _) => Some(Message::SeccompFd),
+            (b'C', pid) => std::str::from_utf8(pid)
+                .ok()?
+                .parse()
+                .ok()
+                .map(Message::Cloned),
             (b'E', text) => Some(Message::Error(String::from_utf8_lossy(text).into_owned())),
             _ => None,
         }

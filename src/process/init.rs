@@ -264,8 +264,8 @@ fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {
 fn join_namespaces(plan: &Plan) -> Result<()> {
     // The pid namespace is joined by hull before the clone; the mount
     // namespace last, as the paths of the others may live in the host's.
+    // A user namespace given by path is joined by hull before the clone.
     let order = [
-        CloneFlags::CLONE_NEWUSER,
         crate::config::CLONE_NEWTIME,
         CloneFlags::CLONE_NEWIPC,
         CloneFlags::CLONE_NEWUTS,
