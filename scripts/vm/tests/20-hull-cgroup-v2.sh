@@ -195,13 +195,20 @@ delete_kills_cgroup() {
 		if wait_for 100 procs_are_3; then
 			pids=$(cat "/sys/fs/cgroup$cg/cgroup.procs")
 			"$HULL" delete --force "$id" >/dev/null 2>&1
-			alive=
-			for p in $pids; do
-				# A zombie not yet reaped by init counts as gone.
-				if [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
-					alive="$alive $p"
-				fi
-			done
+			none_alive() {
+				alive=
+				for p in $pids; do
+					# A zombie not yet reaped by init counts as gone.
+					if [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
+						alive="$alive $p"
+					fi
+				done
+				[ -z "$alive" ]
+			}
+			# hull's delete returns once the cgroup is empty; runc's once it
+			# sent SIGKILL, so its victims may still be exiting (emulated).
+			if is_hull; then none_alive; else wait_for 100 none_alive; fi
+			none_alive
 			if [ -z "$alive" ]; then
 				ok "$name"
 			else
