@@ -209,52 +209,75 @@ fn memory_limit_oom_kills_and_events_report_it() {
     let rt = Runtime::new();
     let id = rt.new_id();
     let path = cg_path(&id);
-    let shared = rt.host_dir("trigger");
-    let mut b = bundle_with(
-        &rt,
-        &id,
-        json!({"memory": {"limit": 16777216, "swap": 16777216}}),
-    );
-    b.add_mount(json!({"destination": "/trigger", "type": "bind",
-        "source": shared.to_str().unwrap(), "options": ["rbind", "rw"]}));
-    // A child grows a string past the limit once /trigger/go exists; the
-    // init keeps running so events can watch.
-    b.shell("(while [ ! -e /trigger/go ]; do sleep 0.05; done; s=a; while :; do s=$s$s; done) & exec sleep 1000");
-    rt.create_running(&id, &b);
-    let mut events = std::process::Command::new(&rt.bin)
-        .arg("--root")
-        .arg(&rt.root)
-        .args(["events", "--interval", "50ms", &id])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(events.stdout.take().unwrap()).lines();
-    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let watch = OomWatch::start(&rt, &id);
+    let first = &watch.first;
     assert_eq!(first["type"], "stats", "{first}");
     assert_eq!(first["id"], id.as_str());
     assert_eq!(
         first["data"]["memory"]["usage"]["limit"], 16777216,
         "{first}"
     );
-    std::fs::write(shared.join("go"), "").unwrap();
-    let mut saw_oom = false;
-    for line in lines.by_ref().take(2000) {
-        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        if event["type"] == "oom" {
-            saw_oom = true;
-            break;
-        }
-    }
-    let _ = events.kill();
-    let _ = events.wait();
-    assert!(saw_oom, "events never reported an oom");
+    assert!(watch.saw_oom(), "events never reported an oom");
     let oom = read(&v1_dir("memory", &path), "memory.oom_control");
     assert!(!oom.contains("oom_kill 0"), "{oom}");
     // The init survived: only the child was killed.
     assert_eq!(rt.state(&id)["status"], "running");
     rt.delete_force(&id).assert_ok("delete --force");
     assert_no_cgroup(&path);
+}
+
+/// A running container (memory limit 16 MiB) whose child grows a string
+/// past the limit once /trigger/go exists, the init staying alive, and
+/// `events --interval 50ms` watching it from its first stats event on.
+struct OomWatch {
+    trigger: PathBuf,
+    events: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    first: Value,
+}
+
+impl OomWatch {
+    fn start(rt: &Runtime, id: &str) -> OomWatch {
+        let trigger = rt.host_dir("trigger");
+        let mut b = bundle_with(
+            rt,
+            id,
+            json!({"memory": {"limit": 16777216, "swap": 16777216}}),
+        );
+        b.add_mount(json!({"destination": "/trigger", "type": "bind",
+            "source": trigger.to_str().unwrap(), "options": ["rbind", "rw"]}));
+        b.shell("(while [ ! -e /trigger/go ]; do sleep 0.05; done; s=a; while :; do s=$s$s; done) & exec sleep 1000");
+        rt.create_running(id, &b);
+        let mut events = std::process::Command::new(&rt.bin)
+            .arg("--root")
+            .arg(&rt.root)
+            .args(["events", "--interval", "50ms", id])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(events.stdout.take().unwrap()).lines();
+        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        OomWatch {
+            trigger,
+            events,
+            lines,
+            first,
+        }
+    }
+
+    /// Set the hog going; whether `events` reported an oom (bounded).
+    fn saw_oom(mut self) -> bool {
+        std::fs::write(self.trigger.join("go"), "").unwrap();
+        let saw = self
+            .lines
+            .by_ref()
+            .take(2000)
+            .any(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap()["type"] == "oom");
+        let _ = self.events.kill();
+        let _ = self.events.wait();
+        saw
+    }
 }
 
 /// The number a looping container writes to /out/count.

@@ -16,20 +16,11 @@ fn running(rt: &Runtime) -> (String, i32) {
     (id, state["pid"].as_i64().unwrap() as i32)
 }
 
-/// `exec FLAGS ID COMMAND`: flags before the id, as engines (and runc) need.
-fn exec(rt: &Runtime, id: &str, flags: &[&str], command: &[&str]) -> Output {
-    let mut args = vec!["exec"];
-    args.extend_from_slice(flags);
-    args.push(id);
-    args.extend_from_slice(command);
-    rt.cmd(&args)
-}
-
 #[test]
 fn exec_joins_every_namespace_of_the_container() {
     let rt = Runtime::new();
     let (id, init) = running(&rt);
-    let out = exec(&rt, &id, &[], &["/bin/probe"]);
+    let out = rt.exec(&id, &[], &["/bin/probe"]);
     out.assert_ok("exec probe");
     let report = out.json();
     assert_ne!(report["pid"], 1, "the exec'd process is not the init");
@@ -62,9 +53,9 @@ fn exec_joins_every_namespace_of_the_container() {
 fn exit_code_is_the_processes() {
     let rt = Runtime::new();
     let (id, _) = running(&rt);
-    let out = exec(&rt, &id, &[], &["/bin/sh", "-c", "exit 5"]);
+    let out = rt.exec(&id, &[], &["/bin/sh", "-c", "exit 5"]);
     assert_eq!(out.code, 5, "{out:?}");
-    let out = exec(&rt, &id, &[], &["/bin/sh", "-c", "kill -9 $$"]);
+    let out = rt.exec(&id, &[], &["/bin/sh", "-c", "kill -9 $$"]);
     assert_eq!(out.code, 137, "{out:?}");
     rt.kill(&id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&id, "stopped");
@@ -74,8 +65,7 @@ fn exit_code_is_the_processes() {
 fn command_line_overrides_user_env_and_cwd() {
     let rt = Runtime::new();
     let (id, _) = running(&rt);
-    let out = exec(
-        &rt,
+    let out = rt.exec(
         &id,
         &[
             "--user",
@@ -116,7 +106,7 @@ fn process_file_is_used_as_given() {
         "noNewPrivileges": true
     });
     std::fs::write(&file, process.to_string()).unwrap();
-    let out = exec(&rt, &id, &["--process", file.to_str().unwrap()], &[]);
+    let out = rt.exec(&id, &["--process", file.to_str().unwrap()], &[]);
     out.assert_ok("exec --process");
     let r = out.json();
     assert_eq!(r["uid"], 7);
@@ -138,8 +128,7 @@ fn detached_exec_writes_its_pid() {
     let (id, init) = running(&rt);
     let dir = rt.host_dir("pid");
     let pid_file = dir.join("exec.pid");
-    exec(
-        &rt,
+    rt.exec(
         &id,
         &["--detach", "--pid-file", pid_file.to_str().unwrap()],
         &["/bin/probe", "sleep-forever"],
@@ -162,17 +151,17 @@ fn detached_exec_writes_its_pid() {
 fn exec_errors() {
     let rt = Runtime::new();
     let (id, _) = running(&rt);
-    let out = exec(&rt, &id, &[], &["nosuch-program"]);
+    let out = rt.exec(&id, &[], &["nosuch-program"]);
     out.assert_failed("exec of a missing program");
     out.assert_stderr_contains("nosuch-program");
     rt.kill(&id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&id, "stopped");
-    let out = exec(&rt, &id, &[], &["/bin/true"]);
+    let out = rt.exec(&id, &[], &["/bin/true"]);
     out.assert_failed("exec in a stopped container");
     if is_hull() {
         out.assert_stderr_contains("not running");
     }
-    let out = exec(&rt, "no-such-container", &[], &["/bin/true"]);
+    let out = rt.exec("no-such-container", &[], &["/bin/true"]);
     out.assert_failed("exec in an unknown container");
     out.assert_stderr_contains("does not exist");
 }
@@ -190,13 +179,12 @@ fn exec_lsm_flags_are_checked_like_the_config() {
     // On a host without the LSM the label cannot be applied: refused,
     // naming the field, and nothing runs.
     if !apparmor {
-        exec(&rt, &id, &["--apparmor", "unconfined-x"], &["/bin/true"])
+        rt.exec(&id, &["--apparmor", "unconfined-x"], &["/bin/true"])
             .assert_failed("exec --apparmor")
             .assert_stderr_contains("process.apparmorProfile");
     }
     if !selinux {
-        exec(
-            &rt,
+        rt.exec(
             &id,
             &["--process-label", "system_u:system_r:x"],
             &["/bin/true"],

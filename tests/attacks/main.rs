@@ -14,15 +14,6 @@ use common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// `exec FLAGS ID COMMAND`.
-fn exec(rt: &Runtime, id: &str, flags: &[&str], command: &[&str]) -> Output {
-    let mut args = vec!["exec"];
-    args.extend_from_slice(flags);
-    args.push(id);
-    args.extend_from_slice(command);
-    rt.cmd(&args)
-}
-
 /// Poll (bounded) until `path` exists.
 #[track_caller]
 fn wait_for_file(path: &Path) {

@@ -2,7 +2,6 @@
 //! (fds, cwd, capabilities) and cannot regain.
 
 use crate::common::*;
-use crate::exec;
 use serde_json::{json, Value};
 
 /// CVE-2024-21626: no fd of the runtime or the host reaches the container
@@ -102,7 +101,7 @@ fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside() {
     let id = rt.new_id();
     rt.create_running(&id, &bundle);
     for cwd in &cwds {
-        let out = exec(&rt, &id, &["--cwd", cwd], &["/bin/probe", "cwd"]);
+        let out = rt.exec(&id, &["--cwd", cwd], &["/bin/probe", "cwd"]);
         if out.success() {
             assert_cwd_inside(&out.json(), &format!("exec --cwd {cwd}"));
         } else {
@@ -232,8 +231,7 @@ fn non_root_process_cannot_regain_capabilities() {
         .probe(&["sleep-forever"]);
     let id = rt.new_id();
     rt.create_running(&id, &bundle);
-    let out = exec(
-        &rt,
+    let out = rt.exec(
         &id,
         &["--user", "1000:1000"],
         &["/bin/sh", "-c", "/bin/probe; /bin/suid-probe"],

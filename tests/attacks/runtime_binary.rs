@@ -2,7 +2,7 @@
 //! as a container process can reach them.
 
 use crate::common::*;
-use crate::{exec, wait_for_file};
+use crate::wait_for_file;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -39,8 +39,8 @@ fn cve_2019_5736_exec_cannot_overwrite_runtime_binary() {
     wait_for_file(&shared.join("ready"));
     let mut exec_codes = Vec::new();
     for _ in 0..20 {
-        exec_codes.push(exec(&rt, &id, &[], &["/bin/evil"]).code);
-        exec_codes.push(exec(&rt, &id, &[], &["/bin/true"]).code);
+        exec_codes.push(rt.exec(&id, &[], &["/bin/evil"]).code);
+        exec_codes.push(rt.exec(&id, &[], &["/bin/true"]).code);
         if !rt.binary_still_elf() {
             rt.assert_binary_unchanged();
         }
@@ -76,13 +76,8 @@ fn cve_2019_5736_init_cannot_overwrite_runtime_binary() {
         bundle.args(&["/bin/evil"]);
         let id = rt.new_id();
         rt.create(&id, &bundle).assert_ok("create");
-        exec(
-            &rt,
-            &id,
-            &["--detach"],
-            &["/bin/probe", "exe-hunt", "/shared"],
-        )
-        .assert_ok("exec the hunter");
+        rt.exec(&id, &["--detach"], &["/bin/probe", "exe-hunt", "/shared"])
+            .assert_ok("exec the hunter");
         wait_for_file(&shared.join("ready"));
         rt.start(&id).assert_ok("start");
         rt.wait_status(&id, "stopped");
@@ -171,7 +166,7 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
     ];
     let mut cmd = vec!["/bin/probe"];
     cmd.extend_from_slice(&ops);
-    let out = exec(&rt, &id, &[], &cmd);
+    let out = rt.exec(&id, &[], &cmd);
     out.assert_ok("exec the probe into the created container");
     let results = out.json();
     let names = [
@@ -192,7 +187,7 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
         .map(|(name, result)| format!("{name}: {result}"))
         .collect();
     // Its fd numbers can be listed (the dir belongs to root), never opened.
-    let out = exec(&rt, &id, &[], &["/bin/probe", "ls", "/proc/1/fd"]);
+    let out = rt.exec(&id, &[], &["/bin/probe", "ls", "/proc/1/fd"]);
     let fds = out.json()["entries"].clone();
     assert!(
         fds.as_array().is_some_and(|a| !a.is_empty()),
@@ -200,7 +195,9 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
     );
     for fd in fds.as_array().unwrap() {
         let path = format!("/proc/1/fd/{}", fd.as_str().unwrap());
-        let result = exec(&rt, &id, &[], &["/bin/probe", "open", &path, "path"]).json();
+        let result = rt
+            .exec(&id, &[], &["/bin/probe", "open", &path, "path"])
+            .json();
         if result["ok"] != false {
             worked.push(format!("open {path} O_PATH: {result}"));
         }
@@ -220,8 +217,7 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
     );
     rt.start(&id).assert_ok("start");
     rt.wait_status(&id, "running");
-    let out = exec(
-        &rt,
+    let out = rt.exec(
         &id,
         &[],
         &[

@@ -292,34 +292,9 @@ fn v2_memory_limit_oom_kills_and_events_report_it() {
         return;
     };
     let id = rt.new_id();
-    let shared = rt.host_dir("trigger");
-    let mut b = bundle_with(
-        &rt,
-        &id,
-        json!({"memory": {"limit": 16777216, "swap": 16777216}}),
-    );
-    b.add_mount(json!({"destination": "/trigger", "type": "bind",
-        "source": shared.to_str().unwrap(), "options": ["rbind", "rw"]}));
-    b.shell("(while [ ! -e /trigger/go ]; do sleep 0.05; done; s=a; while :; do s=$s$s; done) & exec sleep 1000");
-    rt.create_running(&id, &b);
-    let mut events = std::process::Command::new(&rt.bin)
-        .arg("--root")
-        .arg(&rt.root)
-        .args(["events", "--interval", "50ms", &id])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(events.stdout.take().unwrap()).lines();
-    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(first["type"], "stats", "{first}");
-    std::fs::write(shared.join("go"), "").unwrap();
-    let saw_oom = lines
-        .take(2000)
-        .any(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap()["type"] == "oom");
-    let _ = events.kill();
-    let _ = events.wait();
-    assert!(saw_oom, "events never reported an oom");
+    let watch = OomWatch::start(&rt, &id);
+    assert_eq!(watch.first["type"], "stats", "{}", watch.first);
+    assert!(watch.saw_oom(), "events never reported an oom");
     rt.delete_force(&id).assert_ok("delete --force");
     assert_no_v2_cgroup(&root, &cg_path(&id));
 }

@@ -350,6 +350,16 @@ impl Runtime {
         self.spawn_in(Some(cwd), args).wait(COMMAND_TIMEOUT)
     }
 
+    /// `exec FLAGS ID COMMAND`: flags before the id, as engines (and runc) need.
+    #[track_caller]
+    pub fn exec(&self, id: &str, flags: &[&str], command: &[&str]) -> Output {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(flags);
+        args.push(id);
+        args.extend_from_slice(command);
+        self.cmd(&args)
+    }
+
     #[track_caller]
     pub fn create(&self, id: &str, bundle: &Bundle) -> Output {
         self.create_with(id, bundle, &[])
