@@ -205,7 +205,7 @@ fn filter_flags_change_the_loading_not_the_rules() {
 }
 
 #[test]
-fn filter_without_no_new_privileges_is_loaded_before_the_user_switch() {
+fn filter_without_no_new_privileges_binds_a_user_process() {
     let rt = Runtime::new();
     let mut bundle = bundle_with(&rt, deny_mkdir(None), &[]);
     bundle.set("/process/noNewPrivileges", json!(false));
@@ -311,9 +311,9 @@ fn containers_common_default_profile_runs_busybox() {
     }
     // The profile is in force: its default for unlisted syscalls is ENOSYS
     // and mkdir under it still works (it is allowed). Without
-    // noNewPrivileges the filter is loaded before the user switch, so what
-    // the runtime does after it (setgroups, setresuid, capset …) must pass
-    // under the profile too.
+    // noNewPrivileges the filter needs CAP_SYS_ADMIN to be loaded: the
+    // runtime holds it for the load and drops it after (runc loads before
+    // its user switch instead).
     for (nnp, uid) in [(true, 0), (false, 1000)] {
         let mut bundle = rt.bundle();
         bundle.set(
@@ -551,4 +551,200 @@ fn hull_only_checks_of_profiles() {
     out.assert_failed("create without a listener");
     out.assert_stderr_contains("linux.seccomp.listenerPath");
     rt.assert_nothing_left();
+}
+
+// ---------------------------------------------------------------------------
+// Profiles hull did not write: allow-lists that predate the syscalls hull
+// itself likes to use (openat2, close_range, clone3, statx), recorded
+// profiles that allow exactly what a workload needs, and profiles that
+// answer the new syscalls with EPERM instead of ENOSYS. After the filter is
+// loaded hull may only make the syscalls docs/ARCHITECTURE.md lists under
+// "After the filter".
+
+/// Syscalls newer than the Docker-era profiles (runtime-tools' generator,
+/// Docker 18, profiles recorded on old kernels): none of them is allowed.
+const NEWER_SYSCALLS: &[&str] = &[
+    "openat2",
+    "close_range",
+    "clone3",
+    "statx",
+    "faccessat2",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "pidfd_getfd",
+    "epoll_pwait2",
+    "open_tree",
+    "move_mount",
+    "mount_setattr",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "process_madvise",
+    "futex_waitv",
+];
+
+/// What static busybox's `true` and `sleep` make (strace, as root and as a
+/// user: then it also drops a possible setuid), nothing more.
+const BUSYBOX_TRUE_AND_SLEEP: &[&str] = &[
+    "getgid",
+    "setgid",
+    "setuid",
+    "newfstatat",
+    "arch_prctl",
+    "brk",
+    "execve",
+    "exit_group",
+    "getrandom",
+    "getuid",
+    "mprotect",
+    "prctl",
+    "prlimit64",
+    "readlink",
+    "rseq",
+    "set_robust_list",
+    "set_tid_address",
+    "clock_nanosleep",
+    "nanosleep",
+    "restart_syscall",
+];
+
+/// hull's promise (docs/ARCHITECTURE.md "After the filter"): the fifo write
+/// and execve, capget/capset to drop what a load without noNewPrivileges
+/// needed, and exit_group when something fails.
+const HULL_AFTER_LOAD: &[&str] = &["write", "execve", "capget", "capset", "exit_group"];
+
+/// An allow-list as old engines and runtime-tools' generator write them:
+/// containers-common's default without any syscall newer than ~5.0.
+fn old_style_allow_list() -> Value {
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let mut profile = oci_profile_from_containers_common(&containers_common_profile(), &caps);
+    for rule in profile["syscalls"].as_array_mut().unwrap() {
+        let names: Vec<Value> = rule["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| !NEWER_SYSCALLS.contains(&n.as_str().unwrap()))
+            .cloned()
+            .collect();
+        rule["names"] = json!(names);
+    }
+    profile["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| !r["names"].as_array().unwrap().is_empty());
+    profile["defaultAction"] = json!("SCMP_ACT_ERRNO");
+    profile
+}
+
+/// A "recorded" profile: busybox's syscalls plus hull's list, anything
+/// else answered by `default`.
+fn recorded_profile(default: &str) -> Value {
+    let names: Vec<&str> = BUSYBOX_TRUE_AND_SLEEP
+        .iter()
+        .chain(HULL_AFTER_LOAD)
+        .copied()
+        .collect();
+    json!({"defaultAction": default,
+           "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]})
+}
+
+/// Everything allowed but the new syscalls, answered with EPERM (not
+/// ENOSYS, which would send a caller to its fallback).
+fn eperm_for_new_syscalls() -> Value {
+    json!({"defaultAction": "SCMP_ACT_ALLOW",
+           "syscalls": [{"names": ["openat2", "close_range", "clone3"],
+                         "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]})
+}
+
+/// The container's process under `profile` with each noNewPrivileges and
+/// uid: `true` runs and exits 0, and so does an `exec` of it into a
+/// container sleeping under the same profile.
+fn runs_under_every_user_and_nnp(profile: &Value) {
+    let rt = Runtime::new();
+    for nnp in [true, false] {
+        for uid in [0, 1000] {
+            let what = format!("noNewPrivileges {nnp}, uid {uid}");
+            let mut bundle = rt.bundle();
+            bundle.set("/linux/seccomp", profile.clone());
+            bundle.set("/process/noNewPrivileges", json!(nnp));
+            bundle.set("/process/user", json!({"uid": uid, "gid": uid}));
+            bundle.args(&["/bin/true"]);
+            let out = rt.run(&rt.new_id(), &bundle);
+            assert_eq!(out.code, 0, "run /bin/true ({what}): {out:?}");
+
+            bundle.args(&["/bin/sleep", "1000"]);
+            let id = rt.new_id();
+            rt.create_running(&id, &bundle);
+            let mut flags = vec![];
+            if nnp {
+                flags.push("--no-new-privs");
+            }
+            let out = rt.exec(&id, &flags, &["/bin/true"]);
+            assert_eq!(out.code, 0, "exec /bin/true ({what}): {out:?}");
+            rt.kill(&id, Some("KILL")).assert_ok("kill");
+            rt.wait_status(&id, "stopped");
+            rt.delete(&id).assert_ok("delete");
+        }
+    }
+}
+
+/// The probe's report under `profile` for each noNewPrivileges and uid: the
+/// filter is in force and the capabilities are the config's, with nothing
+/// held over for the load (CAP_SYS_ADMIN) left.
+fn filter_and_caps_exact_under(profile: &Value) {
+    let rt = Runtime::new();
+    // CAP_AUDIT_WRITE, CAP_KILL and CAP_NET_BIND_SERVICE: the bundle's sets.
+    let bounding = "0000000020000420";
+    for nnp in [true, false] {
+        for uid in [0, 1000] {
+            let mut bundle = rt.bundle();
+            bundle.set("/linux/seccomp", profile.clone());
+            bundle.set("/process/noNewPrivileges", json!(nnp));
+            bundle.set("/process/user", json!({"uid": uid, "gid": uid}));
+            let res = rt.probe(&mut bundle, &["report"]);
+            let what = format!("noNewPrivileges {nnp}, uid {uid}: {}", res[0]);
+            assert_eq!(res[0]["seccomp"], 2, "{what}");
+            assert_eq!(res[0]["uid"], uid, "{what}");
+            assert_eq!(res[0]["no_new_privs"], nnp as i64, "{what}");
+            // A user keeps none through execve (no ambient, no file caps).
+            let caps = if uid == 0 {
+                bounding
+            } else {
+                "0000000000000000"
+            };
+            for set in ["CapEff", "CapPrm"] {
+                assert_eq!(res[0]["capabilities"][set], caps, "{set}: {what}");
+            }
+            assert_eq!(res[0]["capabilities"]["CapBnd"], bounding, "{what}");
+            // Ambient needs inheritable, which the bundle leaves empty.
+            assert_eq!(res[0]["capabilities"]["CapAmb"], "0000000000000000");
+        }
+    }
+}
+
+#[test]
+fn old_style_allow_list_without_new_syscalls() {
+    let profile = old_style_allow_list();
+    runs_under_every_user_and_nnp(&profile);
+    filter_and_caps_exact_under(&profile);
+}
+
+#[test]
+fn new_syscalls_answered_with_eperm() {
+    let profile = eperm_for_new_syscalls();
+    runs_under_every_user_and_nnp(&profile);
+    filter_and_caps_exact_under(&profile);
+}
+
+#[test]
+fn recorded_profile_with_exactly_the_workloads_syscalls() {
+    // runc's Go init makes many more syscalls after its load (futex,
+    // getpid, openat of the fifo, …): hull's short list is its own.
+    if !is_hull() {
+        return;
+    }
+    runs_under_every_user_and_nnp(&recorded_profile("SCMP_ACT_ERRNO"));
+    // A syscall outside the list would kill the process, not just fail.
+    runs_under_every_user_and_nnp(&recorded_profile("SCMP_ACT_KILL_PROCESS"));
 }

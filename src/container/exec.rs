@@ -210,7 +210,7 @@ fn child(
         let pty = crate::rootfs::console::open_pty(&root)?;
         crate::rootfs::console::attach(pty, socket, p.console_size)?;
     }
-    let mut what = setup::apply(p, seccomp, sync)?;
+    let mut what = setup::apply(p, seccomp)?;
     if let Some(cpus) = affinity.and_then(|a| a.last.as_ref()) {
         // Once it is in the container, before execve ("final").
         attrs::set_affinity(cpus, "final")?;
@@ -219,6 +219,6 @@ fn child(
     setup::reset_signals();
     // SAFETY: umask with an integer argument.
     unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
-    setup::load_late(&mut what)?;
+    setup::load(&mut what, Some(sync))?;
     setup::exec(p, &what)
 }

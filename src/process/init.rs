@@ -189,7 +189,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     if let Some(persona) = plan.personality {
         crate::security::attrs::set_personality(persona)?;
     }
-    let exec = setup::apply(&plan.process, plan.seccomp.as_ref(), &args.sync)?;
+    let exec = setup::apply(&plan.process, plan.seccomp.as_ref())?;
     Ok(Ready {
         exec,
         procfs,
@@ -210,6 +210,9 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     // A pid namespace's init ignores signals it has no handler for: while
     // it waits for `start`, `kill` must still end it, as it ends runc's.
     exit_on_signals();
+    if ready.exec.notifies() {
+        setup::load(&mut ready.exec, Some(&args.sync))?;
+    }
     send_message(&args.sync, &Message::Ready)?;
     drop(args.sync);
 
@@ -237,10 +240,11 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     drop(args.fifo);
     drop(ready.procfs);
     setup::reset_signals();
-    // A filter loaded with no_new_privs waits until now: after it only the
-    // fifo write and execve remain for the profile to allow. Its failure
-    // still reaches `start` through the fifo.
-    if let Err(err) = setup::load_late(&mut ready.exec) {
+    // The filter waits until now (unless it notifies): after it only the
+    // fifo write and execve remain for the profile to allow, and the
+    // capset that drops what the load needed. Its failure still reaches
+    // `start` through the fifo.
+    if let Err(err) = setup::load(&mut ready.exec, None) {
         let _ = fifo.write_all(format!("E{err:#}").as_bytes());
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(1) }

@@ -14,8 +14,8 @@ use crate::config::ProcessPlan;
 use crate::security::seccomp::{self, SeccompPlan};
 use crate::security::{attrs, capabilities};
 
-/// What execve gets, made before any filter is loaded: after it, only the
-/// few syscalls of the fifo write and execve itself remain (no allocation).
+/// What execve gets, made before any filter is loaded: after the load only
+/// the syscalls listed in docs/ARCHITECTURE.md ("After the filter") remain.
 pub struct Exec {
     program: CString,
     _argv: Vec<CString>,
@@ -24,25 +24,36 @@ pub struct Exec {
     /// buffers never move).
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
-    /// With noNewPrivileges (and no listener) the filter is loaded by
-    /// `load_late`, as close to execve as possible.
-    late_filter: Option<seccomp::Filter>,
+    /// The container's filter, built but not loaded yet: `load` does it as
+    /// close to execve as the process allows.
+    filter: Option<seccomp::Filter>,
+    /// Capabilities kept only so that the filter can be loaded without
+    /// no_new_privs (that needs CAP_SYS_ADMIN); `load` drops them after.
+    held: Held,
+}
+
+enum Held {
+    Nothing,
+    /// Back to the plan's effective and permitted sets.
+    Plan(Box<capabilities::CapsPlan>),
+    /// No capabilities in the config and a non-root uid: none at all.
+    All,
 }
 
 /// Apply `p` to the calling process (its filesystem view is the
-/// container's already); returns what to exec. A notifying filter's fd is
-/// sent to hull over `sync`.
-pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> Result<Exec> {
+/// container's already); returns what to exec. Everything that opens a
+/// file, lists fds or resolves a path happens here, before any filter.
+pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>) -> Result<Exec> {
     // As runc does: without HOME in the env, the user's home from the
     // container's /etc/passwd, else "/".
     let mut env = p.env.clone();
     if !env.iter().any(|v| v.starts_with("HOME=")) {
         env.push(format!("HOME={}", home_of(p.uid)));
     }
-    let mut filter = match filter {
-        Some(plan) => Some((seccomp::build(plan)?, plan.notifies())),
-        None => None,
-    };
+    let filter = filter.map(seccomp::build).transpose()?;
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN for the load: it
+    // is held through the user switch and dropped right after the load.
+    let privileged_load = filter.is_some() && !p.no_new_privileges;
     nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
     for r in &p.rlimits {
         let lim = libc::rlimit {
@@ -74,16 +85,11 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> R
     if let Some(sched) = &p.scheduler {
         attrs::set_scheduler(sched)?;
     }
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
-    // while the process still has it, before the user switch and the
-    // capabilities (runc's order).
-    if !p.no_new_privileges {
-        if let Some((f, _)) = filter.take() {
-            load_and_send(&f, sync)?;
-        }
-    }
+    let keep_all = privileged_load && p.capabilities.is_none() && p.uid != 0;
     if let Some(caps) = &p.capabilities {
         capabilities::before_user_switch(caps)?;
+    } else if keep_all {
+        capabilities::keep_across_user_switch()?;
     }
     let gids: Vec<Gid> = p
         .additional_gids
@@ -113,10 +119,25 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> R
     let uid = Uid::from_raw(p.uid);
     nix::unistd::setresuid(uid, uid, uid)
         .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
-    if let Some(caps) = &p.capabilities {
-        capabilities::after_user_switch(caps)?;
-    }
+    let held = match &p.capabilities {
+        Some(plan) => {
+            let hold =
+                privileged_load && !plan.effective.contains(&caps::Capability::CAP_SYS_ADMIN);
+            capabilities::after_user_switch(plan, hold)?;
+            if hold {
+                Held::Plan(Box::new(plan.clone()))
+            } else {
+                Held::Nothing
+            }
+        }
+        None if keep_all => {
+            capabilities::raise_kept()?;
+            Held::All
+        }
+        None => Held::Nothing,
+    };
 
+    // As the container's user: access() checks the real uid, whatever is held.
     let program = find_executable(&p.args[0], &p.env)?;
 
     if p.no_new_privileges {
@@ -128,16 +149,6 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> R
             );
         }
     }
-    // A listener must have its fd before create returns: a notifying filter
-    // is loaded now; any other waits for `load_late`.
-    let late_filter = match filter {
-        Some((f, true)) => {
-            load_and_send(&f, sync)?;
-            None
-        }
-        Some((f, false)) => Some(f),
-        None => None,
-    };
     let cstrings = |list: &[String], what: &str| -> Result<Vec<CString>> {
         list.iter()
             .map(|a| CString::new(a.as_bytes()))
@@ -158,24 +169,47 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>, sync: &OwnedFd) -> R
         envp_ptrs: ptrs(&envp),
         _argv: argv,
         _envp: envp,
-        late_filter,
+        filter,
+        held,
     })
 }
 
-fn load_and_send(filter: &seccomp::Filter, sync: &OwnedFd) -> Result<()> {
+impl Exec {
+    /// A notifying filter: its listener must get the fd during create, so
+    /// the init loads it before it says `Ready` (runc does the same).
+    pub fn notifies(&self) -> bool {
+        self.filter.as_ref().is_some_and(|f| f.notifies())
+    }
+}
+
+/// Load the container's filter (a no-op when there is none or it is
+/// loaded already), send a notify fd to hull over `sync`, then drop the
+/// capabilities held for the load. Call it right before the last
+/// syscalls: from here on the process makes only those the filter must
+/// allow anyway (docs/ARCHITECTURE.md, "After the filter").
+pub fn load(what: &mut Exec, sync: Option<&OwnedFd>) -> Result<()> {
+    let Some(filter) = what.filter.take() else {
+        return Ok(());
+    };
+    // libseccomp frees its program after the load, and Rust frees what it
+    // dropped: neither may give memory back to the kernel (brk, munmap)
+    // under a profile that does not allow it. The process execs soon.
+    // SAFETY: mallopt only changes malloc's tunables of this process.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+    }
     if let Some(notify_fd) = filter.load()? {
+        let sync = sync.context("linux.seccomp: no channel for the notify fd")?;
         send_message_fd(sync, &Message::SeccompFd, &notify_fd)
             .context("linux.seccomp: hand the notify fd to hull")?;
     }
-    Ok(())
-}
-
-/// Load the filter that waited for the last moment, if any. Call it right
-/// before the last syscalls (fifo write, execve).
-pub fn load_late(what: &mut Exec) -> Result<()> {
-    match what.late_filter.take() {
-        Some(f) => f.load().map(|_| ()),
-        None => Ok(()),
+    // Kept alive: releasing libseccomp's context now would only free memory.
+    std::mem::forget(filter);
+    match std::mem::replace(&mut what.held, Held::Nothing) {
+        Held::Nothing => Ok(()),
+        Held::Plan(caps) => capabilities::release(&caps),
+        Held::All => capabilities::release_all(),
     }
 }
 

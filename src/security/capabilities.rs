@@ -84,8 +84,11 @@ pub fn before_user_switch(plan: &CapsPlan) -> Result<()> {
     Ok(())
 }
 
-/// Step 2, after the uid switch: set the sets the process will have.
-pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
+/// Step 2, after the uid switch: set the sets the process will have. With
+/// `hold_sys_admin`, CAP_SYS_ADMIN stays effective and permitted even where
+/// the plan drops it: a seccomp filter without no_new_privs needs it to be
+/// loaded, which happens later; `release` then takes it away.
+pub fn after_user_switch(plan: &CapsPlan, hold_sys_admin: bool) -> Result<()> {
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
     // Raise every permitted cap into effective first: with CAP_SETPCAP held
@@ -99,13 +102,20 @@ pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
             names(&plan.inheritable)
         )
     })?;
-    caps::set(None, CapSet::Effective, &plan.effective).with_context(|| {
+    let held = |set: &CapsHashSet| {
+        let mut set = set.clone();
+        if hold_sys_admin {
+            set.insert(Capability::CAP_SYS_ADMIN);
+        }
+        set
+    };
+    caps::set(None, CapSet::Effective, &held(&plan.effective)).with_context(|| {
         format!(
             "process.capabilities.effective: capset {}",
             names(&plan.effective)
         )
     })?;
-    caps::set(None, CapSet::Permitted, &plan.permitted).with_context(|| {
+    caps::set(None, CapSet::Permitted, &held(&plan.permitted)).with_context(|| {
         format!(
             "process.capabilities.permitted: capset {} (effective must be within permitted)",
             names(&plan.permitted)
@@ -121,6 +131,44 @@ pub fn after_user_switch(plan: &CapsPlan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Keep the permitted caps across the coming setuid (PR_SET_KEEPCAPS) when
+/// the config names no capabilities but a filter must still be loaded
+/// with CAP_SYS_ADMIN after the user switch; `release_all` then does what
+/// the setuid would have done.
+pub fn keep_across_user_switch() -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("prctl(PR_SET_KEEPCAPS)");
+    }
+    Ok(())
+}
+
+/// After `keep_across_user_switch` and the setuid: the kept caps effective
+/// again, until `release_all`.
+pub fn raise_kept() -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    let current = caps::read(None, CapSet::Permitted).context("read permitted caps")?;
+    caps::set(None, CapSet::Effective, &current).context("raise effective caps")
+}
+
+/// Drop what was held for the filter's load: the plan's effective and
+/// permitted sets exactly. Only capget and capset: this runs under the
+/// container's filter.
+pub fn release(plan: &CapsPlan) -> Result<()> {
+    caps::set(None, CapSet::Effective, &plan.effective)
+        .context("process.capabilities.effective: drop CAP_SYS_ADMIN held for seccomp")?;
+    caps::set(None, CapSet::Permitted, &plan.permitted)
+        .context("process.capabilities.permitted: drop CAP_SYS_ADMIN held for seccomp")
+}
+
+/// `release` for a process whose config names no capabilities and whose
+/// uid is not 0: none left, as after a plain setuid.
+pub fn release_all() -> Result<()> {
+    caps::clear(None, CapSet::Effective).context("drop the caps held for seccomp")?;
+    caps::clear(None, CapSet::Permitted).context("drop the caps held for seccomp")
 }
 
 fn names(set: &CapsHashSet) -> String {

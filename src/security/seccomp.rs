@@ -440,6 +440,10 @@ pub fn build(plan: &SeccompPlan) -> Result<Filter> {
 }
 
 impl Filter {
+    pub fn notifies(&self) -> bool {
+        self.notifies
+    }
+
     /// Load the filter into the calling process; the notify fd when the
     /// filter notifies.
     pub fn load(&self) -> Result<Option<OwnedFd>> {
