@@ -97,7 +97,29 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
-test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test
+test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test oci-validation
+
+# The OCI runtime-tools validation suite (docs/oci-validation.md): built once
+# from Debian's source package with Debian's Go (scripts/oci-validation/
+# build.sh, cached in .build/oci-validation, rebuilt only when the stamp is
+# older than the build script or the TAP helper), then its 58 programs run
+# against $(RUNTIME) (default the release hull; `make oci-validation
+# RUNTIME=/usr/sbin/runc` to compare), each in private mount and PID
+# namespaces with a private state root. For hull the run fails when fewer
+# programs pass than scripts/oci-validation/floor. Logs: .build/oci-validation/runs.
+OCI_VALIDATION := .build/oci-validation
+OCI_VALIDATION_STAMP := $(OCI_VALIDATION)/suite/.stamp
+OCI_VALIDATION_FLAGS ?=
+
+.PHONY: oci-validation-build oci-validation
+oci-validation-build: $(OCI_VALIDATION_STAMP)
+$(OCI_VALIDATION_STAMP): scripts/oci-validation/build.sh scripts/oci-validation/tap-go/tap.go \
+		scripts/mkrootfs.sh | deps
+	scripts/oci-validation/build.sh $(OCI_VALIDATION)
+
+oci-validation: deps oci-validation-build $(if $(filter $(HULL),$(RUNTIME)),build)
+	python3 scripts/oci-validation/run.py --suite $(OCI_VALIDATION)/suite --runtime $(RUNTIME) \
+		$(if $(filter $(HULL),$(RUNTIME)),--floor scripts/oci-validation/floor) $(OCI_VALIDATION_FLAGS)
 
 # The default seccomp profile engines use (Debian's containers-common, from
 # the golang-github-containers-common package), for tests/seccomp.rs. Only
