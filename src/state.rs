@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_ROOT: &str = "/run/hull";
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// What `delete --force` needs when state.json is missing (a create that
+/// was killed) or unreadable: written before create makes anything else.
+pub const CLEANUP_FILE: &str = "cleanup.json";
 const MAX_ID_LEN: usize = 1024;
 
 /// What hull keeps about a container between commands.
@@ -43,6 +46,32 @@ pub struct StoredState {
     /// The container's cgroup (absent in state files from before cgroups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroups::CgroupState>,
+}
+
+/// Enough to find and remove everything a container has on the host
+/// without its state.json: its cgroup (with whether hull makes it) and,
+/// once cloned, its init.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CleanupRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroups::CgroupState>,
+    #[serde(default)]
+    pub pid: i32,
+    #[serde(default)]
+    pub pid_start_time: u64,
+}
+
+/// Replace the container's cleanup record. Not fsynced: it guards against
+/// a killed hull, not a lost machine (the state root is a tmpfs).
+pub fn save_cleanup(dir: &Path, record: &CleanupRecord) -> Result<()> {
+    let bytes = serde_json::to_vec(record).context("serialize the cleanup record")?;
+    replace_file(&dir.join(CLEANUP_FILE), &bytes, false)
+}
+
+/// The cleanup record, if one is there and readable.
+pub fn load_cleanup(dir: &Path) -> Option<CleanupRecord> {
+    let bytes = std::fs::read(dir.join(CLEANUP_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Reject ids that could name a path outside the state root.
@@ -142,6 +171,11 @@ impl DirLock {
 /// Write `bytes` to `path` so that a reader sees the old file or the new one,
 /// never a part: temp file, fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_file(path, bytes, true)
+}
+
+/// `write_atomic`, with the fsyncs only when `durable`.
+fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().context("state path has no parent")?;
     let name = path.file_name().context("state path has no file name")?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
@@ -159,14 +193,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .mode(0o644)
         .open(&tmp)
         .with_context(|| format!("create {tmp:?}"))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .with_context(|| format!("write {tmp:?}"))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|_| if durable { file.sync_all() } else { Ok(()) });
     drop(file);
+    if let Err(err) = written {
+        // Nothing half-written stays behind (a full disk, say).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err).with_context(|| format!("write {tmp:?}"));
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("rename {tmp:?} to {path:?}"))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("sync {dir:?}"))?;
+    if durable {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("sync {dir:?}"))?;
+    }
     Ok(())
 }
 

@@ -4,19 +4,31 @@ use anyhow::Result;
 
 use crate::cli::{ListArgs, ListFormat};
 use crate::container::Container;
-use crate::state::StateRoot;
+use crate::state::{StateRoot, STATE_FILE};
 
 pub fn run(root: &StateRoot, args: &ListArgs) -> Result<i32> {
     let mut containers = Vec::new();
+    // Ids whose state.json cannot be read: listed as `unknown` with a
+    // warning, never hidden (`delete --force` removes them).
+    let mut broken = Vec::new();
     for id in root.ids()? {
-        // A container deleted while we list is simply not listed.
-        if let Ok(c) = Container::load(root, &id) {
-            containers.push(c);
+        match Container::load(root, &id) {
+            Ok(c) => containers.push(c),
+            // A container deleted while we list is simply not listed.
+            Err(_) if !root.container_dir(&id).join(STATE_FILE).exists() => {}
+            Err(err) => {
+                crate::logging::warn(&format!("{err:#}"));
+                broken.push(id);
+            }
         }
     }
     if args.quiet {
-        for c in &containers {
-            println!("{}", c.id());
+        for id in containers
+            .iter()
+            .map(|c| c.id())
+            .chain(broken.iter().map(|s| s.as_str()))
+        {
+            println!("{id}");
         }
         return Ok(0);
     }
@@ -29,6 +41,10 @@ pub fn run(root: &StateRoot, args: &ListArgs) -> Result<i32> {
                     v["owner"] = owner(c).into();
                     v
                 })
+                .chain(broken.iter().map(|id| {
+                    serde_json::json!({"ociVersion": "", "id": id, "pid": 0,
+                        "status": "unknown", "bundle": "", "rootfs": "", "created": "", "owner": ""})
+                }))
                 .collect();
             println!("{}", serde_json::to_string(&all)?);
         }
@@ -51,6 +67,11 @@ pub fn run(root: &StateRoot, args: &ListArgs) -> Result<i32> {
                     c.state.created.clone(),
                     owner(c),
                 ]);
+            }
+            for id in &broken {
+                let unknown = ["0", "unknown", "", "", ""].map(String::from);
+                let [pid, status, bundle, created, owner] = unknown;
+                rows.push([id.clone(), pid, status, bundle, created, owner]);
             }
             print_table(&rows);
         }

@@ -136,6 +136,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {fifo_path:?}"))?;
 
+    // Before the cgroup exists, so that `delete --force` finds it even if
+    // this process is killed from here on: the init ends by itself
+    // (PDEATHSIG) until the container is committed below.
+    let mut record = state::CleanupRecord {
+        cgroup: Some(predicted_state(cgroup.as_ref())),
+        ..Default::default()
+    };
+    state::save_cleanup(&dir, &record)?;
     let cgroup = cleanup.cgroup.insert(cgroup);
     let cgroup_state = match setup_cgroup(cgroup.as_mut(), &plan) {
         Ok(state) => Some(state),
@@ -148,16 +156,21 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
             if let Some(c) = cleanup.cgroup.take() {
                 let _ = c.destroy();
             }
+            record.cgroup = None;
+            state::save_cleanup(&dir, &record)?;
             None
         }
         Err(err) => return Err(err),
     };
     let cgroup = cleanup.cgroup.as_deref();
-    let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo, cgroup)?;
+    let (pid, pidfd, terminal, sync) = spawn_init(&plan, opts, fifo, cgroup)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
     let (_, start_time) =
         proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
+    record.pid = pid;
+    record.pid_start_time = start_time;
+    state::save_cleanup(&dir, &record)?;
     let state = StoredState {
         oci_version: plan.oci_version.clone(),
         id: opts.id.clone(),
@@ -179,6 +192,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
+    // The container is on record: the init may outlive hull now. It
+    // closes its end once it stopped watching for hull's death.
+    channel::send_message(&sync, &Message::Committed).context("commit the container")?;
+    match channel::recv_message(&sync) {
+        Ok(None) => {}
+        other => bail!("the init did not confirm the commit (got {other:?})"),
+    }
     logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
     cleanup.dir = None;
     cleanup.child = None;
@@ -190,6 +210,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pidfd,
         terminal,
     })
+}
+
+/// The cgroup's state as `create` will leave it: owned unless every
+/// directory is there already (then it is joined, and never removed).
+fn predicted_state(cgroup: &dyn CgroupManager) -> CgroupState {
+    let mut state = cgroup.state();
+    state.owned = state.paths.values().any(|dir| !dir.exists());
+    state
 }
 
 /// Whether config.json sets any resource limit (device rules included).
@@ -229,7 +257,7 @@ fn spawn_init(
     opts: &CreateOptions,
     fifo: OwnedFd,
     cgroup: Option<&dyn CgroupManager>,
-) -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
+) -> Result<(i32, OwnedFd, Option<OwnedFd>, OwnedFd)> {
     let (parent_sock, child_sock) = channel::pair()?;
     // Connected here, in hull's namespaces: after pivot_root the init could
     // not reach the socket's path.
@@ -323,7 +351,7 @@ fn spawn_init(
         return Err(err);
     }
     drop(console_socket);
-    let fail = |msg: String| -> Result<(i32, OwnedFd, Option<OwnedFd>)> {
+    let fail = |msg: String| -> Result<(i32, OwnedFd, Option<OwnedFd>, OwnedFd)> {
         let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = waitpid(Pid::from_raw(pid), None);
         bail!(msg)
@@ -383,7 +411,7 @@ fn spawn_init(
                 .map(|sock| crate::process::terminal::recv_pty_master(sock.as_fd()))
                 .transpose()
             {
-                Ok(master) => Ok((pid, pidfd, master)),
+                Ok(master) => Ok((pid, pidfd, master, parent_sock)),
                 Err(err) => fail(format!("{err:#}")),
             },
             Err((true, text)) => fail(text),

@@ -14,30 +14,13 @@ const KILL_WAIT_MS: i32 = 10_000;
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
     let container = match Container::load(root, id) {
         Ok(c) => c,
-        Err(err)
-            if force
-                && matches!(
-                    root.container_dir(id)
-                        .join(crate::state::STATE_FILE)
-                        .try_exists(),
-                    Ok(false)
-                ) =>
-        {
-            // Engines call `delete --force` on containers that are already
-            // gone and expect success. A directory without a state file is
-            // a create that failed hard; once its lock is free (no create
-            // is running) it goes too. An unreadable state file is an error:
-            // its init may still be alive.
-            let dir = root.container_dir(id);
-            if crate::state::validate_id(id).is_ok() && dir.is_dir() {
-                let _lock = DirLock::lock(&dir);
-                if !dir.join(crate::state::STATE_FILE).exists() {
-                    let _ = std::fs::remove_dir_all(&dir);
-                }
+        Err(err) if force => match delete_without_state(root, id)? {
+            Some(c) => c,
+            None => {
+                let _ = err;
+                return Ok(());
             }
-            let _ = err;
-            return Ok(());
-        }
+        },
         Err(err) => return Err(err),
     };
     let _lock =
@@ -120,4 +103,70 @@ fn kill_and_wait(container: &Container) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `delete --force` of a container whose state.json is missing or cannot
+/// be parsed: a create that was killed, a truncated or garbage file.
+/// Engines expect success for a container that is already gone. What the
+/// cleanup record names (written before create made anything) is removed:
+/// the init (pid and start time checked), whatever its cgroup holds, the
+/// cgroup, the state dir. Returns the container instead when, once the
+/// lock is taken, its state reads fine (a create that was still running).
+fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>> {
+    if crate::state::validate_id(id).is_err() {
+        return Ok(None);
+    }
+    let dir = root.container_dir(id);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    // Waits for a create of this id that is still running.
+    let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
+    let state_file = dir.join(crate::state::STATE_FILE);
+    match crate::state::load(&dir) {
+        Ok(_) => return Container::load(root, id).map(Some),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        // Not ours to judge (rootless: another user's): its init may live.
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            bail!("container {id:?}: read {state_file:?}: {err}")
+        }
+        Err(err) => {
+            crate::logging::warn(&format!(
+                "container {id:?}: {state_file:?} is unreadable ({err}): removing what its cleanup record names"
+            ));
+        }
+    }
+    let record = crate::state::load_cleanup(&dir);
+    if record.is_none() && state_file.exists() {
+        bail!(
+            "container {id:?}: {state_file:?} is unreadable and no cleanup record is there: its init cannot be found (remove {dir:?} by hand once it is gone)"
+        );
+    }
+    let record = record.unwrap_or_default();
+    if record.pid > 0 {
+        if let Some(pidfd) = crate::process::pidfd::open_verified(record.pid, record.pid_start_time)
+        {
+            let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
+            use std::os::fd::AsFd;
+            let _ = pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS);
+        }
+    }
+    if let Some(cgroup) = record
+        .cgroup
+        .as_ref()
+        .map(crate::cgroups::manager_from_state)
+    {
+        if cgroup.state().owned {
+            // A dir that was never made has nothing to kill.
+            let _ = cgroup.kill_all();
+            if cgroup.is_frozen().unwrap_or(false) {
+                let _ = cgroup.thaw();
+            }
+        }
+        cgroup
+            .destroy()
+            .with_context(|| format!("container {id:?}: remove its cgroup"))?;
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("remove state dir {dir:?}"))?;
+    Ok(None)
 }

@@ -67,7 +67,10 @@ impl Container {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 bail!("container {id:?} does not exist")
             }
-            Err(err) => bail!("container {id:?}: read state in {dir:?}: {err}"),
+            Err(err) => bail!(
+                "container {id:?}: read {:?}: {err} (`delete --force {id}` removes it)",
+                dir.join(state::STATE_FILE)
+            ),
         }
     }
 

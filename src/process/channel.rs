@@ -22,6 +22,9 @@ pub enum Message {
     HooksDone,
     /// hull has written the init's id maps: go on.
     IdMapsDone,
+    /// hull has recorded the container (state.json): the init may now
+    /// outlive it, and closes its end to say it knows.
+    Committed,
     /// A helper cloned the init (as hull's child) with this pid; its pidfd
     /// rides with the message.
     Cloned(i32),
@@ -37,6 +40,7 @@ impl Message {
             Message::RunHooks => b"H".to_vec(),
             Message::HooksDone => b"D".to_vec(),
             Message::IdMapsDone => b"M".to_vec(),
+            Message::Committed => b"K".to_vec(),
             Message::SeccompFd => b"S".to_vec(),
             Message::Cloned(pid) => format!("C{pid}").into_bytes(),
             Message::Error(text) => {
@@ -53,6 +57,7 @@ impl Message {
             (b'H', _) => Some(Message::RunHooks),
             (b'D', _) => Some(Message::HooksDone),
             (b'M', _) => Some(Message::IdMapsDone),
+            (b'K', _) => Some(Message::Committed),
             (b'S', _) => Some(Message::SeccompFd),
             (b'C', pid) => std::str::from_utf8(pid)
                 .ok()?

@@ -102,11 +102,15 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         libc::umask(0);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
     }
-    // In a new pid namespace the parent is outside it and getppid() says 0;
-    // a parent that died there shows as a closed sync socket instead.
+    // The init must not outlive a hull that dies before it recorded the
+    // container: PDEATHSIG from here on; a parent that died before the
+    // prctl shows as another parent or, in a new pid namespace (where
+    // getppid() says 0), as a hung-up sync socket (its fds close before
+    // the parent is gone).
     let ppid = nix::unistd::getppid().as_raw();
-    if ppid != 0 && ppid != args.parent_pid {
-        bail!("hull exited while the container was being created");
+    if (ppid != 0 && ppid != args.parent_pid) || peer_hung_up(&args.sync) {
+        // SAFETY: _exit is always safe; nobody is left to tell.
+        unsafe { libc::_exit(1) }
     }
     if plan.new_user_namespace() {
         // hull writes the id maps; until then this process has no ids in
@@ -202,11 +206,8 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     // Nothing of hull's reaches the process but stdio and --preserve-fds.
     crate::syscall::cloexec_from(3 + args.preserve_fds).context("mark fds close-on-exec")?;
     setup::reset_signals();
-    // SAFETY: umask/prctl with integer arguments.
-    unsafe {
-        libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t);
-        libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    }
+    // SAFETY: umask with an integer argument.
+    unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
     // A pid namespace's init ignores signals it has no handler for: while
     // it waits for `start`, `kill` must still end it, as it ends runc's.
     exit_on_signals();
@@ -214,6 +215,16 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
         setup::load(&mut ready.exec, Some(&args.sync))?;
     }
     send_message(&args.sync, &Message::Ready)?;
+    // Until hull has recorded the container, its death ends the init
+    // (PDEATHSIG, or the socket closing here); then the init stays, and
+    // closing its end tells hull it may exit.
+    match recv_message(&args.sync) {
+        Ok(Some(Message::Committed)) => {}
+        // SAFETY: _exit is always safe; hull is gone or gave up.
+        _ => unsafe { libc::_exit(1) },
+    }
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
     drop(args.sync);
 
     // Blocks until `start` opens the fifo for reading. Straight through the
@@ -288,6 +299,16 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
             .with_context(|| format!("join {} namespace {path:?}", ns.kind))?;
     }
     Ok(())
+}
+
+/// Whether the other end of the sync socket is closed (hull died).
+fn peer_hung_up(sync: &OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(sync.as_fd(), PollFlags::empty())];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
 }
 
 fn set_dumpable(on: bool) {
