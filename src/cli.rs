@@ -298,7 +298,7 @@ pub struct KillArgs {
     /// Container id
     pub id: String,
     /// Signal name (TERM, SIGTERM) or number
-    #[arg(default_value = "SIGTERM")]
+    #[arg(default_value = "SIGTERM", allow_hyphen_values = true)]
     pub signal: String,
     /// Send the signal to every process of the container
     #[arg(short, long)]
@@ -344,12 +344,83 @@ impl Cli {
     /// Parse the process arguments, accepting go-style `-long-flag` spellings.
     pub fn parse_runc_style() -> Self {
         let args = normalize_args(std::env::args_os().collect());
-        let matches = Self::command().get_matches_from(args);
-        match Self::from_arg_matches(&matches) {
+        let parsed = Self::command()
+            .try_get_matches_from(&args)
+            .and_then(|m| Self::from_arg_matches(&m));
+        match parsed {
             Ok(cli) => cli,
-            Err(err) => err.exit(),
+            Err(err) => {
+                use clap::error::ErrorKind;
+                if matches!(
+                    err.kind(),
+                    ErrorKind::DisplayHelp
+                        | ErrorKind::DisplayVersion
+                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ) {
+                    err.exit()
+                }
+                let (line, code) = usage_error(&err, &args);
+                eprintln!("{line}");
+                std::process::exit(code)
+            }
         }
     }
+}
+
+/// One line for a command-line error, and runc's exit status for it: 1
+/// for a usage error, 3 for an unknown subcommand (urfave/cli's "No help
+/// topic"). clap's own text spans several lines with a usage and tips.
+pub fn usage_error(err: &clap::Error, args: &[std::ffi::OsString]) -> (String, i32) {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind: ContextKind| -> String {
+        match err.get(kind) {
+            Some(ContextValue::String(s)) => s.clone(),
+            Some(ContextValue::Strings(v)) => v.join(", "),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        }
+    };
+    let subcommands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let sub = args
+        .iter()
+        .skip(1)
+        .filter_map(|a| a.to_str())
+        .find(|a| subcommands.iter().any(|s| s == a));
+    let prefix = match sub {
+        Some(sub) => format!("hull: {sub}: "),
+        None => "hull: ".to_string(),
+    };
+    let (what, code) = match err.kind() {
+        ErrorKind::InvalidSubcommand => (
+            format!(
+                "unknown subcommand {:?} (see `hull --help`)",
+                context(ContextKind::InvalidSubcommand)
+            ),
+            3,
+        ),
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg);
+            let kind = if arg.starts_with('-') {
+                "unknown flag"
+            } else {
+                "unexpected argument"
+            };
+            (format!("{kind} {arg}"), 1)
+        }
+        ErrorKind::MissingRequiredArgument => {
+            (format!("missing {}", context(ContextKind::InvalidArg)), 1)
+        }
+        _ => {
+            // clap's first line, without its "error: " and the tips.
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            (first.trim_start_matches("error: ").to_string(), 1)
+        }
+    };
+    (format!("{prefix}{what}"), code)
 }
 
 /// Every long flag name the CLI knows, across all subcommands.
