@@ -282,3 +282,59 @@ fn command_line_errors_are_one_line() {
         assert!(!out.stderr.contains("panicked"), "{args:?}: {out:?}");
     }
 }
+
+/// Mount a tmpfs with `options` on the test's (empty) --root for the
+/// closure, then unmount it.
+fn with_root_on_tmpfs(rt: &Runtime, options: &str, f: impl FnOnce()) {
+    let root = rt.root.to_str().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "hull-test-root", root])
+        .status()
+        .unwrap();
+    assert!(status.success(), "mount a tmpfs on {root}");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let status = std::process::Command::new("umount")
+        .arg(root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "umount {root}");
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn full_or_read_only_state_root_fails_in_one_line() {
+    let rt = Runtime::new();
+    let bundle = limited_sleeper(&rt);
+    // Full: the state writes get ENOSPC.
+    with_root_on_tmpfs(&rt, "size=64k,mode=0700", || {
+        let filler = rt.root.join("filler");
+        let _ = std::fs::write(&filler, vec![0u8; 256 << 10]);
+        let id = rt.new_id();
+        let out = rt.create(&id, &bundle);
+        out.assert_failed("create on a full --root");
+        if is_hull() {
+            out.assert_stderr_contains("No space left on device");
+            assert_eq!(out.stderr.trim().lines().count(), 1, "{out:?}");
+        }
+        std::fs::remove_file(&filler).unwrap();
+        assert_eq!(
+            rt.root_entries(),
+            Vec::<String>::new(),
+            "nothing half-written"
+        );
+    });
+    rt.assert_nothing_left();
+    // Read-only: nothing can be made at all.
+    with_root_on_tmpfs(&rt, "ro,mode=0700", || {
+        let id = rt.new_id();
+        let out = rt.create(&id, &bundle);
+        out.assert_failed("create on a read-only --root");
+        if is_hull() {
+            out.assert_stderr_contains("Read-only file system");
+            assert_eq!(out.stderr.trim().lines().count(), 1, "{out:?}");
+        }
+    });
+    rt.assert_nothing_left();
+}
