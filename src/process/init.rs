@@ -83,8 +83,9 @@ fn join_cgroup(procs: Vec<OwnedFd>, unshare_cgroupns: bool) -> Result<()> {
 struct Ready {
     exec: setup::Exec,
     procfs: ProcfsHandle,
-    /// The init's pid as the host sees it (for hooks), 0 when no hook needs it.
-    host_pid: i32,
+    /// The init's pid as the container sees it, for the hooks run in the
+    /// container's namespaces (spec: "the pid as seen by the container").
+    container_pid: i32,
 }
 
 fn prepare(args: &InitArgs) -> Result<Ready> {
@@ -147,15 +148,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     }
 
     let hooks = &plan.hooks;
-    // Before pivot_root /proc is still the host's: its "self" is our host pid.
-    let host_pid = if hooks.create_container.is_empty() && hooks.start_container.is_empty() {
-        0
-    } else {
-        std::fs::read_link("/proc/self")
-            .ok()
-            .and_then(|p| p.to_str()?.parse().ok())
-            .context("read the init's host pid from /proc/self")?
-    };
+    let container_pid = nix::unistd::getpid().as_raw();
     let before_pivot = || -> Result<()> {
         if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
             send_message(&args.sync, &Message::RunHooks)?;
@@ -164,7 +157,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
                 _ => bail!("hull did not confirm the createRuntime hooks"),
             }
         }
-        let state = hook_state(plan, &args.id, "creating", host_pid);
+        let state = hook_state(plan, &args.id, "creating", container_pid);
         crate::hooks::run_all("createContainer", &hooks.create_container, &state)?;
         for (key, value) in &plan.sysctl {
             let path = format!("sys/{}", key.replace('.', "/"));
@@ -193,7 +186,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     Ok(Ready {
         exec,
         procfs,
-        host_pid,
+        container_pid,
     })
 }
 
@@ -226,7 +219,7 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     )
     .context("open exec.fifo")?;
     let mut fifo = File::from(fifo_fd);
-    let state = hook_state(args.plan, &args.id, "created", ready.host_pid);
+    let state = hook_state(args.plan, &args.id, "created", ready.container_pid);
     let hooks = &args.plan.hooks.start_container;
     if let Err(err) = crate::hooks::run_all("startContainer", hooks, &state) {
         // `start` reads this and reports it; the container does not run.
