@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
@@ -191,6 +192,41 @@ fn container_hooks_get_the_host_pid_without_a_pid_namespace() {
 }
 
 #[test]
+fn poststart_hooks_run_once_the_process_is_executed() {
+    if !is_hull() {
+        return; // runc 1.1.5 runs poststart hooks within create, while its init still waits
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let host = rt.host_dir("hooks");
+    bundle.probe(&["sleep-forever"]);
+    // What the state's pid runs at that moment, as the host sees it. (The
+    // exec usually beats a hook even without the wait; start.rs's unit
+    // tests show start waits for the fifo to close, not for the "0".)
+    let d = host.display();
+    let script = format!(
+        "state=$(cat); pid=${{state#*\\\"pid\\\":}}; pid=${{pid%%[!0-9]*}}; \
+         echo $pid > {d}/pid; tr '\\0' ' ' < /proc/$pid/cmdline > {d}/cmdline; \
+         readlink /proc/$pid/exe > {d}/exe"
+    );
+    bundle.set(
+        "/hooks",
+        json!({"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]}),
+    );
+    let id = rt.new_id();
+    let state = rt.create_running(&id, &bundle);
+    assert_eq!(
+        read(&host, "pid").trim(),
+        state["pid"].to_string(),
+        "the hook read another pid"
+    );
+    assert_eq!(read(&host, "cmdline"), "/bin/probe sleep-forever ");
+    let exe = read(&host, "exe");
+    assert!(exe.trim().ends_with("/bin/probe"), "exe: {exe}");
+    rt.delete_force(&id).assert_ok("delete --force");
+}
+
+#[test]
 fn failing_create_hooks_fail_create_and_the_container_is_destroyed() {
     let rt = Runtime::new();
     for point in ["prestart", "createRuntime", "createContainer"] {
@@ -243,23 +279,67 @@ fn hook_past_its_timeout_is_killed() {
 }
 
 #[test]
-fn failing_start_container_hook_fails_start() {
+fn failing_start_container_hook_fails_start_and_the_container_is_destroyed() {
     if !is_hull() {
         return; // runc 1.1.5 runs it after start has returned and cannot report it
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
-    bundle.probe(&["sleep-forever"]);
+    let host = rt.host_dir("hooks");
+    bundle.readonly_root(false).probe(&["write", "/ran", "x"]);
     bundle.set(
         "/hooks",
-        json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]}),
+        json!({"startContainer": [failing_hook(3)], "poststop": [poststop_counter(&host)]}),
     );
     let id = rt.new_id();
-    rt.create_ok(&id, &bundle);
+    let pid = rt.create_ok(&id, &bundle)["pid"].as_i64().unwrap() as i32;
     rt.start(&id)
-        .assert_failed("start with a failing startContainer hook");
-    rt.wait_status(&id, "stopped");
-    rt.delete(&id).assert_ok("delete");
+        .assert_failed("start with a failing startContainer hook")
+        .assert_stderr_contains("hooks.startContainer[0]");
+    wait_process_gone(pid);
+    rt.try_state(&id)
+        .assert_failed("state after a failed start")
+        .assert_stderr_contains("does not exist");
+    assert_eq!(runs(&host, "poststop.runs"), 1, "poststop hooks");
+    assert!(!bundle.rootfs().join("ran").exists(), "the process ran");
+}
+
+#[test]
+fn failing_poststart_hook_stops_and_destroys_the_container() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let host = rt.host_dir("hooks");
+    bundle.probe(&["sleep-forever"]);
+    let later = host.join("later-poststart");
+    bundle.set(
+        "/hooks",
+        json!({
+            "poststart": [
+                failing_hook(4),
+                {"path": "/bin/touch", "args": ["touch", later.to_str().unwrap()]}
+            ],
+            "poststop": [poststop_counter(&host)]
+        }),
+    );
+    let id = rt.new_id();
+    let created = rt.create(&id, &bundle);
+    if is_hull() {
+        // Spec 1.3: poststart runs at start; its failure fails start.
+        created.assert_ok("create");
+        let pid = rt.state(&id)["pid"].as_i64().unwrap() as i32;
+        rt.start(&id)
+            .assert_failed("start with a failing poststart hook")
+            .assert_stderr_contains("hooks.poststart[0]");
+        wait_process_gone(pid);
+    } else {
+        // runc 1.1.5 runs poststart hooks within create.
+        created.assert_failed("create with a failing poststart hook");
+    }
+    rt.try_state(&id)
+        .assert_failed("state after a failed poststart hook")
+        .assert_stderr_contains("does not exist");
+    assert!(!later.exists(), "a poststart hook ran after one had failed");
+    assert_eq!(runs(&host, "poststop.runs"), 1, "poststop hooks");
 }
 
 #[test]
@@ -284,6 +364,32 @@ fn failing_poststop_hook_does_not_stop_delete_or_the_other_hooks() {
         out.assert_stderr_contains("hooks.poststop[0]");
         assert_eq!(runs(&host, "poststop.runs"), 1, "the second poststop hook");
     }
+}
+
+#[test]
+fn start_fails_when_the_process_cannot_be_executed() {
+    if !is_hull() {
+        return; // runc 1.1.5's start returns 0 and the init reports it on its stderr
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let host = rt.host_dir("hooks");
+    // Found and executable, so create accepts it; execve says ENOEXEC.
+    let program = bundle.rootfs().join("bin/not-a-program");
+    std::fs::write(&program, b"\x01\x02 not an executable format\n").unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bundle.args(&["/bin/not-a-program"]);
+    bundle.set("/hooks", json!({"poststop": [poststop_counter(&host)]}));
+    let id = rt.new_id();
+    let pid = rt.create_ok(&id, &bundle)["pid"].as_i64().unwrap() as i32;
+    rt.start(&id)
+        .assert_failed("start of a program execve refuses")
+        .assert_stderr_contains("ENOEXEC");
+    wait_process_gone(pid);
+    rt.try_state(&id)
+        .assert_failed("state after a failed exec")
+        .assert_stderr_contains("does not exist");
+    assert_eq!(runs(&host, "poststop.runs"), 1, "poststop hooks");
 }
 
 #[test]

@@ -87,7 +87,9 @@ pub fn destroy(container: &Container) -> Result<()> {
     Ok(())
 }
 
-fn kill_and_wait(container: &Container) -> Result<()> {
+/// SIGKILL the init (and, with an owned cgroup, everything in it) and wait
+/// for the init to exit; an init already gone is fine.
+pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
     let Some(pidfd) = container.init_pidfd() else {
         return Ok(());
     };

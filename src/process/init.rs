@@ -238,9 +238,12 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(1) }
     }
-    // The fifo is close-on-exec: execve closes it.
+    // The fifo is close-on-exec: execve closes it, which `start` waits for.
     fifo.write_all(b"0").context("write exec.fifo")?;
-    setup::exec(p, &ready.exec)
+    let Err(err) = setup::exec(p, &ready.exec);
+    // Still open: tell `start` why the close it waits for is not an exec.
+    let _ = fifo.write_all(format!("E{err:#}").as_bytes());
+    Err(err)
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {
