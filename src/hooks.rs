@@ -93,7 +93,9 @@ pub fn plan(hooks: &oci_spec::runtime::Hooks) -> Result<HooksPlan> {
     })
 }
 
-/// The state document a hook reads on stdin.
+/// The state document a hook reads on stdin. A `pid` of 0 or less is left
+/// out: the spec wants one only while the container is created or running,
+/// and the pid of an init that has exited may already name another process.
 pub fn state_json(
     oci_version: &str,
     id: &str,
@@ -106,9 +108,11 @@ pub fn state_json(
         "ociVersion": oci_version,
         "id": id,
         "status": status,
-        "pid": pid,
         "bundle": bundle,
     });
+    if pid > 0 {
+        v["pid"] = serde_json::json!(pid);
+    }
     if !annotations.is_empty() {
         v["annotations"] = serde_json::json!(annotations);
     }
@@ -121,6 +125,20 @@ pub fn run_all(point: &str, hooks: &[HookPlan], state: &str) -> Result<()> {
         run_one(hook, state).with_context(|| format!("hooks.{point}[{i}] {:?}", hook.path))?;
     }
     Ok(())
+}
+
+/// Run every hook of one point; each failure is a warning about `id` and
+/// the others still run (poststop: "the remaining hooks and lifecycle
+/// continue as if the hook had succeeded").
+pub fn run_all_warning(point: &str, hooks: &[HookPlan], state: &str, id: &str) {
+    for (i, hook) in hooks.iter().enumerate() {
+        if let Err(err) = run_one(hook, state) {
+            crate::logging::warn(&format!(
+                "container {id:?}: hooks.{point}[{i}] {:?}: {err:#}",
+                hook.path
+            ));
+        }
+    }
 }
 
 fn run_one(hook: &HookPlan, state: &str) -> Result<()> {
@@ -181,6 +199,42 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "{\"id\":\"x\"} 1\n");
         let err = run_all("poststop", &[hook("exit 3", None)], "{}").unwrap_err();
         assert!(format!("{err:#}").contains("hooks.poststop[0]"), "{err:#}");
+    }
+
+    #[test]
+    fn a_failing_hook_does_not_stop_the_others_when_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let second = hook(&format!("echo ran >> {}", out.display()), None);
+        run_all_warning("poststop", &[hook("exit 1", None), second], "{}", "x");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
+    }
+
+    #[test]
+    fn state_leaves_out_a_pid_that_is_not_known() {
+        let annotations = std::collections::HashMap::new();
+        let bundle = std::path::Path::new("/b");
+        let with: serde_json::Value = serde_json::from_str(&state_json(
+            "1.2.0",
+            "x",
+            "created",
+            7,
+            bundle,
+            &annotations,
+        ))
+        .unwrap();
+        assert_eq!(with["pid"], 7);
+        let without: serde_json::Value = serde_json::from_str(&state_json(
+            "1.2.0",
+            "x",
+            "stopped",
+            0,
+            bundle,
+            &annotations,
+        ))
+        .unwrap();
+        assert!(without.get("pid").is_none(), "{without}");
+        assert_eq!(without["bundle"], "/b");
     }
 
     #[test]

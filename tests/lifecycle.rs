@@ -418,3 +418,55 @@ fn relative_pid_file_is_written_in_cwd() {
     );
     rt.delete_force(&id).assert_ok("delete --force");
 }
+
+#[test]
+fn kill_all_of_stopped_container_succeeds_and_plain_kill_says_not_running() {
+    // runc 1.1.5 answers both this way; containerd's shim sends `kill --all
+    // ID 9` after every exit of a container in a shared pid namespace and
+    // takes "container not running" for an exit that already happened.
+    let rt = Runtime::new();
+    let bundle = sleeper(&rt);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+    for signal in ["9", "KILL", "SIGTERM", "15"] {
+        let out = rt.cmd(&["kill", "--all", &id, signal]);
+        out.assert_ok(&format!("kill --all {signal} of a stopped container"));
+        let out = rt.kill(&id, Some(signal));
+        assert_eq!(out.code, 1, "kill {signal} of a stopped container: {out:?}");
+        out.assert_stderr_contains("container not running");
+    }
+    rt.cmd(&["kill", "--all", "no-such-container", "9"])
+        .assert_failed("kill --all of an unknown id")
+        .assert_stderr_contains("does not exist");
+    rt.delete(&id).assert_ok("delete");
+}
+
+#[test]
+fn kill_all_of_stopped_container_reaches_what_its_init_left() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // Without a pid namespace of its own, the init's child outlives it in
+    // the container's cgroup. The duration is unique to find it.
+    let marker = (100_000 + std::process::id()).to_string();
+    bundle
+        .without_namespace("pid")
+        .shell(&format!("sleep {marker} & exit 0"));
+    let id = rt.new_id();
+    rt.create_ok(&id, &bundle);
+    rt.start(&id).assert_ok("start");
+    rt.wait_status(&id, "stopped");
+    let left = pids_with_arg(&marker);
+    assert_eq!(left.len(), 1, "the init's child: {left:?}");
+    rt.kill(&id, Some("KILL"))
+        .assert_failed("kill without --all of a stopped container");
+    assert!(
+        process_alive(left[0]),
+        "kill without --all reached the child"
+    );
+    rt.cmd(&["kill", "--all", &id, "KILL"])
+        .assert_ok("kill --all of a stopped container");
+    wait_process_gone(left[0]);
+    rt.delete(&id).assert_ok("delete");
+}

@@ -50,11 +50,14 @@ pub struct Created {
 }
 
 /// Undoes a half-made container: kills the init, empties and removes the
-/// cgroup hull made, removes the state dir.
+/// cgroup hull made, removes the state dir, then runs the poststop hooks
+/// (a failed create "continues the lifecycle" at destroy, as runc does).
 struct Cleanup {
     dir: Option<PathBuf>,
     child: Option<(i32, OwnedFd)>,
     cgroup: Option<Box<dyn CgroupManager>>,
+    /// The poststop hooks, the state they read and the container id.
+    poststop: Option<(Vec<crate::hooks::HookPlan>, String, String)>,
 }
 
 impl Drop for Cleanup {
@@ -73,6 +76,9 @@ impl Drop for Cleanup {
         }
         if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((hooks, state, id)) = self.poststop.take() {
+            crate::hooks::run_all_warning("poststop", &hooks, &state, &id);
         }
     }
 }
@@ -121,10 +127,22 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         }
         Err(err) => return Err(err).with_context(|| format!("create state dir {dir:?}")),
     }
+    let poststop = (!plan.hooks.poststop.is_empty()).then(|| {
+        let state = crate::hooks::state_json(
+            &plan.oci_version,
+            &opts.id,
+            "stopped",
+            0,
+            &plan.bundle,
+            &plan.annotations,
+        );
+        (plan.hooks.poststop.clone(), state, opts.id.clone())
+    });
     let mut cleanup = Cleanup {
         dir: Some(dir.clone()),
         child: None,
         cgroup: None,
+        poststop,
     };
     let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
 
@@ -203,6 +221,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     cleanup.dir = None;
     cleanup.child = None;
     cleanup.cgroup = None;
+    cleanup.poststop = None;
     Ok(Created {
         dir,
         state,

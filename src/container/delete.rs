@@ -38,7 +38,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 
 /// Remove what hull made for a stopped container: what is left in its
 /// cgroup is killed, the cgroup removed, then the state.
-/// poststop hooks run last; their failure is reported, delete goes on.
+/// poststop hooks run last, every one of them; a failure is a warning.
 pub fn destroy(container: &Container) -> Result<()> {
     if let Some(cgroup) = container.cgroup() {
         let id = container.id();
@@ -56,22 +56,23 @@ pub fn destroy(container: &Container) -> Result<()> {
         .with_context(|| format!("remove state dir {:?}", container.dir))?;
     let s = &container.state;
     if !s.hooks.poststop.is_empty() {
+        // No pid: the init is gone, its pid may already be another's.
         let state = crate::hooks::state_json(
             &s.oci_version,
             &s.id,
             "stopped",
-            s.pid,
+            0,
             &s.bundle,
             &s.annotations,
         );
-        if let Err(err) = crate::hooks::run_all("poststop", &s.hooks.poststop, &state) {
-            crate::logging::warn(&format!("container {:?}: {err:#}", s.id));
-        }
+        crate::hooks::run_all_warning("poststop", &s.hooks.poststop, &state, &s.id);
     }
     Ok(())
 }
 
-fn kill_and_wait(container: &Container) -> Result<()> {
+/// SIGKILL the init (and, with an owned cgroup, everything in it) and wait
+/// for the init to exit; an init already gone is fine.
+pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
     let Some(pidfd) = container.init_pidfd() else {
         return Ok(());
     };

@@ -8,12 +8,16 @@ use super::{Container, Status};
 pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
     let id = container.id();
     let status = container.status();
-    if status == Status::Stopped {
-        bail!("cannot signal container {id:?}: container not running (it has stopped)");
-    }
-    let pidfd = container
-        .init_pidfd()
-        .with_context(|| format!("cannot signal container {id:?}: container not running"))?;
+    let pidfd = match container.init_pidfd() {
+        Some(pidfd) if status != Status::Stopped => pidfd,
+        // As runc: `--all` still reaches what the init left in its cgroup
+        // (a container sharing a pid namespace), and an empty one is no
+        // error; containerd's shim sends it after every such exit.
+        _ if all => return signal_leftovers(container, signal),
+        // containerd takes "container not running" and "no such process"
+        // for a container that has already exited.
+        _ => bail!("cannot signal container {id:?}: container not running (it has stopped)"),
+    };
     let cgroup = container.cgroup();
     if all {
         if let Some(cgroup) = &cgroup {
@@ -47,6 +51,30 @@ pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
     }
 }
 
+/// `kill --all` of a stopped container: whatever is still in the cgroup
+/// hull made for it gets the signal; a cgroup that is gone or empty is
+/// success. In a joined (shared) cgroup the container's leftovers cannot
+/// be told from its neighbours' once the init is gone: none is signalled
+/// (as delete kills none there; runc would signal them all).
+fn signal_leftovers(container: &Container, signal: i32) -> Result<()> {
+    let Some(cgroup) = container.cgroup().filter(|c| c.state().owned) else {
+        // Also state from before cgroups: without the init its pid
+        // namespace cannot be found; with one of its own, nothing outlived it.
+        return Ok(());
+    };
+    let gone = cgroup
+        .state()
+        .paths
+        .values()
+        .all(|dir| matches!(dir.try_exists(), Ok(false)));
+    if gone {
+        return Ok(());
+    }
+    let paused = cgroup.is_frozen().unwrap_or(false);
+    signal_cgroup(cgroup.as_ref(), signal, paused)
+        .with_context(|| format!("signal what is left of container {:?}", container.id()))
+}
+
 /// Signal every pid of the cgroup while it is frozen: no process can fork
 /// out of reach and no pid can be reused between the read and the signal.
 /// A paused container stays paused, unless the signal is SIGKILL.
@@ -55,6 +83,10 @@ fn signal_cgroup(
     signal: i32,
     paused: bool,
 ) -> Result<()> {
+    if !paused && cgroup.pids()?.is_empty() {
+        // Nobody who could fork: nothing to freeze or signal.
+        return Ok(());
+    }
     let frozen = paused || cgroup.freeze().is_ok();
     let pids = cgroup.pids();
     if let Ok(pids) = &pids {

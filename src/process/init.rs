@@ -83,8 +83,9 @@ fn join_cgroup(procs: Vec<OwnedFd>, unshare_cgroupns: bool) -> Result<()> {
 struct Ready {
     exec: setup::Exec,
     procfs: ProcfsHandle,
-    /// The init's pid as the host sees it (for hooks), 0 when no hook needs it.
-    host_pid: i32,
+    /// The init's pid as the container sees it, for the hooks run in the
+    /// container's namespaces (spec: "the pid as seen by the container").
+    container_pid: i32,
 }
 
 fn prepare(args: &InitArgs) -> Result<Ready> {
@@ -151,15 +152,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     }
 
     let hooks = &plan.hooks;
-    // Before pivot_root /proc is still the host's: its "self" is our host pid.
-    let host_pid = if hooks.create_container.is_empty() && hooks.start_container.is_empty() {
-        0
-    } else {
-        std::fs::read_link("/proc/self")
-            .ok()
-            .and_then(|p| p.to_str()?.parse().ok())
-            .context("read the init's host pid from /proc/self")?
-    };
+    let container_pid = nix::unistd::getpid().as_raw();
     let before_pivot = || -> Result<()> {
         if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
             send_message(&args.sync, &Message::RunHooks)?;
@@ -168,7 +161,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
                 _ => bail!("hull did not confirm the createRuntime hooks"),
             }
         }
-        let state = hook_state(plan, &args.id, "creating", host_pid);
+        let state = hook_state(plan, &args.id, "creating", container_pid);
         crate::hooks::run_all("createContainer", &hooks.create_container, &state)?;
         for (key, value) in &plan.sysctl {
             let path = format!("sys/{}", key.replace('.', "/"));
@@ -197,7 +190,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     Ok(Ready {
         exec,
         procfs,
-        host_pid,
+        container_pid,
     })
 }
 
@@ -240,7 +233,7 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     )
     .context("open exec.fifo")?;
     let mut fifo = File::from(fifo_fd);
-    let state = hook_state(args.plan, &args.id, "created", ready.host_pid);
+    let state = hook_state(args.plan, &args.id, "created", ready.container_pid);
     let hooks = &args.plan.hooks.start_container;
     if let Err(err) = crate::hooks::run_all("startContainer", hooks, &state) {
         // `start` reads this and reports it; the container does not run.
@@ -260,9 +253,12 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
         // SAFETY: _exit is always safe.
         unsafe { libc::_exit(1) }
     }
-    // The fifo is close-on-exec: execve closes it.
+    // The fifo is close-on-exec: execve closes it, which `start` waits for.
     fifo.write_all(b"0").context("write exec.fifo")?;
-    setup::exec(p, &ready.exec)
+    let Err(err) = setup::exec(p, &ready.exec);
+    // Still open: tell `start` why the close it waits for is not an exec.
+    let _ = fifo.write_all(format!("E{err:#}").as_bytes());
+    Err(err)
 }
 
 fn hook_state(plan: &Plan, id: &str, status: &str, pid: i32) -> String {
