@@ -1,5 +1,6 @@
 //! The container's filesystem: the rootfs bind, `mounts`, devices, masked
-//! and read-only paths, then pivot_root. Runs in the init, in its mount ns.
+//! and read-only paths, then pivot_root and the root's propagation. Runs in
+//! the init, in its mount ns.
 //!
 //! Every path inside the rootfs is resolved with pathrs (openat2
 //! RESOLVE_IN_ROOT, or its safe fallback), never by joining strings, and
@@ -12,6 +13,7 @@ pub mod idmap;
 mod mounts;
 mod paths;
 mod pivot;
+mod propagation;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ use crate::config::Plan;
 pub use pivot::remount_root_readonly;
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`),
-/// with `between` run after the mounts and before masked/read-only paths
+/// then the asked propagation on the new `/`, with `between` run after the mounts and before masked/read-only paths
 /// (hull runs the create hooks and writes sysctls there, as runc does).
 /// Returns the pty when `process.terminal` asks for one.
 /// `idmapped` holds the id-mapped trees hull made, by mount index.
@@ -35,16 +37,9 @@ pub fn prepare(
     idmapped: &[(usize, OwnedFd)],
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        plan.rootfs_propagation,
-        None::<&str>,
-    )
-    .with_context(|| "make \"/\" of the container's mount namespace private".to_string())?;
-
     let rootfs = &plan.rootfs;
+    propagation::prepare_tree(plan.rootfs_propagation)?;
+    propagation::make_rootfs_mount_private(rootfs)?;
     nix::mount::mount(
         Some(rootfs.as_path()),
         rootfs.as_path(),
@@ -53,9 +48,6 @@ pub fn prepare(
         None::<&str>,
     )
     .with_context(|| format!("bind rootfs {rootfs:?} onto itself"))?;
-    if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
-        pivot::make_parent_mount_private(rootfs)?;
-    }
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
     let own_cgroup_ns = plan.has_new_namespace(nix::sched::CloneFlags::CLONE_NEWCGROUP);
@@ -89,6 +81,7 @@ pub fn prepare(
     } else {
         pivot::pivot_root(rootfs)?;
     }
+    propagation::apply_to_root(plan.rootfs_propagation)?;
     Ok(pty)
 }
 

@@ -36,6 +36,16 @@ pub fn pivot_root(rootfs: &Path) -> Result<()> {
 
 pub fn move_root(rootfs: &Path) -> Result<()> {
     chdir(rootfs).with_context(|| format!("chdir to {rootfs:?}"))?;
+    // A mount moved onto a shared "/" would propagate to its peers: the
+    // host's "/" under rshared. A slave receives but never sends.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .context("make \"/\" a slave before moving the rootfs onto it")?;
     mount(
         Some(rootfs),
         "/",
@@ -49,46 +59,6 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-/// pivot_root refuses a new root whose parent mount is shared: make the
-/// mount that holds the rootfs private (only in our mount namespace).
-pub fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
-    let parent = rootfs.parent().unwrap_or(Path::new("/"));
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
-    let mount_point = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .filter(|mp| parent.starts_with(mp))
-        .max_by_key(|mp| mp.len())
-        .unwrap_or_else(|| "/".to_string());
-    mount(
-        None::<&str>,
-        mount_point.as_str(),
-        None::<&str>,
-        MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .with_context(|| format!("make {mount_point:?} private for pivot_root"))
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let mut out = String::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v as char);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i] as char);
-        i += 1;
-    }
-    out
-}
-
 /// `root.readonly`: remount the new `/` read-only, keeping its other flags.
 pub fn remount_root_readonly() -> Result<()> {
     let st = nix::sys::statvfs::statvfs("/").context("statvfs \"/\"")?;
@@ -96,15 +66,4 @@ pub fn remount_root_readonly() -> Result<()> {
         super::mount_flags_of(&st) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .context("remount \"/\" read-only (root.readonly)")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-    }
 }
