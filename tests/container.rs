@@ -353,3 +353,162 @@ fn sysctl_in_joined_host_network_namespace_is_refused() {
         current
     );
 }
+
+/// A bundle whose config asks for nothing that needs a mount of the
+/// container's own: no mounts, masked or read-only paths, a writable root.
+fn without_mounts(bundle: &mut Bundle) -> &mut Bundle {
+    bundle
+        .set("/mounts", json!([]))
+        .set("/linux/maskedPaths", json!([]))
+        .set("/linux/readonlyPaths", json!([]))
+        .readonly_root(false)
+}
+
+#[test]
+fn without_mount_namespace_shares_hulls_mounts_in_a_chroot() {
+    // hull only: runc 1.1.5 sets the rootfs up in the host's mount
+    // namespace (binds it onto itself there and leaves that mount behind,
+    // makes the host's "/" rslave) before its chroot.
+    if !is_hull() {
+        eprintln!(
+            "skipped: runc 1.1.5 leaves the rootfs bound on the host without a mount namespace"
+        );
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    without_mounts(&mut bundle)
+        .without_namespace("mount")
+        .probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    let pid = rt.create_running(&id, &bundle)["pid"].as_i64().unwrap() as i32;
+    assert_eq!(ns_inode(pid, "mnt").unwrap(), own_ns("mnt"));
+    assert_ne!(ns_inode(pid, "pid").unwrap(), own_ns("pid"));
+    // The spec's root: root.path, entered with chroot.
+    let rootfs = bundle.rootfs().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        rootfs
+    );
+    // exec lands in the same root, and finds the default devices there.
+    let out = rt.exec(
+        &id,
+        &[],
+        &["/bin/probe", "ls", "/", "--", "stat", "/dev/null"],
+    );
+    out.assert_ok("exec in a container without a mount namespace");
+    let results = out.json();
+    assert_eq!(results[0]["entries"], json!(dir_entries(&rootfs)));
+    assert_eq!(results[1]["type"], "char", "{}", results[1]);
+    assert_eq!(
+        (results[1]["major"].as_u64(), results[1]["minor"].as_u64()),
+        (Some(1), Some(3))
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+}
+
+#[test]
+fn without_mount_namespace_what_needs_a_mount_is_refused() {
+    let rt = Runtime::new();
+    let cases = [
+        // (JSON pointer, value, the field hull names, runc 1.1.5 refuses it too)
+        (
+            "/mounts",
+            json!([{"destination": "/data", "type": "tmpfs", "source": "tmpfs"}]),
+            "mounts",
+            false,
+        ),
+        (
+            "/linux/maskedPaths",
+            json!(["/proc/kcore"]),
+            "linux.maskedPaths",
+            true,
+        ),
+        (
+            "/linux/readonlyPaths",
+            json!(["/proc/sys"]),
+            "linux.readonlyPaths",
+            true,
+        ),
+        ("/root/readonly", json!(true), "root.readonly", false),
+        (
+            "/linux/rootfsPropagation",
+            json!("rslave"),
+            "linux.rootfsPropagation",
+            false,
+        ),
+        (
+            "/linux/devices",
+            json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3}]),
+            "linux.devices",
+            false,
+        ),
+        ("/process/terminal", json!(true), "process.terminal", false),
+    ];
+    for (pointer, value, field, runc_refuses) in cases {
+        // runc 1.1.5 makes the others among the host's mounts.
+        if !is_hull() && !runc_refuses {
+            continue;
+        }
+        let mut bundle = rt.bundle();
+        without_mounts(&mut bundle)
+            .without_namespace("mount")
+            .set(pointer, value);
+        let id = rt.new_id();
+        let out = rt.create(&id, &bundle);
+        out.assert_failed(&format!("create with {field} and no mount namespace"));
+        if is_hull() {
+            out.assert_stderr_contains(&format!("{field}: needs a \"mount\" namespace"));
+        }
+        rt.try_state(&id)
+            .assert_failed("state after a refused create");
+    }
+    if is_hull() {
+        // A user namespace could only bind the default devices from the host.
+        let mut bundle = rt.bundle();
+        without_mounts(&mut bundle)
+            .without_namespace("mount")
+            .user_namespace(100000, 65536);
+        let out = rt.create(&rt.new_id(), &bundle);
+        out.assert_failed("create with a user namespace and no mount namespace");
+        out.assert_stderr_contains(
+            "linux.namespaces: a \"user\" namespace needs a \"mount\" namespace",
+        );
+    }
+    rt.assert_nothing_left();
+}
+
+#[test]
+fn config_without_linux_inherits_every_namespace() {
+    // hull only: runc 1.1.5 inherits them too, but binds the rootfs onto
+    // itself in the host's mount namespace (and leaves it there), then
+    // fails to close fds without a /proc in the rootfs.
+    if !is_hull() {
+        eprintln!("skipped: runc 1.1.5 cannot run a config without linux");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // Without a uts namespace the hostname cannot be set, without a mount
+    // namespace nothing can be mounted: both would be refused.
+    bundle
+        .remove("/linux")
+        .remove("/hostname")
+        .set("/mounts", json!([]))
+        .readonly_root(false)
+        .probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    let pid = rt.create_running(&id, &bundle)["pid"].as_i64().unwrap() as i32;
+    for kind in ["pid", "net", "ipc", "uts", "mnt", "cgroup", "user", "time"] {
+        assert_eq!(
+            ns_inode(pid, kind).unwrap(),
+            own_ns(kind),
+            "{kind} namespace is not inherited"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        bundle.rootfs().canonicalize().unwrap()
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+}

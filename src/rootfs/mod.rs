@@ -1,6 +1,6 @@
 //! The container's filesystem: the rootfs bind, `mounts`, devices, masked
 //! and read-only paths, then pivot_root and the root's propagation. Runs in
-//! the init, in its mount ns.
+//! the init, in the container's mount namespace (or chroot only, without).
 //!
 //! Every path inside the rootfs is resolved with pathrs (openat2
 //! RESOLVE_IN_ROOT, or its safe fallback), never by joining strings, and
@@ -20,18 +20,44 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
 use pathrs::{Handle, Root};
 
 use crate::config::Plan;
 
-pub use pivot::remount_root_readonly;
+/// Make root.path the container's root, as its mount namespace allows:
+/// - its own: the rootfs is set up in it (`prepare`) and `/` made
+///   read-only if asked;
+/// - none (hull's own is shared): root.path is only chrooted into.
+///
+/// `between` runs after the mounts and before masked/read-only paths (hull
+/// runs the create hooks and writes sysctls there, as runc does). Returns
+/// the pty when `process.terminal` asks for one.
+pub fn enter(
+    plan: &Plan,
+    no_pivot: bool,
+    idmapped: &[(usize, OwnedFd)],
+    between: impl FnOnce() -> Result<()>,
+) -> Result<Option<console::Pty>> {
+    match plan.namespace(CloneFlags::CLONE_NEWNS) {
+        None => {
+            enter_without_mount_namespace(plan, between)?;
+            Ok(None)
+        }
+        Some(_) => {
+            let pty = prepare(plan, no_pivot, idmapped, between)?;
+            if plan.rootfs_readonly {
+                pivot::remount_root_readonly()?;
+            }
+            Ok(pty)
+        }
+    }
+}
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`),
-/// then the asked propagation on the new `/`, with `between` run after the mounts and before masked/read-only paths
-/// (hull runs the create hooks and writes sysctls there, as runc does).
-/// Returns the pty when `process.terminal` asks for one.
+/// then the asked propagation on the new `/`.
 /// `idmapped` holds the id-mapped trees hull made, by mount index.
-pub fn prepare(
+fn prepare(
     plan: &Plan,
     no_pivot: bool,
     idmapped: &[(usize, OwnedFd)],
@@ -50,7 +76,7 @@ pub fn prepare(
     .with_context(|| format!("bind rootfs {rootfs:?} onto itself"))?;
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
-    let own_cgroup_ns = plan.has_new_namespace(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+    let own_cgroup_ns = plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP);
     for (i, m) in plan.mounts.iter().enumerate() {
         let tree = idmapped.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
         mounts::mount_entry(&root, m, own_cgroup_ns, tree)?;
@@ -64,8 +90,7 @@ pub fn prepare(
     } else {
         None
     };
-    root.mkdir_all(&plan.process.cwd, &dir_perms(0o755))
-        .with_context(|| format!("create process.cwd {:?} in the rootfs", plan.process.cwd))?;
+    create_cwd(&root, plan)?;
 
     between()?;
 
@@ -83,6 +108,29 @@ pub fn prepare(
     }
     propagation::apply_to_root(plan.rootfs_propagation)?;
     Ok(pty)
+}
+
+/// No mount namespace of its own: devices and process.cwd are made in
+/// root.path as it is on disk, then the init chroots into it. `config`
+/// refused everything that would need a mount.
+fn enter_without_mount_namespace(plan: &Plan, between: impl FnOnce() -> Result<()>) -> Result<()> {
+    let rootfs = &plan.rootfs;
+    let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
+    if plan.setup_dev {
+        devices::create_devices(&root, &plan.devices, false)?;
+        devices::create_dev_symlinks(&root)?;
+    }
+    create_cwd(&root, plan)?;
+    between()?;
+    drop(root);
+    pivot::chroot_into(rootfs)
+}
+
+fn create_cwd(root: &Root, plan: &Plan) -> Result<()> {
+    let cwd = &plan.process.cwd;
+    root.mkdir_all(cwd, &dir_perms(0o755))
+        .with_context(|| format!("create process.cwd {cwd:?} in the rootfs"))?;
+    Ok(())
 }
 
 fn dir_perms(mode: u32) -> std::fs::Permissions {

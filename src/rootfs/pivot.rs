@@ -1,5 +1,6 @@
 //! Making the prepared rootfs the container's `/`: pivot_root and detaching
-//! the old root, or MS_MOVE + chroot for `--no-pivot`.
+//! the old root, MS_MOVE + chroot for `--no-pivot`, or a plain chroot when
+//! the container shares hull's mount namespace.
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -66,4 +67,14 @@ pub fn remount_root_readonly() -> Result<()> {
         super::mount_flags_of(&st) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .context("remount \"/\" read-only (root.readonly)")
+}
+
+/// Without a mount namespace of its own the container only gets root.path
+/// as its root directory (runc does the same): nothing is mounted or
+/// moved among the host's mounts.
+pub fn chroot_into(rootfs: &Path) -> Result<()> {
+    chdir(rootfs).with_context(|| format!("chdir to {rootfs:?}"))?;
+    chroot(".").with_context(|| format!("chroot to {rootfs:?}"))?;
+    chdir("/").context("chdir to the new root")?;
+    Ok(())
 }
