@@ -110,6 +110,9 @@ pub struct Plan {
     pub bundle: PathBuf,
     pub oci_version: String,
     pub rootfs: PathBuf,
+    /// (st_dev, st_ino) of root.path as hull sees it: a joined mount
+    /// namespace whose root is this directory needs no rootfs set up.
+    pub rootfs_id: (u64, u64),
     pub rootfs_readonly: bool,
     /// linux.rootfsPropagation, or rslave when it is not set.
     pub rootfs_propagation: MsFlags,
@@ -219,11 +222,14 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
-    match std::fs::metadata(&rootfs) {
-        Ok(meta) if meta.is_dir() => {}
+    let rootfs_id = match std::fs::metadata(&rootfs) {
+        Ok(meta) if meta.is_dir() => {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        }
         Ok(_) => bail!("root.path {rootfs:?}: not a directory"),
         Err(err) => bail!("root.path {rootfs:?}: {}", describe_io(&err)),
-    }
+    };
     let rootfs = rootfs
         .canonicalize()
         .with_context(|| format!("root.path {rootfs:?}"))?;
@@ -457,6 +463,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         bundle: bundle.to_path_buf(),
         oci_version: spec.version().clone(),
         rootfs,
+        rootfs_id,
         rootfs_readonly: root.readonly().unwrap_or(false),
         rootfs_propagation,
         namespaces,
@@ -689,6 +696,17 @@ mod tests {
         let config = format!(r#"{{{MINIMAL}, "linux": {{"maskedPaths": ["/proc/kcore"]}}}}"#);
         let err = format!("{:#}", plan_of(&config).unwrap_err());
         assert!(err.starts_with("linux.maskedPaths: "), "{err}");
+    }
+
+    #[test]
+    fn joining_hulls_own_mount_namespace_is_refused() {
+        let config = format!(
+            r#"{{{MINIMAL}, "linux": {{"namespaces": [{{"type": "mount", "path": "/proc/self/ns/mnt"}}]}}}}"#
+        );
+        let err = format!("{:#}", plan_of(&config).unwrap_err());
+        assert!(err.contains("is hull's own mount namespace"), "{err}");
+        let config = format!(r#"{{{MINIMAL}, "linux": {{"namespaces": [{{"type": "mount"}}]}}}}"#);
+        assert!(plan_of(&config).is_ok());
     }
 
     #[test]

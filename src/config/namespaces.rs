@@ -86,14 +86,17 @@ pub(super) fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<Na
 /// The mount namespace decides where the rootfs is set up. Without one
 /// the container shares hull's mounts (spec: an unlisted namespace is
 /// inherited): it is only chrooted into root.path, so what needs a mount
-/// is refused rather than made among the host's mounts.
+/// is refused rather than made among the host's mounts. Joining hull's
+/// own mount namespace by path would set the rootfs up among the host's
+/// mounts and pivot_root the host: refused too.
 pub(super) fn check_mount_namespace(
     namespaces: &[NamespacePlan],
     mount_settings: &[&str],
 ) -> Result<()> {
     let mount = namespaces
         .iter()
-        .find(|ns| ns.flag == CloneFlags::CLONE_NEWNS);
+        .enumerate()
+        .find(|(_, ns)| ns.flag == CloneFlags::CLONE_NEWNS);
     match mount {
         None => {
             if let Some(field) = mount_settings.first() {
@@ -110,8 +113,8 @@ pub(super) fn check_mount_namespace(
                 );
             }
         }
-        Some(NamespacePlan { path: Some(p), .. }) => bail!(
-            "linux.namespaces: joining the mount namespace {p:?} is not supported yet (root, mounts and devices could not be applied)"
+        Some((i, NamespacePlan { path: Some(p), .. })) if is_own_namespace(p, "mount") => bail!(
+            "linux.namespaces[{i}].path {p:?}: is hull's own mount namespace (the rootfs would be set up among the host's mounts; leave \"mount\" out of linux.namespaces to share hull's mounts)"
         ),
         Some(_) => {}
     }

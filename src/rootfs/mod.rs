@@ -18,16 +18,18 @@ mod propagation;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use pathrs::{Handle, Root};
 
-use crate::config::Plan;
+use crate::config::{NamespacePlan, Plan};
 
 /// Make root.path the container's root, as its mount namespace allows:
-/// - its own: the rootfs is set up in it (`prepare`) and `/` made
-///   read-only if asked;
+/// - a new one, or one joined by path whose root is not root.path yet:
+///   the rootfs is set up in it (`prepare`) and `/` made read-only if asked;
+/// - one joined by path whose root already is root.path (another
+///   container's): nothing is mounted, the tree is shared as it is;
 /// - none (hull's own is shared): root.path is only chrooted into.
 ///
 /// `between` runs after the mounts and before masked/read-only paths (hull
@@ -44,7 +46,17 @@ pub fn enter(
             enter_without_mount_namespace(plan, between)?;
             Ok(None)
         }
-        Some(_) => {
+        Some(NamespacePlan { path: Some(p), .. }) if root_is_rootfs(plan)? => {
+            enter_joined_tree(plan, p, between)?;
+            Ok(None)
+        }
+        Some(ns) => {
+            if let (Some(p), false) = (&ns.path, plan.rootfs.is_dir()) {
+                bail!(
+                    "root.path {:?}: not a directory in the joined mount namespace {p:?}, where the rootfs is set up",
+                    plan.rootfs
+                );
+            }
             let pty = prepare(plan, no_pivot, idmapped, between)?;
             if plan.rootfs_readonly {
                 pivot::remount_root_readonly()?;
@@ -108,6 +120,29 @@ fn prepare(
     }
     propagation::apply_to_root(plan.rootfs_propagation)?;
     Ok(pty)
+}
+
+/// Whether the root of the mount namespace the init joined is root.path
+/// (the same directory hull saw at create).
+fn root_is_rootfs(plan: &Plan) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/").context("stat the root of the joined mount namespace")?;
+    Ok((root.dev(), root.ino()) == plan.rootfs_id)
+}
+
+/// The joined namespace's root is root.path already, set up by whoever
+/// made that namespace (another container): it is shared as it is. What
+/// would change it (mounts, masking, a read-only `/`, …) is refused.
+fn enter_joined_tree(plan: &Plan, ns: &Path, between: impl FnOnce() -> Result<()>) -> Result<()> {
+    if let Some(field) = plan.mount_settings.first() {
+        bail!(
+            "{field}: the mount namespace {ns:?} is joined with root.path already its root, and hull changes nothing in it (leave {field} out)"
+        );
+    }
+    let root = Root::open("/").context("open the root of the joined mount namespace")?;
+    create_cwd(&root, plan)?;
+    drop(root);
+    between()
 }
 
 /// No mount namespace of its own: devices and process.cwd are made in
