@@ -125,9 +125,9 @@ pub struct Plan {
     pub devices: Vec<DevicePlan>,
     pub masked_paths: Vec<PathBuf>,
     pub readonly_paths: Vec<PathBuf>,
-    /// The settings of config.json given that only mounts in the
-    /// container's mount namespace apply (`mounts`, `root.readonly`, …),
-    /// by field name: refused where hull sets no rootfs up.
+    /// The config.json fields set here that only mounts in the container's
+    /// own mount namespace can apply (`mounts`, `root.readonly`, …):
+    /// refused where hull sets up no rootfs.
     pub mount_settings: Vec<&'static str>,
     pub sysctl: Vec<(String, String)>,
     /// linux.uidMappings/gidMappings of a new user namespace.
