@@ -353,3 +353,285 @@ fn sysctl_in_joined_host_network_namespace_is_refused() {
         current
     );
 }
+
+/// A bundle whose config asks for nothing that needs a mount of the
+/// container's own: no mounts, masked or read-only paths, a writable root.
+fn without_mounts(bundle: &mut Bundle) -> &mut Bundle {
+    bundle
+        .set("/mounts", json!([]))
+        .set("/linux/maskedPaths", json!([]))
+        .set("/linux/readonlyPaths", json!([]))
+        .readonly_root(false)
+}
+
+#[test]
+fn without_mount_namespace_shares_hulls_mounts_in_a_chroot() {
+    // hull only: runc 1.1.5 sets the rootfs up in the host's mount
+    // namespace (binds it onto itself there and leaves that mount behind,
+    // makes the host's "/" rslave) before its chroot.
+    if !is_hull() {
+        eprintln!(
+            "skipped: runc 1.1.5 leaves the rootfs bound on the host without a mount namespace"
+        );
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    without_mounts(&mut bundle)
+        .without_namespace("mount")
+        .probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    let pid = rt.create_running(&id, &bundle)["pid"].as_i64().unwrap() as i32;
+    assert_eq!(ns_inode(pid, "mnt").unwrap(), own_ns("mnt"));
+    assert_ne!(ns_inode(pid, "pid").unwrap(), own_ns("pid"));
+    // The spec's root: root.path, entered with chroot.
+    let rootfs = bundle.rootfs().canonicalize().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        rootfs
+    );
+    // exec lands in the same root, and finds the default devices there.
+    let out = rt.exec(
+        &id,
+        &[],
+        &["/bin/probe", "ls", "/", "--", "stat", "/dev/null"],
+    );
+    out.assert_ok("exec in a container without a mount namespace");
+    let results = out.json();
+    assert_eq!(results[0]["entries"], json!(dir_entries(&rootfs)));
+    assert_eq!(results[1]["type"], "char", "{}", results[1]);
+    assert_eq!(
+        (results[1]["major"].as_u64(), results[1]["minor"].as_u64()),
+        (Some(1), Some(3))
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+}
+
+#[test]
+fn without_mount_namespace_what_needs_a_mount_is_refused() {
+    let rt = Runtime::new();
+    let cases = [
+        // (JSON pointer, value, the field hull names, runc 1.1.5 refuses it too)
+        (
+            "/mounts",
+            json!([{"destination": "/data", "type": "tmpfs", "source": "tmpfs"}]),
+            "mounts",
+            false,
+        ),
+        (
+            "/linux/maskedPaths",
+            json!(["/proc/kcore"]),
+            "linux.maskedPaths",
+            true,
+        ),
+        (
+            "/linux/readonlyPaths",
+            json!(["/proc/sys"]),
+            "linux.readonlyPaths",
+            true,
+        ),
+        ("/root/readonly", json!(true), "root.readonly", false),
+        (
+            "/linux/rootfsPropagation",
+            json!("rslave"),
+            "linux.rootfsPropagation",
+            false,
+        ),
+        (
+            "/linux/devices",
+            json!([{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3}]),
+            "linux.devices",
+            false,
+        ),
+        ("/process/terminal", json!(true), "process.terminal", false),
+    ];
+    for (pointer, value, field, runc_refuses) in cases {
+        // runc 1.1.5 makes the others among the host's mounts.
+        if !is_hull() && !runc_refuses {
+            continue;
+        }
+        let mut bundle = rt.bundle();
+        without_mounts(&mut bundle)
+            .without_namespace("mount")
+            .set(pointer, value);
+        let id = rt.new_id();
+        let out = rt.create(&id, &bundle);
+        out.assert_failed(&format!("create with {field} and no mount namespace"));
+        if is_hull() {
+            out.assert_stderr_contains(&format!("{field}: needs a \"mount\" namespace"));
+        }
+        rt.try_state(&id)
+            .assert_failed("state after a refused create");
+    }
+    if is_hull() {
+        // A user namespace could only bind the default devices from the host.
+        let mut bundle = rt.bundle();
+        without_mounts(&mut bundle)
+            .without_namespace("mount")
+            .user_namespace(100000, 65536);
+        let out = rt.create(&rt.new_id(), &bundle);
+        out.assert_failed("create with a user namespace and no mount namespace");
+        out.assert_stderr_contains(
+            "linux.namespaces: a \"user\" namespace needs a \"mount\" namespace",
+        );
+    }
+    rt.assert_nothing_left();
+}
+
+#[test]
+fn config_without_linux_inherits_every_namespace() {
+    // hull only: runc 1.1.5 inherits them too, but binds the rootfs onto
+    // itself in the host's mount namespace (and leaves it there), then
+    // fails to close fds without a /proc in the rootfs.
+    if !is_hull() {
+        eprintln!("skipped: runc 1.1.5 cannot run a config without linux");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    // Without a uts namespace the hostname cannot be set, without a mount
+    // namespace nothing can be mounted: both would be refused.
+    bundle
+        .remove("/linux")
+        .remove("/hostname")
+        .set("/mounts", json!([]))
+        .readonly_root(false)
+        .probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    let pid = rt.create_running(&id, &bundle)["pid"].as_i64().unwrap() as i32;
+    for kind in ["pid", "net", "ipc", "uts", "mnt", "cgroup", "user", "time"] {
+        assert_eq!(
+            ns_inode(pid, kind).unwrap(),
+            own_ns(kind),
+            "{kind} namespace is not inherited"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        bundle.rootfs().canonicalize().unwrap()
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+}
+
+#[test]
+fn joins_the_mount_namespace_of_another_container_and_sees_its_files() {
+    // hull only: runc 1.1.5 sets root.path up again inside the joined
+    // namespace and fails there ("error preparing rootfs: open
+    // /proc/self/mountinfo: no such file or directory"; runc issue #1700).
+    if !is_hull() {
+        eprintln!("skipped: runc 1.1.5 cannot join another container's mount namespace");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut first = rt.bundle();
+    // /dev/shm is a tmpfs of the first container's mount namespace only.
+    first.probe(&[
+        "write",
+        "/dev/shm/marker",
+        "from-first",
+        "--",
+        "sleep-forever",
+    ]);
+    let first_id = rt.new_id();
+    let pid = rt.create_running(&first_id, &first)["pid"]
+        .as_i64()
+        .unwrap() as i32;
+    let first_root = first.rootfs().canonicalize().unwrap();
+
+    // Its pid namespace too, so /proc (the first's) shows the second.
+    let joining = |bundle: &mut Bundle| {
+        without_mounts(bundle)
+            .set("/root/path", json!(first_root))
+            .namespace(json!({"type": "mount", "path": format!("/proc/{pid}/ns/mnt")}))
+            .namespace(json!({"type": "pid", "path": format!("/proc/{pid}/ns/pid")}))
+            .remove("/hostname");
+    };
+    let mut second = rt.bundle();
+    joining(&mut second);
+    let results = rt.probe(&mut second, &["read", "/dev/shm/marker", "--", "report"]);
+    assert_eq!(results[0]["content"], "from-first", "{}", results[0]);
+    assert_eq!(
+        results[1]["namespaces"]["mnt"],
+        ns_inode(pid, "mnt").unwrap().as_str()
+    );
+
+    // Mounts would change the first container's tree: refused, named.
+    let mut third = rt.bundle();
+    joining(&mut third);
+    third.add_mount(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}));
+    let id = rt.new_id();
+    let out = rt.create(&id, &third);
+    out.assert_failed("create with mounts in a joined container's mount namespace");
+    out.assert_stderr_contains("mounts: the mount namespace");
+    rt.try_state(&id)
+        .assert_failed("state after a refused create");
+
+    // The first container's root and mounts are as they were.
+    let out = rt.exec(&first_id, &[], &["/bin/probe", "report"]);
+    out.assert_ok("exec in the first container");
+    let report = out.json();
+    assert!(
+        find_mount(&report, "/data").is_none(),
+        "{}",
+        report["mountinfo"]
+    );
+    assert!(
+        find_mount(&report, "/dev/shm").is_some(),
+        "{}",
+        report["mountinfo"]
+    );
+    rt.delete_force(&first_id).assert_ok("delete --force");
+}
+
+#[test]
+fn joins_a_prepared_mount_namespace_and_sets_the_rootfs_up_in_it() {
+    // runtime-tools' linux_ns_path: `unshare --mount` holds a namespace
+    // whose root is not root.path; the rootfs is set up in it as in a new
+    // one (runc does the same), and nothing reaches the host's mounts.
+    let rt = Runtime::new();
+    let holder = NsHolder::new("--mount", "mnt");
+    let mut bundle = rt.bundle();
+    bundle.namespace(json!({"type": "mount", "path": format!("/proc/{}/ns/mnt", holder.pid())}));
+    let results = rt.probe(&mut bundle, &["report", "--", "ls", "/"]);
+    let report = &results[0];
+    assert_eq!(
+        report["namespaces"]["mnt"],
+        ns_inode(holder.pid(), "mnt").unwrap().as_str()
+    );
+    assert_ne!(report["namespaces"]["mnt"], own_ns("mnt").as_str());
+    assert_eq!(report["pid"], 1, "{report}");
+    assert_eq!(results[1]["entries"], json!(dir_entries(&bundle.rootfs())));
+    assert!(
+        find_mount(report, "/proc").is_some(),
+        "{}",
+        report["mountinfo"]
+    );
+    // maskedPaths were applied there too.
+    assert!(
+        find_mount(report, "/proc/timer_list").is_some(),
+        "{}",
+        report["mountinfo"]
+    );
+}
+
+#[test]
+fn joining_hulls_own_mount_namespace_is_refused() {
+    // hull only, and never run against another runtime: runc sets the
+    // rootfs up in the namespace it is given, here the host's own, and
+    // would pivot_root the host.
+    if !is_hull() {
+        eprintln!("skipped: would set a rootfs up among the host's mounts");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let path = format!("/proc/{}/ns/mnt", std::process::id());
+    bundle.namespace(json!({"type": "mount", "path": path}));
+    let id = rt.new_id();
+    let out = rt.create(&id, &bundle);
+    out.assert_failed("create joining the host's mount namespace");
+    out.assert_stderr_contains("is hull's own mount namespace");
+    rt.try_state(&id)
+        .assert_failed("state after a refused create");
+    rt.assert_nothing_left();
+}

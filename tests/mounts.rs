@@ -452,3 +452,296 @@ fn cgroup_v1_mount_with_cgroup_namespace_is_rooted_at_namespace() {
     assert_eq!(mount["root"], "/", "{mount}");
     assert!(has_option(mount, "memory"), "{mount}");
 }
+
+/// The optional fields (`shared:N`, `master:N`, `unbindable`) of a mount in
+/// a probe report.
+fn optional_fields(mount: &Value) -> Vec<String> {
+    mount["optional"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no optional fields in {mount}"))
+        .iter()
+        .map(|o| o.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The host's own view, as (mount point, optional fields) of "/" and of
+/// the mount holding `dir`: what a container must never change.
+fn host_propagation(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut lines: Vec<(String, String)> = mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (pre, _) = line.split_once(" - ")?;
+            let fields: Vec<&str> = pre.split(' ').collect();
+            Some((fields[4].to_string(), fields[6..].join(" ")))
+        })
+        .collect();
+    let holder = lines
+        .iter()
+        .filter(|(mp, _)| dir.starts_with(mp))
+        .max_by_key(|(mp, _)| mp.len())
+        .cloned()
+        .unwrap();
+    lines.retain(|(mp, _)| mp == "/");
+    let root = lines.pop().unwrap();
+    vec![root, holder]
+}
+
+#[test]
+fn every_rootfs_propagation_value_runs_and_shows_on_root() {
+    let rt = Runtime::new();
+    let host_before = host_propagation(&rt.work);
+    for value in [
+        "private",
+        "rprivate",
+        "slave",
+        "rslave",
+        "shared",
+        "rshared",
+        "unbindable",
+        "runbindable",
+    ] {
+        // runc 1.1.5 makes "/" unbindable before it binds the rootfs,
+        // which the kernel then refuses (EINVAL).
+        if !is_hull() && value.ends_with("unbindable") {
+            eprintln!("skipped for this runtime: rootfsPropagation {value:?}");
+            continue;
+        }
+        let mut bundle = rt.bundle();
+        bundle.set("/linux/rootfsPropagation", json!(value));
+        let report = rt.report(&mut bundle);
+        let root = find_mount(&report, "/").unwrap_or_else(|| panic!("{value}: no /: {report}"));
+        let proc_mount = find_mount(&report, "/proc").expect("a mount at /proc");
+        let (root_opt, proc_opt) = (optional_fields(root), optional_fields(proc_mount));
+        let is_shared = |opt: &[String]| opt.iter().any(|o| o.starts_with("shared:"));
+        let what = format!("rootfsPropagation {value:?}: / {root_opt:?}, /proc {proc_opt:?}");
+        match value {
+            // runc 1.1.5 leaves the new "/" private (runc 1.2 sets it after
+            // the pivot, as hull does).
+            "shared" | "rshared" if is_hull() => {
+                assert!(is_shared(&root_opt), "{what}");
+                assert_eq!(is_shared(&proc_opt), value == "rshared", "{what}");
+            }
+            "shared" | "rshared" => {}
+            "unbindable" | "runbindable" => {
+                assert!(root_opt.contains(&"unbindable".to_string()), "{what}");
+                assert_eq!(
+                    proc_opt.contains(&"unbindable".to_string()),
+                    value == "runbindable",
+                    "{what}"
+                );
+            }
+            "private" | "rprivate" => {
+                assert!(root_opt.is_empty(), "{what}");
+                assert!(!is_shared(&proc_opt), "{what}");
+            }
+            _ => {
+                assert!(!is_shared(&root_opt), "{what}");
+                assert!(!is_shared(&proc_opt), "{what}");
+            }
+        }
+    }
+    assert_eq!(
+        host_propagation(&rt.work),
+        host_before,
+        "the host's mount propagation changed"
+    );
+}
+
+/// Host mounts a test makes, lazily unmounted (with what is below them)
+/// when dropped: declare it after the Runtime, whose check runs later.
+struct HostMounts(Vec<std::path::PathBuf>);
+
+impl HostMounts {
+    #[track_caller]
+    fn tmpfs(&mut self, at: &std::path::Path) {
+        self.0.push(at.to_path_buf());
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount tmpfs on {at:?}");
+    }
+}
+
+impl Drop for HostMounts {
+    fn drop(&mut self) {
+        for at in self.0.iter().rev() {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(at)
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Whether the host's mountinfo has a mount at `at`.
+fn host_has_mount(at: &std::path::Path) -> bool {
+    let at = at.to_str().unwrap();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(at))
+}
+
+#[test]
+fn rshared_root_gives_bidirectional_volumes_and_rslave_only_receives() {
+    let rt = Runtime::new();
+    let host_before = host_propagation(&rt.work);
+    // A shared host mount of its own as the volume: the mount holding the
+    // rootfs is made private before the rootfs bind (pivot_root needs
+    // it), so a volume on that same mount could not stay a peer.
+    let vol = rt.host_dir("vol");
+    let mut host_mounts = HostMounts(Vec::new());
+    host_mounts.tmpfs(&vol);
+    let status = std::process::Command::new("mount")
+        .arg("--make-shared")
+        .arg(&vol)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mount --make-shared {vol:?}");
+
+    for (propagation, expect_to_host) in [(Some("rshared"), true), (None, false)] {
+        let name = propagation.unwrap_or("default");
+        let (from_host, from_container) = (format!("host-{name}"), format!("ctr-{name}"));
+        std::fs::create_dir(vol.join(&from_host)).unwrap();
+        let mut bundle = rt.bundle();
+        if let Some(p) = propagation {
+            bundle.set("/linux/rootfsPropagation", json!(p));
+        }
+        bundle
+            .add_mount(json!({"destination": "/vol", "type": "bind", "source": vol,
+                              "options": ["rbind", "rshared"]}))
+            .add_mount(
+                json!({"destination": format!("/vol/{from_container}"), "type": "tmpfs",
+                              "source": "tmpfs", "options": ["size=64k"]}),
+            )
+            .probe(&["sleep-forever"]);
+        let id = rt.new_id();
+        rt.create_running(&id, &bundle);
+        // Host to container: a mount made on the host after the start.
+        host_mounts.tmpfs(&vol.join(&from_host));
+        let out = rt.exec(&id, &[], &["/bin/probe", "report"]);
+        out.assert_ok("exec probe report");
+        let report = out.json();
+        assert!(
+            find_mount(&report, &format!("/vol/{from_host}")).is_some(),
+            "{name}: the host's new mount under the volume did not reach the container: {}",
+            report["mountinfo"]
+        );
+        // Container to host: the tmpfs the container mounted in the volume.
+        assert_eq!(
+            host_has_mount(&vol.join(&from_container)),
+            expect_to_host,
+            "{name}: the container's mount in the volume {} the host",
+            if expect_to_host {
+                "did not reach"
+            } else {
+                "reached"
+            }
+        );
+        rt.delete_force(&id).assert_ok("delete --force");
+    }
+    drop(host_mounts);
+    assert_eq!(host_propagation(&rt.work), host_before);
+}
+
+/// The (mount point, optional fields) of every mount /proc/PID/mountinfo
+/// lists.
+fn mounts_of(pid: i32) -> Vec<(String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let (pre, _) = line.split_once(" - ")?;
+            let fields: Vec<&str> = pre.split(' ').collect();
+            Some((fields[4].to_string(), fields[6..].join(" ")))
+        })
+        .collect()
+}
+
+#[test]
+fn on_a_shared_host_no_propagation_value_touches_the_host() {
+    // This host's "/" is private; a systemd host's is shared, where a rootfs
+    // bind taken while "/" is shared reaches the host. The runtime runs in
+    // a mount namespace standing in for such a host: `unshare --mount
+    // --propagation shared`.
+    let rt = Runtime::new();
+    let host = NsHolder::new_mount_ns_shared();
+    let ns = std::fs::File::open(format!("/proc/{}/ns/mnt", host.pid())).unwrap();
+    let host_root = || {
+        mounts_of(host.pid())
+            .into_iter()
+            .find(|(mp, _)| mp == "/")
+            .unwrap()
+    };
+    let before = host_root();
+    assert!(
+        before.1.starts_with("shared:"),
+        "the stand-in host's / is not shared: {before:?}"
+    );
+    let work = rt.work.to_str().unwrap().to_string();
+    for value in [
+        "private",
+        "rprivate",
+        "slave",
+        "rslave",
+        "shared",
+        "rshared",
+        "unbindable",
+        "runbindable",
+    ] {
+        if !is_hull() && value.ends_with("unbindable") {
+            eprintln!(
+                "skipped for this runtime: rootfsPropagation {value:?} (EINVAL in runc 1.1.5)"
+            );
+            continue;
+        }
+        let mut bundle = rt.bundle();
+        bundle.set("/linux/rootfsPropagation", json!(value));
+        bundle.probe(&[]);
+        let id = rt.new_id();
+        rt.track(&id);
+        let dir = bundle.dir.to_str().unwrap().to_string();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&ns);
+        let out = rt
+            .spawn_configured(None, &["run", "--bundle", &dir, &id], move |cmd| {
+                use std::os::unix::process::CommandExt;
+                // SAFETY: only setns(2) between fork and exec, on an fd the
+                // parent keeps open until spawn returns.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        if libc::setns(fd, libc::CLONE_NEWNS) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            })
+            .wait(COMMAND_TIMEOUT);
+        out.assert_ok(&format!(
+            "run with rootfsPropagation {value:?} on a shared host"
+        ));
+        let report = out.json();
+        let root = find_mount(&report, "/").expect("a / mount");
+        if is_hull() && value.ends_with("shared") {
+            assert!(
+                optional_fields(root)
+                    .iter()
+                    .any(|o| o.starts_with("shared:")),
+                "{value}: {root}"
+            );
+        }
+        assert_eq!(host_root(), before, "{value}: the host's / changed");
+        let leaked: Vec<_> = mounts_of(host.pid())
+            .into_iter()
+            .filter(|(mp, _)| mp.starts_with(&work))
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{value}: mounts reached the host: {leaked:?}"
+        );
+    }
+}

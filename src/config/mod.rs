@@ -19,7 +19,8 @@ use crate::security::seccomp::{self, SeccompPlan};
 pub use load::{describe_io, load_bundle, parse_spec};
 use mount_options::MountOptions;
 use namespaces::{
-    check_sysctl, plan_id_maps, plan_mount_idmap, plan_namespaces, plan_time_offsets,
+    check_mount_namespace, check_sysctl, plan_id_maps, plan_mount_idmap, plan_namespaces,
+    plan_time_offsets,
 };
 pub use namespaces::{host_id, id_map_text, IdMap, CLONE_NEWTIME, NAMESPACES};
 
@@ -109,7 +110,11 @@ pub struct Plan {
     pub bundle: PathBuf,
     pub oci_version: String,
     pub rootfs: PathBuf,
+    /// (st_dev, st_ino) of root.path as hull sees it: a joined mount
+    /// namespace whose root is this directory needs no rootfs set up.
+    pub rootfs_id: (u64, u64),
     pub rootfs_readonly: bool,
+    /// linux.rootfsPropagation, or rslave when it is not set.
     pub rootfs_propagation: MsFlags,
     pub namespaces: Vec<NamespacePlan>,
     pub hostname: Option<String>,
@@ -120,6 +125,10 @@ pub struct Plan {
     pub devices: Vec<DevicePlan>,
     pub masked_paths: Vec<PathBuf>,
     pub readonly_paths: Vec<PathBuf>,
+    /// The config.json fields set here that only mounts in the container's
+    /// own mount namespace can apply (`mounts`, `root.readonly`, …):
+    /// refused where hull sets up no rootfs.
+    pub mount_settings: Vec<&'static str>,
     pub sysctl: Vec<(String, String)>,
     /// linux.uidMappings/gidMappings of a new user namespace.
     pub uid_mappings: Vec<IdMap>,
@@ -213,25 +222,27 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
-    match std::fs::metadata(&rootfs) {
-        Ok(meta) if meta.is_dir() => {}
+    let rootfs_id = match std::fs::metadata(&rootfs) {
+        Ok(meta) if meta.is_dir() => {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        }
         Ok(_) => bail!("root.path {rootfs:?}: not a directory"),
         Err(err) => bail!("root.path {rootfs:?}: {}", describe_io(&err)),
-    }
+    };
     let rootfs = rootfs
         .canonicalize()
         .with_context(|| format!("root.path {rootfs:?}"))?;
 
-    let linux = spec.linux().clone().unwrap_or_default();
+    // No `linux` object means no namespaces, masked paths or limits: every
+    // namespace is inherited from hull (spec), nothing is invented.
+    // oci-spec's Linux::default() would list six new namespaces.
+    let linux = match spec.linux() {
+        Some(linux) => linux.clone(),
+        None => serde_json::from_str("{}").context("linux: an empty linux object")?,
+    };
     let namespaces = plan_namespaces(&linux)?;
     let has = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
-    match namespaces.iter().find(|ns| ns.flag == CloneFlags::CLONE_NEWNS) {
-        None => bail!("linux.namespaces: a \"mount\" namespace is required (hull never changes the host's mounts)"),
-        Some(NamespacePlan { path: Some(p), .. }) => bail!(
-            "linux.namespaces: joining the mount namespace {p:?} is not supported yet (root, mounts and devices could not be applied)"
-        ),
-        Some(_) => {}
-    }
 
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
         bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
@@ -386,6 +397,31 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         &mut warnings,
     )?;
 
+    // What only mounts in the container's own mount namespace can apply.
+    let asked = [
+        ("mounts", !mounts.is_empty()),
+        ("linux.maskedPaths", !masked_paths.is_empty()),
+        ("linux.readonlyPaths", !readonly_paths.is_empty()),
+        (
+            "linux.devices",
+            linux.devices().as_ref().is_some_and(|d| !d.is_empty()),
+        ),
+        ("root.readonly", root.readonly().unwrap_or(false)),
+        (
+            "linux.rootfsPropagation",
+            linux
+                .rootfs_propagation()
+                .as_deref()
+                .is_some_and(|p| !p.is_empty()),
+        ),
+        ("process.terminal", process.terminal),
+    ];
+    let mount_settings: Vec<&'static str> = asked
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect();
+    check_mount_namespace(&namespaces, &mount_settings)?;
+
     let (uid_mappings, gid_mappings) = plan_id_maps(&linux, &namespaces)?;
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         mounts[i].idmap = plan_mount_idmap(i, m, &mounts[i], &uid_mappings, &gid_mappings)?;
@@ -427,6 +463,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         bundle: bundle.to_path_buf(),
         oci_version: spec.version().clone(),
         rootfs,
+        rootfs_id,
         rootfs_readonly: root.readonly().unwrap_or(false),
         rootfs_propagation,
         namespaces,
@@ -437,6 +474,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         devices,
         masked_paths,
         readonly_paths,
+        mount_settings,
         sysctl,
         uid_mappings,
         gid_mappings,
@@ -623,6 +661,52 @@ mod tests {
             kind: "x",
             path: None,
         }
+    }
+
+    /// The plan of a config.json text, with an empty rootfs beside it.
+    fn plan_of(config: &str) -> Result<Plan> {
+        let dir = tempfile::tempdir()?;
+        std::fs::create_dir(dir.path().join("rootfs"))?;
+        let spec = parse_spec(config.as_bytes()).map_err(anyhow::Error::msg)?;
+        build_plan(dir.path(), &spec)
+    }
+
+    const MINIMAL: &str = r#""ociVersion": "1.0.2", "root": {"path": "rootfs"},
+        "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}}"#;
+
+    #[test]
+    fn no_linux_object_invents_no_namespace_or_masking() {
+        let plan = plan_of(&format!("{{{MINIMAL}}}")).unwrap();
+        assert!(plan.namespaces.is_empty(), "{:?}", plan.namespaces);
+        assert!(plan.masked_paths.is_empty() && plan.readonly_paths.is_empty());
+        assert!(plan.mount_settings.is_empty());
+    }
+
+    #[test]
+    fn without_a_mount_namespace_mounts_are_refused_by_name() {
+        let config = format!(
+            r#"{{{MINIMAL}, "mounts": [{{"destination": "/proc", "type": "proc"}}],
+                "linux": {{"namespaces": [{{"type": "pid"}}]}}}}"#
+        );
+        let err = format!("{:#}", plan_of(&config).unwrap_err());
+        assert!(
+            err.starts_with("mounts: needs a \"mount\" namespace"),
+            "{err}"
+        );
+        let config = format!(r#"{{{MINIMAL}, "linux": {{"maskedPaths": ["/proc/kcore"]}}}}"#);
+        let err = format!("{:#}", plan_of(&config).unwrap_err());
+        assert!(err.starts_with("linux.maskedPaths: "), "{err}");
+    }
+
+    #[test]
+    fn joining_hulls_own_mount_namespace_is_refused() {
+        let config = format!(
+            r#"{{{MINIMAL}, "linux": {{"namespaces": [{{"type": "mount", "path": "/proc/self/ns/mnt"}}]}}}}"#
+        );
+        let err = format!("{:#}", plan_of(&config).unwrap_err());
+        assert!(err.contains("is hull's own mount namespace"), "{err}");
+        let config = format!(r#"{{{MINIMAL}, "linux": {{"namespaces": [{{"type": "mount"}}]}}}}"#);
+        assert!(plan_of(&config).is_ok());
     }
 
     #[test]

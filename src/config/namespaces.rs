@@ -83,6 +83,44 @@ pub(super) fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<Na
     Ok(out)
 }
 
+/// The mount namespace decides where the rootfs is set up. Without one
+/// the container shares hull's mounts (spec: an unlisted namespace is
+/// inherited): it is only chrooted into root.path, so what needs a mount
+/// is refused rather than made among the host's mounts. Joining hull's
+/// own mount namespace by path would set the rootfs up among the host's
+/// mounts and pivot_root the host: refused too.
+pub(super) fn check_mount_namespace(
+    namespaces: &[NamespacePlan],
+    mount_settings: &[&str],
+) -> Result<()> {
+    let mount = namespaces
+        .iter()
+        .enumerate()
+        .find(|(_, ns)| ns.flag == CloneFlags::CLONE_NEWNS);
+    match mount {
+        None => {
+            if let Some(field) = mount_settings.first() {
+                bail!(
+                    "{field}: needs a \"mount\" namespace in linux.namespaces (it is applied by mounting, and without one the mounts would be the host's)"
+                );
+            }
+            if namespaces
+                .iter()
+                .any(|ns| ns.flag == CloneFlags::CLONE_NEWUSER)
+            {
+                bail!(
+                    "linux.namespaces: a \"user\" namespace needs a \"mount\" namespace too (in a user namespace the default devices are bind-mounted from the host, and without one the mounts would be the host's)"
+                );
+            }
+        }
+        Some((i, NamespacePlan { path: Some(p), .. })) if is_own_namespace(p, "mount") => bail!(
+            "linux.namespaces[{i}].path {p:?}: is hull's own mount namespace (the rootfs would be set up among the host's mounts; leave \"mount\" out of linux.namespaces to share hull's mounts)"
+        ),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
 /// The id maps of a new user namespace: required there, refused elsewhere,
 /// each range non-empty and no two overlapping (the kernel's rules).
 pub(super) fn plan_id_maps(

@@ -70,6 +70,13 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
             flags |= flag;
         }
     }
+    // An init in hull's own mount namespace is only chrooted into its
+    // rootfs: setns cannot give that root, so the process enters it itself.
+    let init_root = if flags.contains(CloneFlags::CLONE_NEWNS) {
+        None
+    } else {
+        Some(open_init_root(init_pid, &init)?)
+    };
     if flags.contains(CloneFlags::CLONE_NEWUSER) && !nix::unistd::geteuid().is_root() {
         // Without privilege, joining the pid namespace needs CAP_SYS_ADMIN
         // in hull's own user namespace: hull joins the container's first
@@ -112,7 +119,15 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
                 }
             }
             let flags = flags - CloneFlags::CLONE_NEWPID;
-            let err = child(&init, flags, &child_sock, opts, seccomp.as_ref()).unwrap_err();
+            let err = child(
+                &init,
+                init_root.as_ref(),
+                flags,
+                &child_sock,
+                opts,
+                seccomp.as_ref(),
+            )
+            .unwrap_err();
             let _ = channel::send_message(&child_sock, &Message::Error(format!("{err:#}")));
             // SAFETY: _exit is always safe; nothing needs unwinding.
             unsafe { libc::_exit(1) }
@@ -172,9 +187,26 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     Ok((pid, pidfd))
 }
 
+/// The init's root directory (O_PATH), checked to be the init's: the
+/// pidfd still answers after the open, so the pid was not reused.
+fn open_init_root(init_pid: i32, init: &OwnedFd) -> Result<OwnedFd> {
+    use nix::fcntl::OFlag;
+    let path = format!("/proc/{init_pid}/root");
+    let root = nix::fcntl::open(
+        path.as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("open the root directory of init {init_pid} ({path})"))?;
+    pidfd_send_signal(init.as_fd(), 0)
+        .with_context(|| format!("init {init_pid} exited while its root was opened"))?;
+    Ok(root)
+}
+
 /// The exec'd process, up to execve; returns only an error.
 fn child(
     init: &OwnedFd,
+    init_root: Option<&OwnedFd>,
     flags: CloneFlags,
     sync: &OwnedFd,
     opts: &ExecOptions,
@@ -185,6 +217,7 @@ fn child(
         &[
             sync.as_raw_fd(),
             init.as_raw_fd(),
+            init_root.map_or(-1, |r| r.as_raw_fd()),
             opts.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
         ],
     )
@@ -203,6 +236,10 @@ fn child(
     }
     if !flags.is_empty() {
         nix::sched::setns(init, flags).context("join the container's namespaces")?;
+    }
+    if let Some(root) = init_root {
+        nix::unistd::fchdir(root).context("chdir to the container's root")?;
+        nix::unistd::chroot(".").context("chroot to the container's root")?;
     }
     if let Some(socket) = &opts.console_socket {
         // The pty comes from the container's devpts, as its init's does.

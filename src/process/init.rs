@@ -171,16 +171,10 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
         }
         Ok(())
     };
-    if plan.has_new_namespace(CloneFlags::CLONE_NEWNS) {
-        let pty = rootfs::prepare(plan, args.no_pivot, &args.idmapped, before_pivot)?;
-        if plan.rootfs_readonly {
-            rootfs::remount_root_readonly()?;
-        }
-        if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
-            rootfs::console::attach(pty, socket, plan.process.console_size)?;
-        }
-    } else {
-        before_pivot()?;
+    // With a mount namespace of its own, joined, or none: rootfs::enter.
+    let pty = rootfs::enter(plan, args.no_pivot, &args.idmapped, before_pivot)?;
+    if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
+        rootfs::console::attach(pty, socket, plan.process.console_size)?;
     }
 
     if let Some(persona) = plan.personality {

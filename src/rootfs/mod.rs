@@ -1,5 +1,6 @@
 //! The container's filesystem: the rootfs bind, `mounts`, devices, masked
-//! and read-only paths, then pivot_root. Runs in the init, in its mount ns.
+//! and read-only paths, then pivot_root and the root's propagation. Runs in
+//! the init, in the container's mount namespace (or chroot only, without).
 //!
 //! Every path inside the rootfs is resolved with pathrs (openat2
 //! RESOLVE_IN_ROOT, or its safe fallback), never by joining strings, and
@@ -12,39 +13,71 @@ pub mod idmap;
 mod mounts;
 mod paths;
 mod pivot;
+mod propagation;
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
 use pathrs::{Handle, Root};
 
-use crate::config::Plan;
+use crate::config::{NamespacePlan, Plan};
 
-pub use pivot::remount_root_readonly;
-
-/// Everything up to and including pivot_root (or chroot with `no_pivot`),
-/// with `between` run after the mounts and before masked/read-only paths
-/// (hull runs the create hooks and writes sysctls there, as runc does).
-/// Returns the pty when `process.terminal` asks for one.
-/// `idmapped` holds the id-mapped trees hull made, by mount index.
-pub fn prepare(
+/// Make root.path the container's root, as its mount namespace allows:
+/// - a new one, or one joined by path whose root is not root.path yet:
+///   the rootfs is set up in it (`prepare`) and `/` made read-only if asked;
+/// - one joined by path whose root already is root.path (another
+///   container's): nothing is mounted, the tree is shared as it is;
+/// - none (hull's own is shared): root.path is only chrooted into.
+///
+/// `between` runs after the mounts and before masked/read-only paths (hull
+/// runs the create hooks and writes sysctls there, as runc does). Returns
+/// the pty when `process.terminal` asks for one.
+pub fn enter(
     plan: &Plan,
     no_pivot: bool,
     idmapped: &[(usize, OwnedFd)],
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        plan.rootfs_propagation,
-        None::<&str>,
-    )
-    .with_context(|| "make \"/\" of the container's mount namespace private".to_string())?;
+    match plan.namespace(CloneFlags::CLONE_NEWNS) {
+        None => {
+            enter_without_mount_namespace(plan, between)?;
+            Ok(None)
+        }
+        Some(NamespacePlan { path: Some(p), .. }) if root_is_rootfs(plan)? => {
+            enter_joined_tree(plan, p, between)?;
+            Ok(None)
+        }
+        Some(ns) => {
+            if let (Some(p), false) = (&ns.path, plan.rootfs.is_dir()) {
+                bail!(
+                    "root.path {:?}: not a directory in the joined mount namespace {p:?}, where the rootfs is set up",
+                    plan.rootfs
+                );
+            }
+            let pty = prepare(plan, no_pivot, idmapped, between)?;
+            if plan.rootfs_readonly {
+                pivot::remount_root_readonly()?;
+            }
+            Ok(pty)
+        }
+    }
+}
 
+/// Everything up to and including pivot_root (or chroot with `no_pivot`),
+/// then the asked propagation on the new `/`.
+/// `idmapped` holds the id-mapped trees hull made, by mount index.
+fn prepare(
+    plan: &Plan,
+    no_pivot: bool,
+    idmapped: &[(usize, OwnedFd)],
+    between: impl FnOnce() -> Result<()>,
+) -> Result<Option<console::Pty>> {
     let rootfs = &plan.rootfs;
+    propagation::prepare_tree(plan.rootfs_propagation)?;
+    propagation::make_rootfs_mount_private(rootfs)?;
     nix::mount::mount(
         Some(rootfs.as_path()),
         rootfs.as_path(),
@@ -53,12 +86,9 @@ pub fn prepare(
         None::<&str>,
     )
     .with_context(|| format!("bind rootfs {rootfs:?} onto itself"))?;
-    if plan.rootfs_propagation.contains(MsFlags::MS_SHARED) {
-        pivot::make_parent_mount_private(rootfs)?;
-    }
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
-    let own_cgroup_ns = plan.has_new_namespace(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+    let own_cgroup_ns = plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP);
     for (i, m) in plan.mounts.iter().enumerate() {
         let tree = idmapped.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
         mounts::mount_entry(&root, m, own_cgroup_ns, tree)?;
@@ -72,8 +102,7 @@ pub fn prepare(
     } else {
         None
     };
-    root.mkdir_all(&plan.process.cwd, &dir_perms(0o755))
-        .with_context(|| format!("create process.cwd {:?} in the rootfs", plan.process.cwd))?;
+    create_cwd(&root, plan)?;
 
     between()?;
 
@@ -89,7 +118,54 @@ pub fn prepare(
     } else {
         pivot::pivot_root(rootfs)?;
     }
+    propagation::apply_to_root(plan.rootfs_propagation)?;
     Ok(pty)
+}
+
+/// Whether the root of the mount namespace the init joined is root.path
+/// (the same directory hull saw at create).
+fn root_is_rootfs(plan: &Plan) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/").context("stat the root of the joined mount namespace")?;
+    Ok((root.dev(), root.ino()) == plan.rootfs_id)
+}
+
+/// The joined namespace's root is root.path already, set up by whoever
+/// made that namespace (another container): it is shared as it is. What
+/// would change it (mounts, masking, a read-only `/`, …) is refused.
+fn enter_joined_tree(plan: &Plan, ns: &Path, between: impl FnOnce() -> Result<()>) -> Result<()> {
+    if let Some(field) = plan.mount_settings.first() {
+        bail!(
+            "{field}: the mount namespace {ns:?} is joined with root.path already its root, and hull changes nothing in it (leave {field} out)"
+        );
+    }
+    let root = Root::open("/").context("open the root of the joined mount namespace")?;
+    create_cwd(&root, plan)?;
+    drop(root);
+    between()
+}
+
+/// No mount namespace of its own: devices and process.cwd are made in
+/// root.path as it is on disk, then the init chroots into it. `config`
+/// refused everything that would need a mount.
+fn enter_without_mount_namespace(plan: &Plan, between: impl FnOnce() -> Result<()>) -> Result<()> {
+    let rootfs = &plan.rootfs;
+    let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
+    if plan.setup_dev {
+        devices::create_devices(&root, &plan.devices, false)?;
+        devices::create_dev_symlinks(&root)?;
+    }
+    create_cwd(&root, plan)?;
+    between()?;
+    drop(root);
+    pivot::chroot_into(rootfs)
+}
+
+fn create_cwd(root: &Root, plan: &Plan) -> Result<()> {
+    let cwd = &plan.process.cwd;
+    root.mkdir_all(cwd, &dir_perms(0o755))
+        .with_context(|| format!("create process.cwd {cwd:?} in the rootfs"))?;
+    Ok(())
 }
 
 fn dir_perms(mode: u32) -> std::fs::Permissions {

@@ -1,5 +1,6 @@
 //! Making the prepared rootfs the container's `/`: pivot_root and detaching
-//! the old root, or MS_MOVE + chroot for `--no-pivot`.
+//! the old root, MS_MOVE + chroot for `--no-pivot`, or a plain chroot when
+//! the container shares hull's mount namespace.
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -36,6 +37,16 @@ pub fn pivot_root(rootfs: &Path) -> Result<()> {
 
 pub fn move_root(rootfs: &Path) -> Result<()> {
     chdir(rootfs).with_context(|| format!("chdir to {rootfs:?}"))?;
+    // A mount moved onto a shared "/" would propagate to its peers: the
+    // host's "/" under rshared. A slave receives but never sends.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .context("make \"/\" a slave before moving the rootfs onto it")?;
     mount(
         Some(rootfs),
         "/",
@@ -49,46 +60,6 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
     Ok(())
 }
 
-/// pivot_root refuses a new root whose parent mount is shared: make the
-/// mount that holds the rootfs private (only in our mount namespace).
-pub fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
-    let parent = rootfs.parent().unwrap_or(Path::new("/"));
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
-    let mount_point = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .filter(|mp| parent.starts_with(mp))
-        .max_by_key(|mp| mp.len())
-        .unwrap_or_else(|| "/".to_string());
-    mount(
-        None::<&str>,
-        mount_point.as_str(),
-        None::<&str>,
-        MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .with_context(|| format!("make {mount_point:?} private for pivot_root"))
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let mut out = String::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v as char);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i] as char);
-        i += 1;
-    }
-    out
-}
-
 /// `root.readonly`: remount the new `/` read-only, keeping its other flags.
 pub fn remount_root_readonly() -> Result<()> {
     let st = nix::sys::statvfs::statvfs("/").context("statvfs \"/\"")?;
@@ -98,13 +69,12 @@ pub fn remount_root_readonly() -> Result<()> {
         .context("remount \"/\" read-only (root.readonly)")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-    }
+/// Without a mount namespace of its own the container only gets root.path
+/// as its root directory (runc does the same): nothing is mounted or
+/// moved among the host's mounts.
+pub fn chroot_into(rootfs: &Path) -> Result<()> {
+    chdir(rootfs).with_context(|| format!("chdir to {rootfs:?}"))?;
+    chroot(".").with_context(|| format!("chroot to {rootfs:?}"))?;
+    chdir("/").context("chdir to the new root")?;
+    Ok(())
 }

@@ -618,6 +618,8 @@ fn mountinfo() -> Value {
                 "dev": pre[2], "root": unescape(pre[3]), "mount_point": unescape(pre[4]),
                 "options": split(pre[5]), "fs_type": post[0], "source": unescape(post[1]),
                 "super_options": split(post[2]),
+                // shared:N, master:N, propagate_from:N, unbindable
+                "optional": pre[6..],
             }))
         })
         .collect();

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A process inside a new network namespace (`unshare --net sleep`), for
-/// tests that join a namespace by path. Killed on drop.
+/// A process inside a new namespace (`unshare --net sleep`), for tests
+/// that join a namespace by path. Killed on drop.
 pub struct NsHolder {
     child: Child,
 }
@@ -15,18 +15,56 @@ pub struct NsHolder {
 impl NsHolder {
     #[track_caller]
     pub fn new_netns() -> NsHolder {
-        let child = Command::new("unshare")
-            .args(["--net", "sleep", "100"])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn unshare --net sleep 100");
-        let holder = NsHolder { child };
-        let own = ns_inode(std::process::id() as i32, "net").unwrap();
+        NsHolder::new("--net", "net")
+    }
+
+    /// A mount namespace whose mounts are all shared, as on a systemd host.
+    #[track_caller]
+    pub fn new_mount_ns_shared() -> NsHolder {
+        let holder = NsHolder::spawn(&["--mount", "--propagation", "shared"], "mnt");
+        // unshare makes the mounts shared just after it enters the namespace.
+        let root_is_shared = || {
+            let mountinfo = std::fs::read_to_string(format!("/proc/{}/mountinfo", holder.pid()))
+                .unwrap_or_default();
+            mountinfo.lines().any(|l| {
+                let fields: Vec<&str> = l.split(' ').collect();
+                fields.get(4) == Some(&"/")
+                    && fields.get(6).is_some_and(|f| f.starts_with("shared:"))
+            })
+        };
         let deadline = Instant::now() + STATUS_TIMEOUT;
-        while ns_inode(holder.pid(), "net").as_deref() == Some(own.as_str()) {
+        while !root_is_shared() {
             assert!(
                 Instant::now() < deadline,
-                "unshare --net did not enter a new network namespace"
+                "unshare --propagation shared did not make / shared"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        holder
+    }
+
+    /// `unshare FLAG sleep 100`, once /proc/PID/ns/KIND is not ours.
+    #[track_caller]
+    pub fn new(flag: &str, kind: &str) -> NsHolder {
+        NsHolder::spawn(&[flag], kind)
+    }
+
+    #[track_caller]
+    fn spawn(flags: &[&str], kind: &str) -> NsHolder {
+        let flag = flags.join(" ");
+        let child = Command::new("unshare")
+            .args(flags)
+            .args(["sleep", "100"])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn unshare {flag} sleep 100: {e}"));
+        let holder = NsHolder { child };
+        let own = ns_inode(std::process::id() as i32, kind).unwrap();
+        let deadline = Instant::now() + STATUS_TIMEOUT;
+        while ns_inode(holder.pid(), kind).as_deref() == Some(own.as_str()) {
+            assert!(
+                Instant::now() < deadline,
+                "unshare {flag} did not enter a new {kind} namespace"
             );
             std::thread::sleep(Duration::from_millis(5));
         }
