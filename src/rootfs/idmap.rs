@@ -43,12 +43,22 @@ pub fn prepare(plan: &Plan) -> Result<Vec<(usize, OwnedFd)>> {
 /// A user namespace with these maps, held by its fd: a child is cloned
 /// into a new one, its maps written, its namespace opened, the child ended.
 fn user_namespace_with(uid: &[IdMap], gid: &[IdMap]) -> Result<OwnedFd> {
+    let parent = nix::unistd::getpid();
     let (pid, pidfd) =
         match clone_fork(libc::CLONE_NEWUSER).context("clone into a user namespace")? {
-            CloneResult::Child => loop {
-                // SAFETY: pause has no preconditions; the parent kills us.
-                unsafe { libc::pause() };
-            },
+            CloneResult::Child => {
+                // The parent kills us; if it is killed first, we go with it.
+                // SAFETY: prctl with integer arguments.
+                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+                if nix::unistd::getppid() != parent {
+                    // SAFETY: _exit is always safe.
+                    unsafe { libc::_exit(0) }
+                }
+                loop {
+                    // SAFETY: pause has no preconditions.
+                    unsafe { libc::pause() };
+                }
+            }
             CloneResult::Parent { pid, pidfd } => (pid, pidfd),
         };
     let result = (|| -> Result<OwnedFd> {
