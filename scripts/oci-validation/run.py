@@ -28,6 +28,7 @@ OUT/summary.txt. Exits 1 when fewer programs pass than the number in
 """
 
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -40,6 +41,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_RUNTIME = os.path.join(REPO, "target/x86_64-unknown-linux-gnu/release/hull")
 CGROUP_ROOT = "/sys/fs/cgroup"
+# one run at a time on a host: the suite's cgroup names (/cgrouptest) are
+# fixed, and the cleanup removes the ones a program made
+LOCK = "/run/lock/hull-oci-validation.lock"
 # cgroups the suite names itself (validation/../cgroups: AbsCgroupPath
 # "/cgrouptest", RelCgroupPath "testdir/cgrouptest/container")
 SUITE_CGROUP_NAMES = {"cgrouptest", "testdir"}
@@ -209,6 +213,29 @@ def judge(tap, stderr, code, timed_out, timeout):
     return True, ""
 
 
+def clean_after(work, state, calls, before):
+    """Remove what a program left (its namespaces are gone with unshare, so
+    no process or mount of it survives; cgroups, state and files may).
+    Returns (what was cleaned, cgroups that stayed)."""
+    cleaned = []
+    ids = set(UUID_RE.findall(read(calls)))
+    new = [d for d in cgroup_dirs() - before
+           if set(os.path.relpath(d, CGROUP_ROOT).split("/")[1:]) & (ids | SUITE_CGROUP_NAMES)]
+    if new:
+        cleaned.append("%d cgroup(s)" % len(new))
+    left = remove_cgroups(new)
+    leaked = mounts_under(work)
+    for mp in sorted(leaked, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+    if leaked:
+        cleaned.append("%d mount(s)" % len(leaked))
+    if os.listdir(state):
+        cleaned.append("state: " + " ".join(sorted(os.listdir(state))))
+    shutil.rmtree(work, ignore_errors=True)
+
+    return cleaned, left
+
+
 def run_one(name, args, runtime, logs, work_root):
     work = os.path.join(work_root, name)
     shutil.rmtree(work, ignore_errors=True)
@@ -256,25 +283,14 @@ def run_one(name, args, runtime, logs, work_root):
             timed_out = True
             os.killpg(p.pid, signal.SIGKILL)
             code = p.wait()
+        except BaseException:
+            # interrupted: unshare's death kills the namespace (--kill-child)
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            clean_after(work, state, calls, before)
+            raise
     elapsed = time.monotonic() - start
-
-    # What the program left: the namespaces are gone with unshare, so no
-    # process or mount of it survives; cgroups, state and files may.
-    cleaned = []
-    ids = set(UUID_RE.findall(read(calls)))
-    new = [d for d in cgroup_dirs() - before
-           if set(os.path.relpath(d, CGROUP_ROOT).split("/")[1:]) & (ids | SUITE_CGROUP_NAMES)]
-    if new:
-        cleaned.append("%d cgroup(s)" % len(new))
-    left = remove_cgroups(new)
-    leaked = mounts_under(work)
-    for mp in sorted(leaked, key=len, reverse=True):
-        subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
-    if leaked:
-        cleaned.append("%d mount(s)" % len(leaked))
-    if os.listdir(state):
-        cleaned.append("state: " + " ".join(sorted(os.listdir(state))))
-    shutil.rmtree(work, ignore_errors=True)
+    cleaned, left = clean_after(work, state, calls, before)
 
     tap = read(os.path.join(logs, name + ".tap"))
     stderr = read(os.path.join(logs, name + ".stderr"))
@@ -329,6 +345,12 @@ def main():
     print("oci-validation: %d programs against %s (%s), logs in %s" % (
         len(programs), runtime, first_line(version), logs), flush=True)
 
+    lock = open(LOCK, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("oci-validation: another run holds %s; waiting" % LOCK, flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     start = time.monotonic()
     passed = failed = 0
     lines = []
