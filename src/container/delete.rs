@@ -118,8 +118,11 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
         return Ok(None);
     }
     let dir = root.container_dir(id);
-    if !dir.is_dir() {
-        return Ok(None);
+    // Gone is success; a dir this user may not even look at is not.
+    match dir.try_exists() {
+        Ok(false) => return Ok(None),
+        Ok(true) => {}
+        Err(err) => bail!("container {id:?}: {dir:?}: {err}"),
     }
     // Waits for a create of this id that is still running.
     let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
