@@ -338,3 +338,24 @@ fn full_or_read_only_state_root_fails_in_one_line() {
     });
     rt.assert_nothing_left();
 }
+
+#[test]
+fn state_root_refusing_fsync_fails_in_one_line() {
+    // A filesystem that refuses fsync, played by a filter answering fsync
+    // with ENOSYS: the state cannot be made durable, so create fails.
+    if skip_unless_hull() {
+        return;
+    }
+    let rt = Runtime::new();
+    let bundle = limited_sleeper(&rt);
+    let id = rt.new_id();
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    let out = rt.cmd_without_syscalls(
+        &[libc::SYS_fsync, libc::SYS_fdatasync],
+        &["create", "--bundle", &dir, &id],
+    );
+    out.assert_failed("create when fsync fails");
+    out.assert_stderr_contains("state.json");
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{out:?}");
+    rt.assert_nothing_left();
+}
