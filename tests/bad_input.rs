@@ -195,3 +195,33 @@ fn unknown_flag() {
         .assert_stderr_contains("bogus-flag");
     rt.assert_nothing_left();
 }
+
+/// The one non-empty line of stderr (fails when there are more or none).
+#[track_caller]
+fn one_line(out: &Output) -> &str {
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr: {out:?}");
+    lines[0]
+}
+
+#[test]
+fn init_error_of_any_size_reaches_the_user() {
+    // A 1 MiB program name fails in the init (PATH lookup); its error is
+    // far larger than one packet of the sync socket could carry whole.
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let long = "x".repeat(1 << 20);
+    bundle.args(&[long.as_str()]);
+    let out = create_rejected(&rt, &bundle, "create with a 1 MiB program name");
+    let line = one_line(&out);
+    out.assert_stderr_contains("xxxxxxxx");
+    if is_hull() {
+        out.assert_stderr_contains("executable file not found")
+            .assert_stderr_contains("bytes cut");
+        assert!(line.len() < 5000, "{} bytes", line.len());
+    }
+}
