@@ -42,6 +42,12 @@ fn now_rfc3339() -> String {
 }
 
 fn emit(level: &str, msg: &str) {
+    emit_with(level, msg, false)
+}
+
+/// `emit`; from the panic hook, `in_panic` never waits for the log file's
+/// lock (the panicking code may hold it) and skips the line instead.
+fn emit_with(level: &str, msg: &str, in_panic: bool) {
     let Some(logger) = LOGGER.get() else {
         eprintln!("hull: {level}: {msg}");
         return;
@@ -65,7 +71,12 @@ fn emit(level: &str, msg: &str) {
                 serde_json::Value::String(msg.to_string())
             ),
         };
-        if let Ok(mut f) = file.lock() {
+        let locked = if in_panic {
+            file.try_lock().ok()
+        } else {
+            file.lock().ok()
+        };
+        if let Some(mut f) = locked {
             let _ = f.write_all(line.as_bytes());
         }
     }
@@ -90,3 +101,87 @@ pub fn warn(msg: &str) {
 pub fn debug(msg: &str) {
     emit("debug", msg);
 }
+
+/// hull's pid when the hook was installed: a panic in any other process is
+/// in a child of hull's clone (init, exec'd process, helper).
+static HULL_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Make a panic end as one error line instead of a backtrace or SIGABRT
+/// (the release build aborts on panic).
+/// - In hull: the line goes to stderr and `--log` (text or JSON) as any
+///   error does. With `panic = "abort"` hull then exits 1 from the hook;
+///   with unwinding (debug builds) `main` catches it and exits 1 after the
+///   cleanup guards (a half-made container's) have run.
+/// - In a child of hull's clone: the text goes to hull as an `Error` on
+///   the sync socket (`channel::report_panics_to`), so create or exec
+///   fails cleanly and removes what it made; stderr only if that fails.
+///   The child always `_exit`s here: unwinding would run hull's own guards
+///   (its Cleanup would remove the state dir) in the child.
+pub fn install_panic_hook() {
+    HULL_PID.store(std::process::id(), std::sync::atomic::Ordering::SeqCst);
+    std::panic::set_hook(Box::new(|info| {
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let text = panic_text(info.payload(), info.location());
+        let in_child = std::process::id() != HULL_PID.load(std::sync::atomic::Ordering::SeqCst);
+        if in_child {
+            if !crate::process::channel::report_panic(&text) {
+                let line = format!("hull: {text}\n");
+                // SAFETY: write(2) of a buffer we own; no lock, no allocation
+                // after this point.
+                unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+            }
+            // SAFETY: _exit is always safe; nothing may unwind in a clone.
+            unsafe { libc::_exit(1) }
+        }
+        // One line per process, even if reporting panics again.
+        if !SAID.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            emit_with("error", &text, true);
+        }
+        #[cfg(panic = "abort")]
+        // SAFETY: as above; returning would abort (SIGABRT).
+        unsafe {
+            libc::_exit(1)
+        }
+    }));
+}
+
+/// `internal error: hull panicked at FILE:LINE:COL: MESSAGE` on one line,
+/// no longer than the sync socket carries.
+fn panic_text(
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    let place = location
+        .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    let text = format!("internal error: hull panicked{place}: {msg}");
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::process::channel::shorten(&text).into_owned()
+}
+
+/// Test hook, compiled into debug builds only: panic here when
+/// `HULL_TEST_PANIC` names this point (`main`, `create` once the state dir
+/// and cgroup exist, `init` in the container's init, `exec` in an exec'd
+/// process before it joins the container), so the tests can
+/// show that even a panic ends as one error line with nothing left behind.
+/// No input makes hull panic on purpose, so this is the only trigger.
+#[cfg(debug_assertions)]
+#[track_caller]
+pub fn test_panic_point(point: &str) {
+    if std::env::var_os("HULL_TEST_PANIC").is_some_and(|p| p == point) {
+        panic!("HULL_TEST_PANIC={point}");
+    }
+}
+
+/// Release builds: no test trigger.
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn test_panic_point(_point: &str) {}

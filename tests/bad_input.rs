@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Refused with a short message on stderr, nothing left behind.
 #[track_caller]
@@ -224,4 +224,74 @@ fn init_error_of_any_size_reaches_the_user() {
             .assert_stderr_contains("bytes cut");
         assert!(line.len() < 5000, "{} bytes", line.len());
     }
+}
+
+/// `ARGS` run with `HULL_TEST_PANIC=point` and a JSON `--log`: it must end
+/// as exit 1 and one error line (stderr and log) naming the panic.
+#[track_caller]
+fn assert_panic_is_one_line(rt: &Runtime, point: &str, args: &[&str]) {
+    let log = rt.work.join(format!("panic-{point}.log"));
+    let mut full = vec!["--log", log.to_str().unwrap(), "--log-format", "json"];
+    full.extend_from_slice(args);
+    let out = rt
+        .spawn_configured(None, &full, |cmd| {
+            cmd.env("HULL_TEST_PANIC", point);
+        })
+        .wait(COMMAND_TIMEOUT);
+    assert!(
+        out.code != 0 || !out.stderr.is_empty(),
+        "HULL_TEST_PANIC={point} did nothing: is this a release build? The trigger is in debug builds only: {out:?}"
+    );
+    assert_eq!(
+        out.code, 1,
+        "a panic at {point} must exit 1, not abort: {out:?}"
+    );
+    let line = one_line(&out);
+    let said = format!("HULL_TEST_PANIC={point}");
+    assert!(
+        line.starts_with("hull: ")
+            && line.contains("internal error: hull panicked at src/")
+            && line.ends_with(&said),
+        "{line}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let errors: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .filter(|e: &Value| e["level"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "one error in the log: {text}");
+    assert!(
+        errors[0]["msg"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(&said)),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_panic_is_one_error_line_and_leaves_nothing() {
+    // No input makes hull panic; the trigger is a debug-build-only env var.
+    if !is_hull() {
+        eprintln!("skipped: HULL_TEST_PANIC is hull's own test trigger");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    // In hull before any work, in create once the state dir and cgroup
+    // exist (the cleanup must still remove them), in the cloned init.
+    for point in ["main", "create", "init"] {
+        let id = rt.new_id();
+        assert_panic_is_one_line(&rt, point, &["create", "--bundle", &dir, &id]);
+        rt.assert_nothing_left();
+    }
+    // In an exec'd process: exec fails, the container is unharmed.
+    let id = rt.new_id();
+    rt.create_ok(&id, &bundle);
+    assert_panic_is_one_line(&rt, "exec", &["exec", &id, "/bin/true"]);
+    assert_eq!(rt.state(&id)["status"], "created");
+    rt.delete(&id).assert_ok("delete");
+    rt.assert_nothing_left();
 }

@@ -153,6 +153,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         Err(err) => return Err(err),
     };
     let cgroup = cleanup.cgroup.as_deref();
+    logging::test_panic_point("create");
     let (pid, pidfd, terminal) = spawn_init(&plan, opts, fifo, cgroup)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
@@ -294,6 +295,8 @@ fn spawn_init(
     let (pid, pidfd) = match cloned? {
         CloneResult::Child => {
             drop(parent_sock);
+            channel::report_panics_to(child_sock.as_fd());
+            logging::test_panic_point("init");
             init_main(InitArgs {
                 plan,
                 no_pivot: opts.no_pivot,
@@ -435,6 +438,7 @@ fn clone_in_user_namespace(
     match crate::syscall::clone_fork(0).context("clone a helper to join the user namespace")? {
         CloneResult::Child => {
             drop(ours);
+            channel::report_panics_to(theirs.as_fd());
             let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
                 .context("join the user namespace")
                 .and_then(|()| {

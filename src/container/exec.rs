@@ -103,6 +103,8 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let (pid, pidfd) = match cloned.context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);
+            channel::report_panics_to(child_sock.as_fd());
+            crate::logging::test_panic_point("exec");
             for fd in cgroup_procs {
                 if let Err(err) = nix::unistd::write(&fd, b"0") {
                     let text = format!("join the container's cgroup (write cgroup.procs): {err}");
