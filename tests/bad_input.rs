@@ -295,3 +295,144 @@ fn a_panic_is_one_error_line_and_leaves_nothing() {
     rt.delete(&id).assert_ok("delete");
     rt.assert_nothing_left();
 }
+
+/// A config edited by `edit` holds a NUL byte at `field`: create must
+/// refuse it naming the field, in one line, before anything exists.
+#[track_caller]
+fn nul_refused(field: &str, edit: impl FnOnce(&mut Value)) {
+    nul_refused_by(field, true, edit)
+}
+
+/// `nul_refused` for a string that is not a path: runc 1.1.5 takes those
+/// (a hostname with a NUL, an argv entry cut at it), so hull only.
+#[track_caller]
+fn nul_refused_by_hull(field: &str, edit: impl FnOnce(&mut Value)) {
+    nul_refused_by(field, is_hull(), edit)
+}
+
+#[track_caller]
+fn nul_refused_by(field: &str, checked: bool, edit: impl FnOnce(&mut Value)) {
+    if !checked {
+        eprintln!("skipped {field}: runc 1.1.5 accepts a NUL byte there");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.edit(edit);
+    let out = create_rejected(&rt, &bundle, &format!("create with a NUL byte in {field}"));
+    if is_hull() {
+        let line = one_line(&out);
+        assert!(
+            line.ends_with(&format!("{field}: contains a NUL byte")),
+            "{field}: {line}"
+        );
+    }
+}
+
+#[test]
+fn nul_in_masked_and_readonly_paths() {
+    // Was accepted, and the path neither masked nor read-only.
+    nul_refused("linux.maskedPaths[2]", |c| {
+        c["linux"]["maskedPaths"][2] = json!("/proc/sy\u{0}s")
+    });
+    nul_refused("linux.readonlyPaths[0]", |c| {
+        c["linux"]["readonlyPaths"][0] = json!("/proc/bus\u{0}/x")
+    });
+}
+
+#[test]
+fn nul_in_mounts() {
+    nul_refused("mounts[1].destination", |c| {
+        c["mounts"][1]["destination"] = json!("/de\u{0}v")
+    });
+    nul_refused("mounts[0].source", |c| {
+        c["mounts"][0]["source"] = json!("pr\u{0}oc")
+    });
+    nul_refused("mounts[1].options[2]", |c| {
+        c["mounts"][1]["options"][2] = json!("mode=755\u{0},uid=5")
+    });
+}
+
+#[test]
+fn nul_in_root_and_process() {
+    nul_refused("root.path", |c| c["root"]["path"] = json!("rootfs\u{0}/x"));
+    nul_refused("process.cwd", |c| c["process"]["cwd"] = json!("/tmp\u{0}"));
+    nul_refused_by_hull("process.args[1]", |c| {
+        c["process"]["args"] = json!(["/bin/probe", "a\u{0}b"])
+    });
+}
+
+#[test]
+fn nul_in_hook_paths() {
+    nul_refused("hooks.createRuntime[0].path", |c| {
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/tr\u{0}ue"}]})
+    });
+    nul_refused_by_hull("hooks.poststop[0].args[1]", |c| {
+        c["hooks"] = json!({"poststop": [{"path": "/bin/true", "args": ["true", "\u{0}"]}]})
+    });
+}
+
+#[test]
+fn nul_in_device_paths() {
+    nul_refused(
+        "linux.devices[0].path",
+        |c| {
+            c["linux"]["devices"] =
+                json!([{"path": "/dev/fu\u{0}se", "type": "c", "major": 10, "minor": 229}])
+        },
+    );
+}
+
+#[test]
+fn nul_in_cgroups_path() {
+    nul_refused("linux.cgroupsPath", |c| {
+        c["linux"]["cgroupsPath"] = json!("/hull-test\u{0}/x")
+    });
+}
+
+#[test]
+fn nul_in_namespace_paths() {
+    nul_refused("linux.namespaces[1].path", |c| {
+        c["linux"]["namespaces"][1]["path"] = json!("/proc/1/ns/net\u{0}x")
+    });
+}
+
+#[test]
+fn nul_in_seccomp_fields() {
+    let seccomp = |listener: &str, name: &str| {
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": listener,
+               "syscalls": [{"names": [name], "action": "SCMP_ACT_NOTIFY"}]})
+    };
+    nul_refused("linux.seccomp.listenerPath", |c| {
+        c["linux"]["seccomp"] = seccomp("/run/listener\u{0}.sock", "mkdir")
+    });
+    nul_refused("linux.seccomp.syscalls[0].names[0]", |c| {
+        c["linux"]["seccomp"] = seccomp("/run/listener.sock", "mk\u{0}dir")
+    });
+}
+
+#[test]
+fn nul_in_names_and_sysctls() {
+    nul_refused_by_hull("hostname", |c| c["hostname"] = json!("hu\u{0}ll"));
+    nul_refused_by_hull("linux.sysctl.net.ipv4.ip_forward", |c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1\u{0}"})
+    });
+}
+
+#[test]
+fn hostname_longer_than_the_kernel_takes() {
+    // 1 MiB once ended as "the init ended during create without a word".
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.hostname(&"h".repeat(1 << 20));
+    let out = create_rejected(&rt, &bundle, "create with a 1 MiB hostname");
+    if is_hull() {
+        let line = one_line(&out);
+        assert!(
+            line.ends_with("hostname: 1048576 bytes long, the kernel takes at most 64"),
+            "{line}"
+        );
+    }
+    bundle.hostname(&"h".repeat(65));
+    create_rejected(&rt, &bundle, "create with a 65-byte hostname");
+}

@@ -4,6 +4,7 @@
 mod load;
 pub mod mount_options;
 mod namespaces;
+mod strings;
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -201,6 +202,8 @@ pub fn plan_from_bundle(bundle: &Path) -> Result<Plan> {
 }
 
 pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
+    // Before any string is used: the process is checked by plan_process.
+    strings::check_no_nul(spec, "", &["annotations", "process"])?;
     check_oci_version(spec.version())?;
     let mut not_applied = Vec::new();
 
@@ -233,6 +236,12 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         Some(_) => {}
     }
 
+    if let Some(name) = spec.hostname() {
+        strings::check_host_name("hostname", name)?;
+    }
+    if let Some(name) = spec.domainname() {
+        strings::check_host_name("domainname", name)?;
+    }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
         bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
     }
@@ -485,6 +494,7 @@ pub fn plan_process(
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
+    strings::check_no_nul(process, "process", &[])?;
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         bail!("process.args: must name the program to run (it is empty)");
