@@ -1,6 +1,7 @@
 //! The validated plan of a container: config.json is read, every value is
 //! checked and converted here, before anything is created on the host.
 
+mod host;
 mod load;
 pub mod mount_options;
 mod namespaces;
@@ -17,7 +18,8 @@ use oci_spec::runtime::{LinuxDeviceType, PosixRlimitType, Spec};
 use crate::security::attrs;
 use crate::security::capabilities::{self, CapsPlan};
 use crate::security::seccomp::{self, SeccompPlan};
-pub use load::{describe_io, load_bundle, parse_spec};
+pub use host::{FixedHost, Host, SystemHost};
+pub use load::{describe_io, parse_spec, read_bundle};
 use mount_options::MountOptions;
 use namespaces::{
     check_sysctl, plan_id_maps, plan_mount_idmap, plan_namespaces, plan_time_offsets,
@@ -197,11 +199,21 @@ pub fn default_devices() -> Vec<DevicePlan> {
 
 /// Read the bundle and build the validated plan.
 pub fn plan_from_bundle(bundle: &Path) -> Result<Plan> {
-    let (bundle, spec) = load_bundle(bundle)?;
-    build_plan(&bundle, &spec).with_context(|| format!("{:?}", bundle.join("config.json")))
+    let (bundle, bytes) = read_bundle(bundle)?;
+    plan_from_bytes(&bundle, &bytes, &SystemHost)
+        .with_context(|| format!("{:?}", bundle.join("config.json")))
 }
 
-pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
+/// config.json's bytes → the validated plan, asking `host` (and nothing
+/// else: no file is read, nothing is made) what it must know. With a
+/// `FixedHost` this is pure, and must never panic whatever the bytes:
+/// `tests/fuzz_config.rs` feeds it mutated configs.
+pub fn plan_from_bytes(bundle: &Path, bytes: &[u8], host: &dyn Host) -> Result<Plan> {
+    let spec = parse_spec(bytes).map_err(anyhow::Error::msg)?;
+    build_plan(bundle, &spec, host)
+}
+
+pub fn build_plan(bundle: &Path, spec: &Spec, host: &dyn Host) -> Result<Plan> {
     // Before any string is used: the process is checked by plan_process.
     strings::check_no_nul(spec, "", &["annotations", "process"])?;
     check_oci_version(spec.version())?;
@@ -216,17 +228,17 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
-    match std::fs::metadata(&rootfs) {
-        Ok(meta) if meta.is_dir() => {}
-        Ok(_) => bail!("root.path {rootfs:?}: not a directory"),
+    match host.is_dir(&rootfs) {
+        Ok(true) => {}
+        Ok(false) => bail!("root.path {rootfs:?}: not a directory"),
         Err(err) => bail!("root.path {rootfs:?}: {}", describe_io(&err)),
     }
-    let rootfs = rootfs
-        .canonicalize()
+    let rootfs = host
+        .canonicalize(&rootfs)
         .with_context(|| format!("root.path {rootfs:?}"))?;
 
     let linux = spec.linux().clone().unwrap_or_default();
-    let namespaces = plan_namespaces(&linux)?;
+    let namespaces = plan_namespaces(&linux, host)?;
     let has = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
     match namespaces.iter().find(|ns| ns.flag == CloneFlags::CLONE_NEWNS) {
         None => bail!("linux.namespaces: a \"mount\" namespace is required (hull never changes the host's mounts)"),
@@ -293,7 +305,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
             } else {
                 bundle.join(source)
             };
-            if let Err(err) = std::fs::symlink_metadata(&source) {
+            if let Err(err) = host.exists_nofollow(&source) {
                 bail!(
                     "mounts[{i}] ({dest:?}): source {source:?}: {}",
                     describe_io(&err)
@@ -383,7 +395,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         .collect();
     sysctl.sort();
     for (key, _) in &sysctl {
-        check_sysctl(key, &namespaces)?;
+        check_sysctl(key, &namespaces, host)?;
     }
 
     let mut warnings = Vec::new();
@@ -391,6 +403,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         spec.process()
             .as_ref()
             .context("process: missing (the container needs a process to run)")?,
+        host,
         &mut not_applied,
         &mut warnings,
     )?;
@@ -410,7 +423,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         None => None,
     };
     if let Some(label) = linux.mount_label().as_deref().filter(|l| !l.is_empty()) {
-        attrs::check_selinux("linux.mountLabel", label, &mut not_applied)?;
+        let enabled = host.selinux_enabled();
+        attrs::check_selinux("linux.mountLabel", label, enabled, &mut not_applied)?;
     }
     let personality = match linux.personality() {
         Some(p) => Some(attrs::plan_personality(p)?),
@@ -491,6 +505,7 @@ pub fn check_oci_version(version: &str) -> Result<()> {
 /// Validate one process (config.json's, or an `exec --process` file's).
 pub fn plan_process(
     process: &oci_spec::runtime::Process,
+    host: &dyn Host,
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
@@ -541,7 +556,7 @@ pub fn plan_process(
         }
     }
     let caps = match process.capabilities() {
-        Some(c) => Some(capabilities::plan(c, &capabilities::grantable(), warnings)?),
+        Some(c) => Some(capabilities::plan(c, &host.grantable_caps(), warnings)?),
         None => None,
     };
     if let Some(profile) = process
@@ -549,10 +564,11 @@ pub fn plan_process(
         .as_deref()
         .filter(|p| !p.is_empty())
     {
-        attrs::check_apparmor(profile, not_applied)?;
+        attrs::check_apparmor(profile, host.apparmor_enabled(), not_applied)?;
     }
     if let Some(label) = process.selinux_label().as_deref().filter(|p| !p.is_empty()) {
-        attrs::check_selinux("process.selinuxLabel", label, not_applied)?;
+        let enabled = host.selinux_enabled();
+        attrs::check_selinux("process.selinuxLabel", label, enabled, not_applied)?;
     }
     let io_priority = match process.io_priority() {
         Some(io) => Some(attrs::plan_io_priority(io.class(), io.priority())?),
@@ -642,17 +658,22 @@ mod tests {
             kind: "network",
             path: Some(PathBuf::from("/proc/self/ns/net")),
         }];
-        assert!(check_sysctl("net.ipv4.ip_forward", &joined_host).is_err());
+        assert!(check_sysctl("net.ipv4.ip_forward", &joined_host, &SystemHost).is_err());
     }
 
     #[test]
     fn sysctl_needs_its_namespace() {
         let net = [ns(CloneFlags::CLONE_NEWNET)];
-        assert!(check_sysctl("net.ipv4.ip_forward", &net).is_ok());
-        assert!(check_sysctl("net.ipv4.ip_forward", &[]).is_err());
-        assert!(check_sysctl("kernel.shmmax", &[ns(CloneFlags::CLONE_NEWIPC)]).is_ok());
-        assert!(check_sysctl("kernel.shmmax", &net).is_err());
-        assert!(check_sysctl("kernel.panic", &net).is_err());
-        assert!(check_sysctl("vm.swappiness", &net).is_err());
+        assert!(check_sysctl("net.ipv4.ip_forward", &net, &FixedHost::default()).is_ok());
+        assert!(check_sysctl("net.ipv4.ip_forward", &[], &FixedHost::default()).is_err());
+        assert!(check_sysctl(
+            "kernel.shmmax",
+            &[ns(CloneFlags::CLONE_NEWIPC)],
+            &FixedHost::default()
+        )
+        .is_ok());
+        assert!(check_sysctl("kernel.shmmax", &net, &FixedHost::default()).is_err());
+        assert!(check_sysctl("kernel.panic", &net, &FixedHost::default()).is_err());
+        assert!(check_sysctl("vm.swappiness", &net, &FixedHost::default()).is_err());
     }
 }
