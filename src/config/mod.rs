@@ -210,12 +210,13 @@ pub fn plan_from_bundle(bundle: &Path) -> Result<Plan> {
 /// `tests/fuzz_config.rs` feeds it mutated configs.
 pub fn plan_from_bytes(bundle: &Path, bytes: &[u8], host: &dyn Host) -> Result<Plan> {
     let spec = parse_spec(bytes).map_err(anyhow::Error::msg)?;
+    strings::check_json_no_nul(bytes, &["annotations"])?;
     build_plan(bundle, &spec, host)
 }
 
-pub fn build_plan(bundle: &Path, spec: &Spec, host: &dyn Host) -> Result<Plan> {
-    // Before any string is used: the process is checked by plan_process.
-    strings::check_no_nul(spec, "", &["annotations", "process"])?;
+/// The plan of a parsed spec. Private: its strings are checked for NUL
+/// bytes on config.json's text, by `plan_from_bytes`.
+fn build_plan(bundle: &Path, spec: &Spec, host: &dyn Host) -> Result<Plan> {
     check_oci_version(spec.version())?;
     let mut not_applied = Vec::new();
 
@@ -509,7 +510,7 @@ pub fn plan_process(
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
-    strings::check_no_nul(process, "process", &[])?;
+    strings::check_no_nul(process, "process")?;
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         bail!("process.args: must name the program to run (it is empty)");

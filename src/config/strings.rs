@@ -7,18 +7,40 @@ use serde_json::Value;
 /// The kernel's limit for a hostname or NIS domain name (HOST_NAME_MAX).
 pub const HOST_NAME_MAX: usize = 64;
 
-/// Refuse a NUL byte in any string of `value` (keys included), naming its
-/// JSON path below `prefix`; top-level keys in `skip` are not looked at.
+/// Refuse a NUL byte in any string of config.json, keys included, naming
+/// its JSON path; top-level keys in `skip` are not looked at.
 ///
 /// Every path, name and option of the config ends as a C string at some
 /// syscall, which would silently stop at the NUL: a `linux.maskedPaths`
 /// entry `"/proc/sy\u0000s"` masked nothing, and create still succeeded.
 /// Checking every string, not a list of path fields, also covers fields
 /// added later. (`annotations` never reach a syscall and are skipped.)
-pub fn check_no_nul(value: &impl serde::Serialize, prefix: &str, skip: &[&str]) -> Result<()> {
+///
+/// In JSON a NUL can only be written as the escape `\u0000`: without that
+/// text in `json` (valid JSON, parsed already) there is nothing to walk.
+pub fn check_json_no_nul(json: &[u8], skip: &[&str]) -> Result<()> {
+    let text = String::from_utf8_lossy(json);
+    if !text.contains("\\u0000") {
+        return Ok(());
+    }
+    let value: Value = serde_json::from_str(&text).context("re-read config.json")?;
+    check_value(&value, "", skip)
+}
+
+/// `check_json_no_nul` for a value of the config given as a struct (an
+/// `exec --process` file's process), below `prefix`.
+pub fn check_no_nul(value: &impl serde::Serialize, prefix: &str) -> Result<()> {
+    let text = serde_json::to_vec(value).with_context(|| format!("{prefix}: re-read"))?;
+    if !String::from_utf8_lossy(&text).contains("\\u0000") {
+        return Ok(());
+    }
     let value = serde_json::to_value(value).with_context(|| format!("{prefix}: re-read"))?;
+    check_value(&value, prefix, &[])
+}
+
+fn check_value(value: &Value, prefix: &str, skip: &[&str]) -> Result<()> {
     let mut path = prefix.to_string();
-    match &value {
+    match value {
         Value::Object(map) => {
             for (key, child) in map.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
                 walk_entry(&mut path, key, child)?;
@@ -82,10 +104,11 @@ mod tests {
     use serde_json::json;
 
     fn nul_error(v: Value, prefix: &str) -> String {
-        format!(
-            "{:#}",
-            check_no_nul(&v, prefix, &["annotations"]).unwrap_err()
-        )
+        let err = match prefix {
+            "" => check_json_no_nul(&serde_json::to_vec(&v).unwrap(), &["annotations"]),
+            _ => check_no_nul(&v, prefix),
+        };
+        format!("{:#}", err.unwrap_err())
     }
 
     #[test]
@@ -110,7 +133,10 @@ mod tests {
     fn clean_strings_and_annotations_pass() {
         let v = json!({"hostname": "h", "linux": {"maskedPaths": ["/proc/kcore"]},
                        "annotations": {"a": "b\u{0}"}});
-        assert!(check_no_nul(&v, "", &["annotations"]).is_ok());
+        let json = serde_json::to_vec(&v).unwrap();
+        assert!(check_json_no_nul(&json, &["annotations"]).is_ok());
+        // An escaped backslash before "u0000" is no NUL.
+        assert!(check_json_no_nul(br#"{"hostname": "a\\u0000"}"#, &[]).is_ok());
     }
 
     #[test]
