@@ -38,7 +38,18 @@ pub fn init(opts: &GlobalOpts) -> Result<()> {
 }
 
 fn now_rfc3339() -> String {
-    humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// `t` in RFC 3339 with nanoseconds, UTC. humantime panics on a time
+/// before 1970 and fails (a panic in `to_string`) from year 10000 on: a
+/// host clock set that wrong is clamped into its range instead.
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    use std::time::{Duration, UNIX_EPOCH};
+    // 9999-12-31T23:59:59.999999999Z
+    let last = UNIX_EPOCH + Duration::new(253_402_300_799, 999_999_999);
+    let t = t.clamp(UNIX_EPOCH, last);
+    humantime::format_rfc3339_nanos(t).to_string()
 }
 
 fn emit(level: &str, msg: &str) {
@@ -49,7 +60,11 @@ fn emit(level: &str, msg: &str) {
 /// lock (the panicking code may hold it) and skips the line instead.
 fn emit_with(level: &str, msg: &str, in_panic: bool) {
     let Some(logger) = LOGGER.get() else {
-        eprintln!("hull: {level}: {msg}");
+        // No --debug without a logger (the library used directly, or
+        // before the flags are read).
+        if level != "debug" {
+            eprintln!("hull: {level}: {msg}");
+        }
         return;
     };
     if level == "debug" && !logger.debug {
@@ -185,3 +200,29 @@ pub fn test_panic_point(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn test_panic_point(_point: &str) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn any_clock_formats() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
+        // A clock before 1970 or past 9999 once made hull panic.
+        let before = UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(rfc3339(before), "1970-01-01T00:00:00.000000000Z");
+        let after = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        assert_eq!(rfc3339(after), "9999-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn panic_text_is_one_line() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new(String::from("bad\nthing\there"));
+        let text = panic_text(payload.as_ref(), None);
+        assert_eq!(text, "internal error: hull panicked: bad thing here");
+        let long: Box<dyn std::any::Any + Send> = Box::new("x".repeat(100_000));
+        let text = panic_text(long.as_ref(), None);
+        assert!(text.len() <= crate::process::channel::MAX_ERROR_TEXT);
+    }
+}

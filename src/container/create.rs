@@ -166,7 +166,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pid_start_time: start_time,
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.clone(),
-        created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        created: logging::rfc3339(std::time::SystemTime::now()),
         owner: String::new(),
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
