@@ -436,3 +436,39 @@ fn hostname_longer_than_the_kernel_takes() {
     bundle.hostname(&"h".repeat(65));
     create_rejected(&rt, &bundle, "create with a 65-byte hostname");
 }
+
+#[test]
+fn exec_overrides_on_a_process_of_the_wrong_shape() {
+    // `--user` on a --process file whose "user" is a number made hull
+    // panic (serde_json's `value["uid"] = …` on a number).
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_ok(&id, &bundle);
+    for (process, flag) in [
+        (
+            json!({"args": ["/bin/true"], "cwd": "/", "user": 5}),
+            "--user=1000",
+        ),
+        (
+            json!({"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": []}),
+            "--cap=CAP_KILL",
+        ),
+    ] {
+        let file = rt.work.join("process.json");
+        std::fs::write(&file, process.to_string()).unwrap();
+        let out = rt.exec(&id, &["--process", file.to_str().unwrap(), flag], &[]);
+        out.assert_failed(&format!("exec {flag} on {process}"));
+        let line = one_line(&out);
+        assert!(!line.contains("panicked"), "{line}");
+        if is_hull() {
+            assert!(
+                line.contains("--process") && line.contains("not a JSON object"),
+                "{line}"
+            );
+        }
+    }
+    assert_eq!(rt.state(&id)["status"], "created");
+    rt.delete(&id).assert_ok("delete");
+}
