@@ -472,3 +472,39 @@ fn exec_overrides_on_a_process_of_the_wrong_shape() {
     assert_eq!(rt.state(&id)["status"], "created");
     rt.delete(&id).assert_ok("delete");
 }
+
+#[test]
+fn hostname_in_hulls_own_uts_namespace() {
+    // hull only: runc 1.1.5 sets it, and so the host's hostname.
+    if !is_hull() {
+        eprintln!("skipped: runc sets the hostname of a joined host uts namespace");
+        return;
+    }
+    let rt = Runtime::new();
+    // The host's own names: should the check ever fail, nothing changes.
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    for (field, pointer, own) in [
+        ("hostname", "/hostname", read("hostname")),
+        ("domainname", "/domainname", read("domainname")),
+    ] {
+        let mut bundle = rt.bundle();
+        bundle.remove("/hostname").set(pointer, json!(own));
+        bundle.namespace(json!({"type": "uts", "path": "/proc/self/ns/uts"}));
+        let out = create_rejected(
+            &rt,
+            &bundle,
+            &format!("{field} in the host's uts namespace"),
+        );
+        let line = one_line(&out);
+        assert!(
+            line.contains(&format!("{field}: the \"uts\" namespace"))
+                && line.contains("is the one hull runs in"),
+            "{line}"
+        );
+    }
+}

@@ -249,18 +249,23 @@ fn build_plan(bundle: &Path, spec: &Spec, host: &dyn Host) -> Result<Plan> {
         Some(_) => {}
     }
 
-    if let Some(name) = spec.hostname() {
-        strings::check_host_name("hostname", name)?;
-    }
-    if let Some(name) = spec.domainname() {
-        strings::check_host_name("domainname", name)?;
-    }
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
-        bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
-    }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS)
-    {
-        bail!("domainname: setting it needs a \"uts\" namespace in linux.namespaces");
+    // The kernel's length limit, and a uts namespace that is not hull's
+    // own: one joined by path could be the host's (as for sysctls).
+    for (field, name) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        let Some(name) = name.as_deref().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        strings::check_host_name(field, name)?;
+        match namespaces.iter().find(|ns| ns.flag == CloneFlags::CLONE_NEWUTS) {
+            None => bail!("{field}: setting it needs a \"uts\" namespace in linux.namespaces"),
+            Some(NamespacePlan { path: Some(p), .. }) if host.is_own_namespace(p, "uts") => bail!(
+                "{field}: the \"uts\" namespace {p:?} is the one hull runs in: setting it would change the host's {field}"
+            ),
+            Some(_) => {}
+        }
     }
 
     let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
