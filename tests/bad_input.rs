@@ -508,3 +508,32 @@ fn hostname_in_hulls_own_uts_namespace() {
         );
     }
 }
+
+#[test]
+fn preserve_fds_past_the_largest_fd_number() {
+    // 3 + N overflowed in the process setup: a panic (debug build).
+    if !is_hull() {
+        eprintln!("skipped: runc 1.1.5 fails differently (it has no such fds)");
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    let out = rt.cmd(&[
+        "create",
+        "--preserve-fds",
+        "4294967295",
+        "--bundle",
+        &dir,
+        &rt.new_id(),
+    ]);
+    assert_rejected(&rt, &out, "create --preserve-fds 4294967295");
+    assert!(one_line(&out).ends_with("more fds than a process can have (at most 2147483644)"));
+    let id = rt.new_id();
+    rt.create_ok(&id, &bundle);
+    let out = rt.exec(&id, &["--preserve-fds", "4294967295"], &["/bin/true"]);
+    out.assert_failed("exec --preserve-fds 4294967295");
+    assert!(one_line(&out).contains("--preserve-fds 4294967295: more fds"));
+    rt.delete(&id).assert_ok("delete");
+}

@@ -79,6 +79,13 @@ impl Drop for Cleanup {
 
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     state::validate_id(&opts.id)?;
+    super::check_fd_count(
+        &format!(
+            "--preserve-fds {} with {} socket-activation fds",
+            opts.preserve_fds, opts.listen_fds
+        ),
+        opts.preserve_fds.checked_add(opts.listen_fds),
+    )?;
     let mut plan = plan_from_bundle(&opts.bundle)?;
     let euid = nix::unistd::geteuid();
     if !euid.is_root() && !plan.new_user_namespace() {

@@ -46,6 +46,8 @@ const NAMESPACES: [(CloneFlags, &str); 8] = [
 /// Start the process; returns its host pid and a pidfd for it.
 pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)> {
     let id = container.id();
+    let flag = format!("--preserve-fds {}", opts.preserve_fds);
+    super::check_fd_count(&flag, Some(opts.preserve_fds))?;
     match container.status() {
         Status::Stopped => {
             bail!("cannot exec in container {id:?}: container not running (it has stopped)")
