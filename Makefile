@@ -27,6 +27,8 @@ N ?= 100
 RUNTIMES ?= hull runc crun
 BENCH_FLAGS ?=
 TEST_THREADS ?= 2
+# tests/fuzz_config.rs: seconds of config mutation fuzzing in `make test`
+FUZZ_SECONDS ?= 20
 
 # The cgroup v2 VM test bed: qemu (software emulation only, so no firmware or
 # GUI extras); its kernel is fetched by `vm-kernel`, never installed.
@@ -40,6 +42,7 @@ PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uid
 	libc6-dev python3 libseccomp-dev $(VM_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
+export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \

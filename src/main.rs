@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() {
+    hull::logging::install_panic_hook();
     let cli = hull::cli::Cli::parse_runc_style();
     if let Err(err) = hull::logging::init(&cli.global) {
         eprintln!("hull: {err:#}");
@@ -21,12 +22,19 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let code = match hull::commands::dispatch(cli) {
-        Ok(code) => code,
-        Err(err) => {
+    // With unwinding (debug builds) a panic comes back here once the guards
+    // on its way have cleaned up; the hook has already said it.
+    let dispatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hull::logging::test_panic_point("main");
+        hull::commands::dispatch(cli)
+    }));
+    let code = match dispatched {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             hull::logging::error(&format!("{err:#}"));
             1
         }
+        Err(_) => 1,
     };
     std::process::exit(code);
 }

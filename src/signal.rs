@@ -41,9 +41,10 @@ fn parse_realtime(name: &str) -> Option<i32> {
     let n = if rest.is_empty() {
         base
     } else if let Some(off) = rest.strip_prefix('+') {
-        base + off.parse::<i32>().ok()?
+        // Checked: RTMIN+2147483647 overflowed (a panic in debug builds).
+        base.checked_add(off.parse::<i32>().ok()?)?
     } else if let Some(off) = rest.strip_prefix('-') {
-        base - off.parse::<i32>().ok()?
+        base.checked_sub(off.parse::<i32>().ok()?)?
     } else {
         return None;
     };
@@ -73,5 +74,9 @@ mod tests {
         assert!(parse_signal("65").is_err());
         assert!(parse_signal("RTMIN+99").is_err());
         assert!(parse_signal("").is_err());
+        // Offsets at the ends of i32 are unknown signals, not overflows.
+        assert!(parse_signal("RTMIN+2147483647").is_err());
+        assert!(parse_signal("SIGRTMAX--2147483648").is_err());
+        assert!(parse_signal("RTMAX-2147483647").is_err());
     }
 }

@@ -23,17 +23,22 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         .map(|v| crate::cgroups::SubCgroup::parse(v))
         .collect::<Result<Vec<_>>>()?;
     let c = Container::load(root, &args.id)?;
-    let process = process_value(&c, args)?;
     let origin = match &args.process {
         Some(path) => format!("--process {path:?}"),
         None => format!("process of {:?}", c.state.bundle.join("config.json")),
     };
+    let process = process_value(&c, args).with_context(|| origin.clone())?;
     let process: oci_spec::runtime::Process = serde_path_to_error::deserialize(&process)
         .map_err(|err| anyhow::anyhow!("{origin}: {}: {}", err.path(), err.inner()))?;
     let mut not_applied = Vec::new();
     let mut warnings = Vec::new();
-    let plan = crate::config::plan_process(&process, &mut not_applied, &mut warnings)
-        .with_context(|| origin.clone())?;
+    let plan = crate::config::plan_process(
+        &process,
+        &crate::config::SystemHost,
+        &mut not_applied,
+        &mut warnings,
+    )
+    .with_context(|| origin.clone())?;
     // Without --console-socket, a foreground exec keeps the pty itself.
     let mut own_terminal = None;
     let console_socket = match (&args.console_socket, plan.terminal) {
@@ -99,7 +104,7 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
             }
             // As in runc, only --tty gives an exec'd process a terminal.
             let mut base = base;
-            base["terminal"] = json!(args.tty);
+            *set(&mut base, "process", "terminal")? = json!(args.tty);
             base
         }
     };
@@ -107,10 +112,10 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
         bail!("exec: the process must be a JSON object");
     }
     if !args.command.is_empty() {
-        p["args"] = json!(args.command);
+        *set(&mut p, "process", "args")? = json!(args.command);
     }
     if let Some(cwd) = &args.cwd {
-        p["cwd"] = json!(cwd);
+        *set(&mut p, "process", "cwd")? = json!(cwd);
     }
     if !args.env.is_empty() {
         let mut env: Vec<String> = p["env"]
@@ -126,31 +131,36 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
             env.retain(|e| e.split('=').next() != Some(key));
             env.push(kv.clone());
         }
-        p["env"] = json!(env);
+        *set(&mut p, "process", "env")? = json!(env);
     }
     if let Some(user) = &args.user {
         let (uid, gid) = parse_user(user)?;
-        p["user"]["uid"] = json!(uid);
+        let p_user = set(&mut p, "process", "user")?;
+        *set(p_user, "process.user", "uid")? = json!(uid);
         if let Some(gid) = gid {
-            p["user"]["gid"] = json!(gid);
+            *set(p_user, "process.user", "gid")? = json!(gid);
         }
     }
     if !args.additional_gids.is_empty() {
-        p["user"]["additionalGids"] = json!(args.additional_gids);
+        let p_user = set(&mut p, "process", "user")?;
+        *set(p_user, "process.user", "additionalGids")? = json!(args.additional_gids);
     }
     if !args.cap.is_empty() {
-        for set in [
+        for name in [
             "bounding",
             "effective",
             "inheritable",
             "permitted",
             "ambient",
         ] {
-            let list = &mut p["capabilities"][set];
-            if !list.is_array() {
+            let caps = set(&mut p, "process", "capabilities")?;
+            let list = set(caps, "process.capabilities", name)?;
+            if list.is_null() {
                 *list = json!([]);
             }
-            let list = list.as_array_mut().expect("just made an array");
+            let Some(list) = list.as_array_mut() else {
+                bail!("--cap: process.capabilities.{name} is not a list");
+            };
             for cap in &args.cap {
                 let name = cap.to_ascii_uppercase();
                 let name = if name.starts_with("CAP_") {
@@ -165,19 +175,33 @@ fn process_value(c: &Container, args: &ExecArgs) -> Result<Value> {
         }
     }
     if args.tty {
-        p["terminal"] = json!(true);
+        *set(&mut p, "process", "terminal")? = json!(true);
     }
     // As runc: the flags set the process's labels, checked like config's.
     if let Some(profile) = &args.apparmor {
-        p["apparmorProfile"] = json!(profile);
+        *set(&mut p, "process", "apparmorProfile")? = json!(profile);
     }
     if let Some(label) = &args.process_label {
-        p["selinuxLabel"] = json!(label);
+        *set(&mut p, "process", "selinuxLabel")? = json!(label);
     }
     if args.no_new_privs {
-        p["noNewPrivileges"] = json!(true);
+        *set(&mut p, "process", "noNewPrivileges")? = json!(true);
     }
     Ok(p)
+}
+
+/// `object[key]`, to be set by a command-line override. `serde_json`'s
+/// `object[key] = …` panics when `object` is not a JSON object (a
+/// `--process` file with `"user": 5`, or a config.json changed since
+/// create): here that is an error naming it. Null becomes an object.
+fn set<'a>(object: &'a mut Value, what: &str, key: &str) -> Result<&'a mut Value> {
+    if object.is_null() {
+        *object = json!({});
+    }
+    match object.as_object_mut() {
+        Some(map) => Ok(map.entry(key).or_insert(Value::Null)),
+        None => bail!("{what}: not a JSON object, so {key:?} cannot be set in it"),
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value> {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Spec;
 
-/// The bundle directory made absolute, and the spec read from it.
-pub fn load_bundle(bundle: &Path) -> Result<(PathBuf, Spec)> {
+/// The bundle directory made absolute, and its config.json's bytes.
+pub fn read_bundle(bundle: &Path) -> Result<(PathBuf, Vec<u8>)> {
     let dir = std::path::absolute(bundle)
         .with_context(|| format!("bundle {bundle:?}: cannot make the path absolute"))?;
     match std::fs::metadata(&dir) {
@@ -18,8 +18,7 @@ pub fn load_bundle(bundle: &Path) -> Result<(PathBuf, Spec)> {
     let config_path = dir.join("config.json");
     let bytes = std::fs::read(&config_path)
         .map_err(|err| anyhow::anyhow!("read {config_path:?}: {}", describe_io(&err)))?;
-    let spec = parse_spec(&bytes).map_err(|msg| anyhow::anyhow!("{config_path:?}: {msg}"))?;
-    Ok((dir, spec))
+    Ok((dir, bytes))
 }
 
 /// Parse config.json bytes; the error text is `path: problem at line L column C`.

@@ -1,9 +1,11 @@
 //! The validated plan of a container: config.json is read, every value is
 //! checked and converted here, before anything is created on the host.
 
+mod host;
 mod load;
 pub mod mount_options;
 mod namespaces;
+mod strings;
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -16,7 +18,8 @@ use oci_spec::runtime::{LinuxDeviceType, PosixRlimitType, Spec};
 use crate::security::attrs;
 use crate::security::capabilities::{self, CapsPlan};
 use crate::security::seccomp::{self, SeccompPlan};
-pub use load::{describe_io, load_bundle, parse_spec};
+pub use host::{FixedHost, Host, SystemHost};
+pub use load::{describe_io, parse_spec, read_bundle};
 use mount_options::MountOptions;
 use namespaces::{
     check_mount_namespace, check_sysctl, plan_id_maps, plan_mount_idmap, plan_namespaces,
@@ -205,11 +208,24 @@ pub fn default_devices() -> Vec<DevicePlan> {
 
 /// Read the bundle and build the validated plan.
 pub fn plan_from_bundle(bundle: &Path) -> Result<Plan> {
-    let (bundle, spec) = load_bundle(bundle)?;
-    build_plan(&bundle, &spec).with_context(|| format!("{:?}", bundle.join("config.json")))
+    let (bundle, bytes) = read_bundle(bundle)?;
+    plan_from_bytes(&bundle, &bytes, &SystemHost)
+        .with_context(|| format!("{:?}", bundle.join("config.json")))
 }
 
-pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
+/// config.json's bytes → the validated plan, asking `host` (and nothing
+/// else: no file is read, nothing is made) what it must know. With a
+/// `FixedHost` this is pure, and must never panic whatever the bytes:
+/// `tests/fuzz_config.rs` feeds it mutated configs.
+pub fn plan_from_bytes(bundle: &Path, bytes: &[u8], host: &dyn Host) -> Result<Plan> {
+    let spec = parse_spec(bytes).map_err(anyhow::Error::msg)?;
+    strings::check_json_no_nul(bytes, &["annotations"])?;
+    build_plan(bundle, &spec, host)
+}
+
+/// The plan of a parsed spec. Private: its strings are checked for NUL
+/// bytes on config.json's text, by `plan_from_bytes`.
+fn build_plan(bundle: &Path, spec: &Spec, host: &dyn Host) -> Result<Plan> {
     check_oci_version(spec.version())?;
     let mut not_applied = Vec::new();
 
@@ -222,16 +238,13 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
     } else {
         bundle.join(root.path())
     };
-    let rootfs_id = match std::fs::metadata(&rootfs) {
-        Ok(meta) if meta.is_dir() => {
-            use std::os::unix::fs::MetadataExt;
-            (meta.dev(), meta.ino())
-        }
-        Ok(_) => bail!("root.path {rootfs:?}: not a directory"),
+    let rootfs_id = match host.dir_id(&rootfs) {
+        Ok(Some(id)) => id,
+        Ok(None) => bail!("root.path {rootfs:?}: not a directory"),
         Err(err) => bail!("root.path {rootfs:?}: {}", describe_io(&err)),
     };
-    let rootfs = rootfs
-        .canonicalize()
+    let rootfs = host
+        .canonicalize(&rootfs)
         .with_context(|| format!("root.path {rootfs:?}"))?;
 
     // No `linux` object means no namespaces, masked paths or limits: every
@@ -241,15 +254,26 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         Some(linux) => linux.clone(),
         None => serde_json::from_str("{}").context("linux: an empty linux object")?,
     };
-    let namespaces = plan_namespaces(&linux)?;
+    let namespaces = plan_namespaces(&linux, host)?;
     let has = |flag: CloneFlags| namespaces.iter().any(|ns| ns.flag == flag);
 
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS) {
-        bail!("hostname: setting it needs a \"uts\" namespace in linux.namespaces");
-    }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(CloneFlags::CLONE_NEWUTS)
-    {
-        bail!("domainname: setting it needs a \"uts\" namespace in linux.namespaces");
+    // The kernel's length limit, and a uts namespace that is not hull's
+    // own: one joined by path could be the host's (as for sysctls).
+    for (field, name) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        let Some(name) = name.as_deref().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        strings::check_host_name(field, name)?;
+        match namespaces.iter().find(|ns| ns.flag == CloneFlags::CLONE_NEWUTS) {
+            None => bail!("{field}: setting it needs a \"uts\" namespace in linux.namespaces"),
+            Some(NamespacePlan { path: Some(p), .. }) if host.is_own_namespace(p, "uts") => bail!(
+                "{field}: the \"uts\" namespace {p:?} is the one hull runs in: setting it would change the host's {field}"
+            ),
+            Some(_) => {}
+        }
     }
 
     let rootfs_propagation = match linux.rootfs_propagation().as_deref() {
@@ -295,7 +319,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
             } else {
                 bundle.join(source)
             };
-            if let Err(err) = std::fs::symlink_metadata(&source) {
+            if let Err(err) = host.exists_nofollow(&source) {
                 bail!(
                     "mounts[{i}] ({dest:?}): source {source:?}: {}",
                     describe_io(&err)
@@ -385,7 +409,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         .collect();
     sysctl.sort();
     for (key, _) in &sysctl {
-        check_sysctl(key, &namespaces)?;
+        check_sysctl(key, &namespaces, host)?;
     }
 
     let mut warnings = Vec::new();
@@ -393,6 +417,7 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         spec.process()
             .as_ref()
             .context("process: missing (the container needs a process to run)")?,
+        host,
         &mut not_applied,
         &mut warnings,
     )?;
@@ -437,7 +462,8 @@ pub fn build_plan(bundle: &Path, spec: &Spec) -> Result<Plan> {
         None => None,
     };
     if let Some(label) = linux.mount_label().as_deref().filter(|l| !l.is_empty()) {
-        attrs::check_selinux("linux.mountLabel", label, &mut not_applied)?;
+        let enabled = host.selinux_enabled();
+        attrs::check_selinux("linux.mountLabel", label, enabled, &mut not_applied)?;
     }
     let personality = match linux.personality() {
         Some(p) => Some(attrs::plan_personality(p)?),
@@ -520,9 +546,11 @@ pub fn check_oci_version(version: &str) -> Result<()> {
 /// Validate one process (config.json's, or an `exec --process` file's).
 pub fn plan_process(
     process: &oci_spec::runtime::Process,
+    host: &dyn Host,
     not_applied: &mut Vec<String>,
     warnings: &mut Vec<String>,
 ) -> Result<ProcessPlan> {
+    strings::check_no_nul(process, "process")?;
     let args = process.args().clone().unwrap_or_default();
     if args.is_empty() || args[0].is_empty() {
         bail!("process.args: must name the program to run (it is empty)");
@@ -569,7 +597,7 @@ pub fn plan_process(
         }
     }
     let caps = match process.capabilities() {
-        Some(c) => Some(capabilities::plan(c, &capabilities::grantable(), warnings)?),
+        Some(c) => Some(capabilities::plan(c, &host.grantable_caps(), warnings)?),
         None => None,
     };
     if let Some(profile) = process
@@ -577,10 +605,11 @@ pub fn plan_process(
         .as_deref()
         .filter(|p| !p.is_empty())
     {
-        attrs::check_apparmor(profile, not_applied)?;
+        attrs::check_apparmor(profile, host.apparmor_enabled(), not_applied)?;
     }
     if let Some(label) = process.selinux_label().as_deref().filter(|p| !p.is_empty()) {
-        attrs::check_selinux("process.selinuxLabel", label, not_applied)?;
+        let enabled = host.selinux_enabled();
+        attrs::check_selinux("process.selinuxLabel", label, enabled, not_applied)?;
     }
     let io_priority = match process.io_priority() {
         Some(io) => Some(attrs::plan_io_priority(io.class(), io.priority())?),
@@ -668,7 +697,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir(dir.path().join("rootfs"))?;
         let spec = parse_spec(config.as_bytes()).map_err(anyhow::Error::msg)?;
-        build_plan(dir.path(), &spec)
+        build_plan(dir.path(), &spec, &SystemHost)
     }
 
     const MINIMAL: &str = r#""ociVersion": "1.0.2", "root": {"path": "rootfs"},
@@ -716,17 +745,22 @@ mod tests {
             kind: "network",
             path: Some(PathBuf::from("/proc/self/ns/net")),
         }];
-        assert!(check_sysctl("net.ipv4.ip_forward", &joined_host).is_err());
+        assert!(check_sysctl("net.ipv4.ip_forward", &joined_host, &SystemHost).is_err());
     }
 
     #[test]
     fn sysctl_needs_its_namespace() {
         let net = [ns(CloneFlags::CLONE_NEWNET)];
-        assert!(check_sysctl("net.ipv4.ip_forward", &net).is_ok());
-        assert!(check_sysctl("net.ipv4.ip_forward", &[]).is_err());
-        assert!(check_sysctl("kernel.shmmax", &[ns(CloneFlags::CLONE_NEWIPC)]).is_ok());
-        assert!(check_sysctl("kernel.shmmax", &net).is_err());
-        assert!(check_sysctl("kernel.panic", &net).is_err());
-        assert!(check_sysctl("vm.swappiness", &net).is_err());
+        assert!(check_sysctl("net.ipv4.ip_forward", &net, &FixedHost::default()).is_ok());
+        assert!(check_sysctl("net.ipv4.ip_forward", &[], &FixedHost::default()).is_err());
+        assert!(check_sysctl(
+            "kernel.shmmax",
+            &[ns(CloneFlags::CLONE_NEWIPC)],
+            &FixedHost::default()
+        )
+        .is_ok());
+        assert!(check_sysctl("kernel.shmmax", &net, &FixedHost::default()).is_err());
+        assert!(check_sysctl("kernel.panic", &net, &FixedHost::default()).is_err());
+        assert!(check_sysctl("vm.swappiness", &net, &FixedHost::default()).is_err());
     }
 }

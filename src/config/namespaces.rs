@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::LinuxNamespaceType;
 
-use super::{describe_io, IdmapPlan, MountPlan, NamespacePlan};
+use super::{describe_io, Host, IdmapPlan, MountPlan, NamespacePlan};
 
 /// One line of a uid or gid map: `size` ids from `container` on, seen as
 /// `host` on on the host.
@@ -52,7 +52,10 @@ pub const NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time",
 ];
 
-pub(super) fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<NamespacePlan>> {
+pub(super) fn plan_namespaces(
+    linux: &oci_spec::runtime::Linux,
+    host: &dyn Host,
+) -> Result<Vec<NamespacePlan>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
@@ -74,7 +77,7 @@ pub(super) fn plan_namespaces(linux: &oci_spec::runtime::Linux) -> Result<Vec<Na
             if !p.is_absolute() {
                 bail!("linux.namespaces[{i}].path {p:?}: must be absolute");
             }
-            if let Err(err) = std::fs::metadata(p) {
+            if let Err(err) = host.exists(p) {
                 bail!("linux.namespaces[{i}].path {p:?}: {}", describe_io(&err));
             }
         }
@@ -269,7 +272,7 @@ pub(super) fn plan_time_offsets(
 }
 
 /// Only namespaced sysctls may be set, and only with their namespace (runc's rule).
-pub(super) fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()> {
+pub(super) fn check_sysctl(key: &str, namespaces: &[NamespacePlan], host: &dyn Host) -> Result<()> {
     // A namespace joined by path counts only if it is not the one hull runs
     // in: writing there would change the host.
     let has_new = |flag: CloneFlags| {
@@ -277,7 +280,7 @@ pub(super) fn check_sysctl(key: &str, namespaces: &[NamespacePlan]) -> Result<()
             ns.flag == flag
                 && match &ns.path {
                     None => true,
-                    Some(path) => !is_own_namespace(path, ns.kind),
+                    Some(path) => !host.is_own_namespace(path, ns.kind),
                 }
         })
     };

@@ -85,6 +85,13 @@ impl Drop for Cleanup {
 
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     state::validate_id(&opts.id)?;
+    super::check_fd_count(
+        &format!(
+            "--preserve-fds {} with {} socket-activation fds",
+            opts.preserve_fds, opts.listen_fds
+        ),
+        opts.preserve_fds.checked_add(opts.listen_fds),
+    )?;
     let mut plan = plan_from_bundle(&opts.bundle)?;
     let euid = nix::unistd::geteuid();
     if !euid.is_root() && !plan.new_user_namespace() {
@@ -181,6 +188,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         Err(err) => return Err(err),
     };
     let cgroup = cleanup.cgroup.as_deref();
+    logging::test_panic_point("create");
     let (pid, pidfd, terminal, sync) = spawn_init(&plan, opts, fifo, cgroup)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
@@ -196,7 +204,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pid_start_time: start_time,
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.clone(),
-        created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        created: logging::rfc3339(std::time::SystemTime::now()),
         owner: String::new(),
         annotations: plan.annotations.clone(),
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
@@ -341,6 +349,8 @@ fn spawn_init(
     let (pid, pidfd) = match cloned? {
         CloneResult::Child => {
             drop(parent_sock);
+            channel::report_panics_to(child_sock.as_fd());
+            logging::test_panic_point("init");
             init_main(InitArgs {
                 plan,
                 no_pivot: opts.no_pivot,
@@ -482,6 +492,7 @@ fn clone_in_user_namespace(
     match crate::syscall::clone_fork(0).context("clone a helper to join the user namespace")? {
         CloneResult::Child => {
             drop(ours);
+            channel::report_panics_to(theirs.as_fd());
             let cloned = nix::sched::setns(userns, CloneFlags::CLONE_NEWUSER)
                 .context("join the user namespace")
                 .and_then(|()| {

@@ -46,6 +46,8 @@ const NAMESPACES: [(CloneFlags, &str); 8] = [
 /// Start the process; returns its host pid and a pidfd for it.
 pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)> {
     let id = container.id();
+    let flag = format!("--preserve-fds {}", opts.preserve_fds);
+    super::check_fd_count(&flag, Some(opts.preserve_fds))?;
     match container.status() {
         Status::Stopped => {
             bail!("cannot exec in container {id:?}: container not running (it has stopped)")
@@ -110,6 +112,8 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     let (pid, pidfd) = match cloned.context("clone the exec process")? {
         CloneResult::Child => {
             drop(parent_sock);
+            channel::report_panics_to(child_sock.as_fd());
+            crate::logging::test_panic_point("exec");
             for fd in cgroup_procs {
                 if let Err(err) = nix::unistd::write(&fd, b"0") {
                     let text = format!("join the container's cgroup (write cgroup.procs): {err}");

@@ -31,6 +31,18 @@ use crate::cgroups::{self, CgroupManager};
 use crate::state::{self, StateRoot, StoredState, EXEC_FIFO};
 use crate::syscall::proc_stat;
 
+/// fds 3..3+n reach the container's process (`--preserve-fds`, plus
+/// socket activation's): n must leave every fd number an int. Larger
+/// counts overflowed the fd arithmetic of the process setup (a panic in a
+/// debug build, stderr closed in a release one).
+fn check_fd_count(what: &str, n: Option<u32>) -> Result<u32> {
+    const MAX: u32 = i32::MAX as u32 - 3;
+    match n {
+        Some(n) if n <= MAX => Ok(n),
+        _ => bail!("{what}: more fds than a process can have (at most {MAX})"),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

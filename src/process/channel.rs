@@ -1,8 +1,10 @@
 //! The sync socket between hull and the container's init: a SEQPACKET
-//! socketpair carrying small typed messages, one per packet.
+//! socketpair carrying small typed messages, one per packet. An error text
+//! too long for one packet is cut in the middle, never dropped.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{Context, Result};
 use nix::sys::socket::{
@@ -45,7 +47,7 @@ impl Message {
             Message::Cloned(pid) => format!("C{pid}").into_bytes(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
-                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(shorten(text).as_bytes());
                 out
             }
         }
@@ -68,6 +70,65 @@ impl Message {
             _ => None,
         }
     }
+}
+
+/// The longest error text sent as it is. A packet must fit the socket's
+/// send buffer (about 208 KiB by default, `net.core.wmem_default`), or the
+/// send fails and the error is lost: a 1 MiB hostname once ended as "the
+/// init ended without a word". A person reads 4 KiB at most anyway.
+pub const MAX_ERROR_TEXT: usize = 4096;
+
+/// `text`, or, when longer than MAX_ERROR_TEXT, its head and its tail
+/// around a marker saying how much was cut: the head says what failed, the
+/// tail (the errno) why, and a long value quoted in between goes.
+pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_ERROR_TEXT {
+        return text.into();
+    }
+    let keep = (MAX_ERROR_TEXT - 64) / 2;
+    let head_end = char_boundary_at_or_before(text, keep);
+    let tail_start = char_boundary_at_or_before(text, text.len() - keep);
+    let cut = tail_start - head_end;
+    format!(
+        "{}[… {cut} bytes cut …]{}",
+        &text[..head_end],
+        &text[tail_start..]
+    )
+    .into()
+}
+
+/// The largest char boundary of `text` at or before byte `at`.
+fn char_boundary_at_or_before(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The sync socket a process cloned from hull (the init, an exec'd
+/// process, the user-namespace helper) reports a panic on; -1 in hull.
+static PANIC_REPORT_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// In a child of hull's clone, right after it: a panic from now on reaches
+/// hull as an `Error` on `sync` (see `logging::install_panic_hook`), so the
+/// create or exec fails cleanly instead of ending "without a word".
+pub fn report_panics_to(sync: BorrowedFd<'_>) {
+    PANIC_REPORT_FD.store(sync.as_raw_fd(), Ordering::SeqCst);
+}
+
+/// Send `text` as an `Error` to hull if this process reports its panics
+/// there (see `report_panics_to`); whether it was sent.
+pub fn report_panic(text: &str) -> bool {
+    let fd: RawFd = PANIC_REPORT_FD.load(Ordering::SeqCst);
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: the fd was the sync socket's when stored, and the child keeps
+    // that socket open until it execs or exits; at worst a send to another
+    // fd fails (ENOTSOCK) and the caller falls back to stderr.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    send_message(fd, &Message::Error(text.to_string())).is_ok()
 }
 
 /// (hull's end, the init's end); both close-on-exec.
@@ -178,5 +239,41 @@ mod tests {
         assert!(fd.is_some());
         drop(a);
         assert_eq!(recv_message(&b).unwrap(), None);
+    }
+
+    #[test]
+    fn a_long_error_arrives_cut_in_the_middle() {
+        let (a, b) = pair().unwrap();
+        let text = format!(
+            "sethostname \"{}\": EINVAL: invalid argument",
+            "h".repeat(1 << 20)
+        );
+        send_message(&a, &Message::Error(text.clone())).unwrap();
+        let Some(Message::Error(got)) = recv_message(&b).unwrap() else {
+            panic!("no error message");
+        };
+        assert!(got.len() <= MAX_ERROR_TEXT, "{} bytes", got.len());
+        assert!(got.starts_with("sethostname \"hhh"), "{got}");
+        assert!(got.ends_with("hhh\": EINVAL: invalid argument"), "{got}");
+        // Nothing is lost unsaid: kept + cut is the whole text.
+        let (head, rest) = got.split_once("[… ").unwrap();
+        let (cut, tail) = rest.split_once(" bytes cut …]").unwrap();
+        let cut: usize = cut.parse().unwrap();
+        assert_eq!(head.len() + cut + tail.len(), text.len());
+    }
+
+    #[test]
+    fn shorten_keeps_short_texts_and_char_boundaries() {
+        assert_eq!(shorten("mount: EPERM"), "mount: EPERM");
+        let exact = "x".repeat(MAX_ERROR_TEXT);
+        assert_eq!(shorten(&exact), exact);
+        // Multi-byte characters everywhere: every cut lands between two.
+        let wide = "é€😀".repeat(5000);
+        let short = shorten(&wide);
+        assert!(short.len() <= MAX_ERROR_TEXT);
+        assert!(
+            short.starts_with("é€😀") && short.ends_with("é€😀"),
+            "{short}"
+        );
     }
 }

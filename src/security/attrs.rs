@@ -236,20 +236,20 @@ pub fn set_affinity(cpus: &[usize], field: &str) -> Result<()> {
 }
 
 /// Whether the host's kernel has AppArmor on (runc's test).
-fn apparmor_enabled() -> bool {
+pub fn apparmor_enabled() -> bool {
     std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|v| v.trim_start().starts_with('Y'))
 }
 
 /// Whether SELinux is on: its filesystem is mounted.
-fn selinux_enabled() -> bool {
+pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 /// `process.apparmorProfile`: an error when AppArmor is off (runc refuses
 /// it too); a note in `not_applied` otherwise, as it is not applied yet.
-pub fn check_apparmor(profile: &str, not_applied: &mut Vec<String>) -> Result<()> {
-    if !apparmor_enabled() {
+pub fn check_apparmor(profile: &str, enabled: bool, not_applied: &mut Vec<String>) -> Result<()> {
+    if !enabled {
         bail!("process.apparmorProfile {profile:?}: AppArmor is not enabled on this host");
     }
     not_applied.push("process.apparmorProfile".into());
@@ -259,8 +259,13 @@ pub fn check_apparmor(profile: &str, not_applied: &mut Vec<String>) -> Result<()
 /// SELinux labels: refused when SELinux is off (runc refuses
 /// `selinuxLabel` then, and its `mountLabel` fails the mounts); a note in
 /// `not_applied` otherwise, as they are not applied yet.
-pub fn check_selinux(field: &str, label: &str, not_applied: &mut Vec<String>) -> Result<()> {
-    if !selinux_enabled() {
+pub fn check_selinux(
+    field: &str,
+    label: &str,
+    enabled: bool,
+    not_applied: &mut Vec<String>,
+) -> Result<()> {
+    if !enabled {
         bail!("{field} {label:?}: SELinux is not enabled on this host");
     }
     not_applied.push(field.to_string());

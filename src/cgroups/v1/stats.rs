@@ -37,8 +37,9 @@ pub fn read<'a>(dir_of: impl Fn(&str) -> Option<&'a Path>) -> Stats {
             .collect();
         let text = fs::read(d, "cpuacct.stat").unwrap_or_default();
         let ns = 1_000_000_000 / clock_ticks();
-        s.cpu.usage.user = fs::keyed(&text, "user").unwrap_or(0) * ns;
-        s.cpu.usage.kernel = fs::keyed(&text, "system").unwrap_or(0) * ns;
+        // Saturating: the ticks come from the kernel, the product is ours.
+        s.cpu.usage.user = fs::keyed(&text, "user").unwrap_or(0).saturating_mul(ns);
+        s.cpu.usage.kernel = fs::keyed(&text, "system").unwrap_or(0).saturating_mul(ns);
     }
     if let Some(d) = dir_of("cpu") {
         let text = fs::read(d, "cpu.stat").unwrap_or_default();

@@ -10,12 +10,12 @@ pub fn read(dir: &Path) -> Stats {
     let get = |f: &str| fs::read_u64(dir, f).unwrap_or(0);
     let cpu = fs::read(dir, "cpu.stat").unwrap_or_default();
     let k = |key: &str| fs::keyed(&cpu, key).unwrap_or(0);
-    s.cpu.usage.total = k("usage_usec") * 1000;
-    s.cpu.usage.user = k("user_usec") * 1000;
-    s.cpu.usage.kernel = k("system_usec") * 1000;
+    s.cpu.usage.total = k("usage_usec").saturating_mul(1000);
+    s.cpu.usage.user = k("user_usec").saturating_mul(1000);
+    s.cpu.usage.kernel = k("system_usec").saturating_mul(1000);
     s.cpu.throttling.periods = k("nr_periods");
     s.cpu.throttling.throttled_periods = k("nr_throttled");
-    s.cpu.throttling.throttled_time = k("throttled_usec") * 1000;
+    s.cpu.throttling.throttled_time = k("throttled_usec").saturating_mul(1000);
 
     let events = fs::read(dir, "memory.events").unwrap_or_default();
     s.memory.usage.usage = get("memory.current");

@@ -1,0 +1,111 @@
+//! What planning asks the host: whether the paths config.json names exist,
+//! which capabilities can be granted, which LSMs are on. `SystemHost` asks
+//! the kernel; `FixedHost` answers without a syscall, so a plan can be
+//! built purely (the fuzz test does, many thousand times a second).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use caps::CapsHashSet;
+
+/// The host facts validation depends on (runc's validator gathers them
+/// the same way: once, passed in).
+pub trait Host {
+    /// `stat(path)`: the directory's (device, inode), None when it is not
+    /// a directory, or why it cannot be read.
+    fn dir_id(&self, path: &Path) -> io::Result<Option<(u64, u64)>>;
+    /// `stat(path)`: whether it is there (a namespace file).
+    fn exists(&self, path: &Path) -> io::Result<()>;
+    /// `lstat(path)`: whether something is there (a bind source may be a
+    /// dangling symlink: the rootfs code resolves it later).
+    fn exists_nofollow(&self, path: &Path) -> io::Result<()>;
+    /// The path with every symlink resolved (the rootfs).
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Whether the namespace file at `path` is hull's own `kind` namespace.
+    fn is_own_namespace(&self, path: &Path, kind: &str) -> bool;
+    /// The capabilities a process made by hull can be given.
+    fn grantable_caps(&self) -> CapsHashSet;
+    fn apparmor_enabled(&self) -> bool;
+    fn selinux_enabled(&self) -> bool;
+}
+
+/// The real host.
+pub struct SystemHost;
+
+impl Host for SystemHost {
+    fn dir_id(&self, path: &Path) -> io::Result<Option<(u64, u64)>> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map(|m| m.is_dir().then(|| (m.dev(), m.ino())))
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<()> {
+        std::fs::metadata(path).map(drop)
+    }
+
+    fn exists_nofollow(&self, path: &Path) -> io::Result<()> {
+        std::fs::symlink_metadata(path).map(drop)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        path.canonicalize()
+    }
+
+    fn is_own_namespace(&self, path: &Path, kind: &str) -> bool {
+        super::namespaces::is_own_namespace(path, kind)
+    }
+
+    fn grantable_caps(&self) -> CapsHashSet {
+        crate::security::capabilities::grantable()
+    }
+
+    fn apparmor_enabled(&self) -> bool {
+        crate::security::attrs::apparmor_enabled()
+    }
+
+    fn selinux_enabled(&self) -> bool {
+        crate::security::attrs::selinux_enabled()
+    }
+}
+
+/// A host that answers from its fields, without a syscall: every path
+/// exists as a directory (its own canonical form), no namespace file is
+/// hull's own, every capability is grantable.
+#[derive(Debug, Clone, Default)]
+pub struct FixedHost {
+    pub apparmor: bool,
+    pub selinux: bool,
+}
+
+impl Host for FixedHost {
+    fn dir_id(&self, _path: &Path) -> io::Result<Option<(u64, u64)>> {
+        Ok(Some((0, 0)))
+    }
+
+    fn exists(&self, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn exists_nofollow(&self, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        Ok(path.to_path_buf())
+    }
+
+    fn is_own_namespace(&self, _path: &Path, _kind: &str) -> bool {
+        false
+    }
+
+    fn grantable_caps(&self) -> CapsHashSet {
+        caps::all()
+    }
+
+    fn apparmor_enabled(&self) -> bool {
+        self.apparmor
+    }
+
+    fn selinux_enabled(&self) -> bool {
+        self.selinux
+    }
+}
