@@ -3,6 +3,10 @@ use clap::Parser;
 fn main() {
     hull::logging::install_panic_hook();
     let cli = hull::cli::Cli::parse_runc_style();
+    if let Err(err) = hull::commands::check_passed_fds(&cli) {
+        eprintln!("hull: {err:#}");
+        std::process::exit(1);
+    }
     if let Err(err) = hull::logging::init(&cli.global) {
         eprintln!("hull: {err:#}");
         std::process::exit(1);

@@ -121,3 +121,47 @@ fn listen_fds_for_another_pid_are_not_passed() {
         report["env"]
     );
 }
+
+#[test]
+fn preserve_fds_beyond_what_was_passed_is_refused() {
+    // Without the check, hull's own fds (its log, the state dir's lock,
+    // exec.fifo) would take the free numbers and reach the container.
+    // runc 1.1.5 passes whatever sits there.
+    if !is_hull() {
+        return;
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.args(&["/bin/true"]);
+    let log = rt.work.join("hull.log");
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    for cmd in ["create", "run"] {
+        let id = rt.new_id();
+        let out = rt.cmd(&[
+            "--log",
+            log.to_str().unwrap(),
+            cmd,
+            "--preserve-fds",
+            "2",
+            "--bundle",
+            &dir,
+            &id,
+        ]);
+        out.assert_failed(&format!("{cmd} --preserve-fds 2 without fds 3 and 4"));
+        out.assert_stderr_contains("--preserve-fds 2: fd 3 is not open");
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{out:?}");
+    }
+    let id = rt.new_id();
+    rt.create_running(&id, &{
+        let mut b = rt.bundle();
+        b.args(&["/bin/sleep", "1000"]);
+        b
+    });
+    let out = rt.exec(&id, &["--preserve-fds", "1"], &["/bin/true"]);
+    out.assert_failed("exec --preserve-fds 1 without fd 3");
+    out.assert_stderr_contains("fd 3 is not open");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+    rt.delete(&id).assert_ok("delete");
+    rt.assert_nothing_left();
+}

@@ -26,7 +26,7 @@ pub fn run(root: &StateRoot, args: &CreateArgs) -> Result<i32> {
 
 /// Socket activation (sd_listen_fds): the fds passed to hull when
 /// LISTEN_PID names hull and LISTEN_FDS counts them; else none.
-fn listen_fds() -> u32 {
+pub(super) fn listen_fds() -> u32 {
     let var = |name| std::env::var(name).ok();
     match (var("LISTEN_PID"), var("LISTEN_FDS")) {
         (Some(pid), Some(n)) if pid.parse() == Ok(std::process::id()) => n.parse().unwrap_or(0),

@@ -20,6 +20,36 @@ use anyhow::{bail, Result};
 use crate::cli::{Cli, Command, GlobalOpts};
 use crate::state::StateRoot;
 
+/// The fds a command hands to the container's process (socket activation
+/// and `--preserve-fds`: 3..3+N) must all be open when hull starts: a
+/// missing one would be taken by a file hull opens itself (the log, the
+/// state dir's lock, exec.fifo) and reach the container (CVE-2024-21626
+/// class). Call before hull opens anything.
+pub fn check_passed_fds(cli: &Cli) -> Result<()> {
+    let (preserve, listen) = match &cli.command {
+        Some(Command::Create(args)) => (args.preserve_fds, create::listen_fds()),
+        Some(Command::Run(args)) => (args.create.preserve_fds, create::listen_fds()),
+        Some(Command::Exec(args)) => (args.preserve_fds, 0),
+        _ => return Ok(()),
+    };
+    let count = i64::from(preserve) + i64::from(listen);
+    for fd in 3..3 + count.min(i64::from(i32::MAX) - 3) {
+        let fd = fd as i32;
+        // SAFETY: F_GETFD only reads the flags of an fd number.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            let what = if fd - 3 < listen as i32 {
+                format!("LISTEN_FDS={listen}")
+            } else {
+                format!("--preserve-fds {preserve}")
+            };
+            bail!(
+                "{what}: fd {fd} is not open: only fds the caller passed may reach the container"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Run the parsed command line; returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     let global = &cli.global;
