@@ -2,7 +2,6 @@
 //! (start and delete need them later), and run with the container's state
 //! on stdin, their own argv and env, and their timeout enforced.
 
-use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -151,15 +150,25 @@ fn run_one(hook: &HookPlan, state: &str) -> Result<()> {
         .stdin(Stdio::piped());
     let mut child = cmd.spawn().context("start")?;
     let pidfd = crate::syscall::pidfd_open(child.id() as i32).context("pidfd_open")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin is not an error.
-        let _ = stdin.write_all(state.as_bytes());
-    }
-    let timeout_ms = hook
+    // The timeout covers the state's delivery too: a hook that neither
+    // reads nor exits must not hold hull once the pipe is full.
+    let deadline = hook
         .timeout
-        .map(|s| (s as i32).saturating_mul(1000))
-        .unwrap_or(-1);
-    if !crate::syscall::pidfd_wait_exit(pidfd.as_fd(), timeout_ms).context("wait")? {
+        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(u64::from(s)));
+    let remaining_ms = || -> i32 {
+        deadline.map_or(-1, |d| {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
+        })
+    };
+    let delivered = match child.stdin.take() {
+        Some(stdin) => feed_stdin(stdin.into(), state.as_bytes(), &pidfd, remaining_ms),
+        None => Ok(()),
+    };
+    let timeout_ms = remaining_ms();
+    if delivered.is_err()
+        || !crate::syscall::pidfd_wait_exit(pidfd.as_fd(), timeout_ms).context("wait")?
+    {
         let _ = child.kill();
         let _ = child.wait();
         bail!(
@@ -170,6 +179,45 @@ fn run_one(hook: &HookPlan, state: &str) -> Result<()> {
     let status = child.wait().context("wait")?;
     if !status.success() {
         bail!("failed: {status}");
+    }
+    Ok(())
+}
+
+/// Write `state` to the hook's stdin without blocking past the deadline.
+/// A hook that exits or closes its stdin early is not an error (it need
+/// not read the state); Err only when the deadline passed first.
+fn feed_stdin(
+    stdin: std::os::fd::OwnedFd,
+    mut state: &[u8],
+    pidfd: &std::os::fd::OwnedFd,
+    remaining_ms: impl Fn() -> i32,
+) -> Result<(), ()> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    if fcntl(&stdin, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).is_err() {
+        return Ok(());
+    }
+    while !state.is_empty() {
+        match nix::unistd::write(&stdin, state) {
+            Ok(n) => state = &state[n..],
+            Err(nix::errno::Errno::EAGAIN) => {
+                let mut fds = [
+                    PollFd::new(stdin.as_fd(), PollFlags::POLLOUT),
+                    PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+                ];
+                let timeout = PollTimeout::try_from(remaining_ms()).unwrap_or(PollTimeout::MAX);
+                match poll(&mut fds, timeout) {
+                    Ok(0) => return Err(()),
+                    Ok(_) if fds[1].any().unwrap_or(false) => return Ok(()),
+                    Ok(_) => {}
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => return Ok(()),
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            // EPIPE: the hook closed its stdin.
+            Err(_) => return Ok(()),
+        }
     }
     Ok(())
 }
@@ -244,5 +292,18 @@ mod tests {
             format!("{err:#}").contains("timed out after 1 s"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn timeout_covers_a_state_the_hook_never_reads() {
+        // Over a pipe's 64 KiB: the write alone would block forever.
+        let state = format!("{{\"annotations\":\"{}\"}}", "x".repeat(1 << 20));
+        let err = run_all("createRuntime", &[hook("sleep 30", Some(1))], &state).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("timed out after 1 s"),
+            "{err:#}"
+        );
+        // A hook that exits without reading it is fine.
+        run_all("createRuntime", &[hook("exit 0", Some(5))], &state).unwrap();
     }
 }
