@@ -180,6 +180,13 @@ impl Plan {
     pub fn has_new_namespace(&self, flag: CloneFlags) -> bool {
         self.namespace(flag).is_some_and(|ns| ns.path.is_none())
     }
+
+    /// Whether hull mounts in its own mount namespace (below root.path):
+    /// the container has no mount namespace, and `mounts` or a console.
+    pub fn mounts_on_host(&self) -> bool {
+        self.namespace(CloneFlags::CLONE_NEWNS).is_none()
+            && (!self.mounts.is_empty() || self.process.terminal)
+    }
 }
 
 /// The devices every container gets (runc's list).

@@ -9,6 +9,7 @@
 
 pub mod console;
 mod devices;
+pub mod host_mounts;
 pub mod idmap;
 mod mounts;
 mod paths;
