@@ -46,6 +46,9 @@ pub struct StoredState {
     /// The container's cgroup (absent in state files from before cgroups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroups::CgroupState>,
+    /// Without a mount namespace: its mounts below root.path on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
 }
 
 /// Enough to find and remove everything a container has on the host
@@ -292,6 +295,7 @@ mod tests {
             own_pid_namespace: true,
             hooks: Default::default(),
             cgroup: None,
+            host_mounts: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();
