@@ -101,6 +101,10 @@ pub fn claim(plan: &Plan) -> Result<Option<Claim>> {
     Ok(Some(Claim { record, lock }))
 }
 
+/// Rounds of `remove`: each detaches what it can reach; only a mount
+/// hidden under another needs one more, or a process still mounting.
+const MAX_PASSES: usize = 1000;
+
 /// `remove` under root.path's lock, taken here (delete). A root.path
 /// that is gone has nothing mounted below it.
 pub fn remove_locked(record: &HostMounts) -> Result<()> {
@@ -126,7 +130,7 @@ pub fn remove(record: &HostMounts, _lock: &DirLock) -> Result<()> {
             record.mnt_ns
         );
     }
-    loop {
+    for _ in 0..MAX_PASSES {
         let mounts = read_mountinfo()?;
         let ours = containers_mounts(&mounts, record);
         if ours.is_empty() {
@@ -151,6 +155,7 @@ pub fn remove(record: &HostMounts, _lock: &DirLock) -> Result<()> {
             bail!("unmount {points:?} (below root.path {rootfs:?}): {why}");
         }
     }
+    bail!("below root.path {rootfs:?}: mounts are still being made after {MAX_PASSES} rounds of unmounting")
 }
 
 /// Detach `m` if its mount point, resolved inside the rootfs, is the root
