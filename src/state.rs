@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -46,15 +46,21 @@ pub struct StoredState {
     /// The container's cgroup (absent in state files from before cgroups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroups::CgroupState>,
+    /// Without a mount namespace: its mounts below root.path on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
 }
 
 /// Enough to find and remove everything a container has on the host
-/// without its state.json: its cgroup (with whether hull makes it) and,
+/// without its state.json: its cgroup (with whether hull makes it), the
+/// mounts below root.path of a container without a mount namespace and,
 /// once cloned, its init.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CleanupRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroups::CgroupState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
     #[serde(default)]
     pub pid: i32,
     #[serde(default)]
@@ -153,7 +159,7 @@ impl StateRoot {
 
 /// An exclusive lock on a container directory, held until dropped.
 pub struct DirLock {
-    _file: File,
+    file: File,
 }
 
 impl DirLock {
@@ -164,7 +170,14 @@ impl DirLock {
         if rc != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(DirLock { _file: file })
+        Ok(DirLock { file })
+    }
+}
+
+impl AsFd for DirLock {
+    /// The locked directory's fd: a dup shares the lock (an init holds one).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
     }
 }
 
@@ -282,6 +295,7 @@ mod tests {
             own_pid_namespace: true,
             hooks: Default::default(),
             cgroup: None,
+            host_mounts: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

@@ -128,9 +128,10 @@ pub struct Plan {
     pub devices: Vec<DevicePlan>,
     pub masked_paths: Vec<PathBuf>,
     pub readonly_paths: Vec<PathBuf>,
-    /// The config.json fields set here that only mounts in the container's
-    /// own mount namespace can apply (`mounts`, `root.readonly`, …):
-    /// refused where hull sets up no rootfs.
+    /// The config.json fields set here that are applied by mounting
+    /// (`mounts`, `root.readonly`, …): all refused in a joined mount
+    /// namespace whose tree is shared as it is; without a mount namespace,
+    /// those that would reach beyond root.path.
     pub mount_settings: Vec<&'static str>,
     pub sysctl: Vec<(String, String)>,
     /// linux.uidMappings/gidMappings of a new user namespace.
@@ -182,6 +183,13 @@ impl Plan {
 
     pub fn has_new_namespace(&self, flag: CloneFlags) -> bool {
         self.namespace(flag).is_some_and(|ns| ns.path.is_none())
+    }
+
+    /// Whether hull mounts in its own mount namespace (below root.path):
+    /// the container has no mount namespace, and `mounts` or a console.
+    pub fn mounts_on_host(&self) -> bool {
+        self.namespace(CloneFlags::CLONE_NEWNS).is_none()
+            && (!self.mounts.is_empty() || self.process.terminal)
     }
 }
 
@@ -712,19 +720,46 @@ mod tests {
     }
 
     #[test]
-    fn without_a_mount_namespace_mounts_are_refused_by_name() {
+    fn without_a_mount_namespace_mounts_are_planned_on_the_host() {
         let config = format!(
             r#"{{{MINIMAL}, "mounts": [{{"destination": "/proc", "type": "proc"}}],
-                "linux": {{"namespaces": [{{"type": "pid"}}]}}}}"#
+                "linux": {{"namespaces": [{{"type": "pid"}}],
+                           "devices": [{{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}}]}}}}"#
         );
-        let err = format!("{:#}", plan_of(&config).unwrap_err());
-        assert!(
-            err.starts_with("mounts: needs a \"mount\" namespace"),
-            "{err}"
+        let plan = plan_of(&config).unwrap();
+        assert!(plan.mounts_on_host());
+        let config = format!(r#"{{{MINIMAL}, "linux": {{"namespaces": [{{"type": "mount"}}]}}}}"#);
+        assert!(!plan_of(&config).unwrap().mounts_on_host());
+        assert!(!plan_of(&format!("{{{MINIMAL}}}")).unwrap().mounts_on_host());
+    }
+
+    #[test]
+    fn without_a_mount_namespace_what_reaches_beyond_the_rootfs_is_refused_by_name() {
+        let readonly_root = MINIMAL.replace(
+            r#""root": {"path": "rootfs"}"#,
+            r#""root": {"path": "rootfs", "readonly": true}"#,
         );
-        let config = format!(r#"{{{MINIMAL}, "linux": {{"maskedPaths": ["/proc/kcore"]}}}}"#);
-        let err = format!("{:#}", plan_of(&config).unwrap_err());
-        assert!(err.starts_with("linux.maskedPaths: "), "{err}");
+        for (config, field) in [
+            (
+                format!(r#"{{{MINIMAL}, "linux": {{"maskedPaths": ["/proc/kcore"]}}}}"#),
+                "linux.maskedPaths",
+            ),
+            (
+                format!(r#"{{{MINIMAL}, "linux": {{"readonlyPaths": ["/proc/sys"]}}}}"#),
+                "linux.readonlyPaths",
+            ),
+            (
+                format!(r#"{{{MINIMAL}, "linux": {{"rootfsPropagation": "rslave"}}}}"#),
+                "linux.rootfsPropagation",
+            ),
+            (format!("{{{readonly_root}}}"), "root.readonly"),
+        ] {
+            let err = format!("{:#}", plan_of(&config).unwrap_err());
+            assert!(
+                err.starts_with(&format!("{field}: needs a \"mount\" namespace")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -86,12 +86,35 @@ pub(super) fn plan_namespaces(
     Ok(out)
 }
 
+/// What a container without a mount namespace of its own cannot have,
+/// and why: each would change the host's mounts beyond root.path, or
+/// promise what hull's mount namespace cannot hold. Its `mounts`, devices
+/// and console are made below root.path there (see rootfs::host_mounts).
+const NEEDS_OWN_MOUNT_NAMESPACE: &[(&str, &str)] = &[
+    (
+        "linux.maskedPaths",
+        "the container is only chrooted in hull's mount namespace, where the host's /proc and /sys stay unmasked; runc refuses it too",
+    ),
+    (
+        "linux.readonlyPaths",
+        "the container is only chrooted in hull's mount namespace, where the host's /proc and /sys stay writable; runc refuses it too",
+    ),
+    (
+        "root.readonly",
+        "it would remount the host's mount holding root.path read-only",
+    ),
+    (
+        "linux.rootfsPropagation",
+        "it would change the propagation of the host's mounts",
+    ),
+];
+
 /// The mount namespace decides where the rootfs is set up. Without one
 /// the container shares hull's mounts (spec: an unlisted namespace is
-/// inherited): it is only chrooted into root.path, so what needs a mount
-/// is refused rather than made among the host's mounts. Joining hull's
-/// own mount namespace by path would set the rootfs up among the host's
-/// mounts and pivot_root the host: refused too.
+/// inherited): its mounts are made below root.path there and it is
+/// chrooted into root.path; what would reach beyond root.path is refused.
+/// Joining hull's own mount namespace by path would set the rootfs up
+/// among the host's mounts and pivot_root the host: refused too.
 pub(super) fn check_mount_namespace(
     namespaces: &[NamespacePlan],
     mount_settings: &[&str],
@@ -102,17 +125,17 @@ pub(super) fn check_mount_namespace(
         .find(|(_, ns)| ns.flag == CloneFlags::CLONE_NEWNS);
     match mount {
         None => {
-            if let Some(field) = mount_settings.first() {
-                bail!(
-                    "{field}: needs a \"mount\" namespace in linux.namespaces (it is applied by mounting, and without one the mounts would be the host's)"
-                );
+            for (field, why) in NEEDS_OWN_MOUNT_NAMESPACE {
+                if mount_settings.contains(field) {
+                    bail!("{field}: needs a \"mount\" namespace in linux.namespaces ({why})");
+                }
             }
             if namespaces
                 .iter()
                 .any(|ns| ns.flag == CloneFlags::CLONE_NEWUSER)
             {
                 bail!(
-                    "linux.namespaces: a \"user\" namespace needs a \"mount\" namespace too (in a user namespace the default devices are bind-mounted from the host, and without one the mounts would be the host's)"
+                    "linux.namespaces: a \"user\" namespace needs a \"mount\" namespace too (in a user namespace hull could not mount in its own mount namespace, and the default devices are bind-mounted from the host)"
                 );
             }
         }

@@ -18,6 +18,7 @@ use crate::config::{plan_from_bundle, Plan};
 use crate::logging;
 use crate::process::channel::{self, Message};
 use crate::process::init::{init_main, InitArgs};
+use crate::rootfs::host_mounts;
 use crate::state::{self, DirLock, StateRoot, StoredState, EXEC_FIFO};
 use crate::syscall::{pidfd_send_signal, proc_stat, CloneResult};
 
@@ -49,12 +50,15 @@ pub struct Created {
     pub terminal: Option<OwnedFd>,
 }
 
-/// Undoes a half-made container: kills the init, empties and removes the
+/// Undoes a half-made container: kills the init, unmounts what it mounted
+/// below root.path without a mount namespace, empties and removes the
 /// cgroup hull made, removes the state dir, then runs the poststop hooks
 /// (a failed create "continues the lifecycle" at destroy, as runc does).
 struct Cleanup {
     dir: Option<PathBuf>,
     child: Option<(i32, OwnedFd)>,
+    /// root.path claimed (and locked) for mounts among hull's own.
+    host_mounts: Option<host_mounts::Claim>,
     cgroup: Option<Box<dyn CgroupManager>>,
     /// The poststop hooks, the state they read and the container id.
     poststop: Option<(Vec<crate::hooks::HookPlan>, String, String)>,
@@ -65,6 +69,13 @@ impl Drop for Cleanup {
         if let Some((pid, pidfd)) = self.child.take() {
             let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(claim) = self.host_mounts.take() {
+            if let Err(err) = host_mounts::remove(&claim.record, &claim.lock) {
+                // The record stays in the state dir for `delete --force`.
+                logging::warn(&format!("{err:#} (`delete --force` tries again)"));
+                self.dir = None;
+            }
         }
         if let Some(cgroup) = self.cgroup.take() {
             if cgroup.state().owned {
@@ -124,6 +135,9 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     // exists yet.
     let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id)?;
     cgroup.check(&plan.cgroup.resources)?;
+    // Without a mount namespace the mounts are made among hull's own:
+    // root.path is claimed (locked, checked, recorded) before anything.
+    let claim = host_mounts::claim(&plan)?;
 
     root.ensure()?;
     let dir = root.container_dir(&opts.id);
@@ -148,6 +162,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let mut cleanup = Cleanup {
         dir: Some(dir.clone()),
         child: None,
+        host_mounts: claim,
         cgroup: None,
         poststop,
     };
@@ -161,11 +176,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let fifo = nix::fcntl::open(&fifo_path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {fifo_path:?}"))?;
 
-    // Before the cgroup exists, so that `delete --force` finds it even if
-    // this process is killed from here on: the init ends by itself
-    // (PDEATHSIG) until the container is committed below.
+    // Before the cgroup and the mounts exist, so that `delete --force`
+    // finds them even if this process is killed from here on: the init
+    // ends by itself (PDEATHSIG) until the container is committed below.
+    let host_mounts = cleanup.host_mounts.as_ref().map(|c| c.record.clone());
     let mut record = state::CleanupRecord {
         cgroup: Some(predicted_state(cgroup.as_ref())),
+        host_mounts: host_mounts.clone(),
         ..Default::default()
     };
     state::save_cleanup(&dir, &record)?;
@@ -189,7 +206,18 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     };
     let cgroup = cleanup.cgroup.as_deref();
     logging::test_panic_point("create");
-    let (pid, pidfd, terminal, sync) = spawn_init(&plan, opts, fifo, cgroup)?;
+    // The init holds root.path's lock too, until its mounts are made: a
+    // create that dies meanwhile leaves it locked until the init is gone.
+    let rootfs_lock = match &cleanup.host_mounts {
+        Some(claim) => Some(
+            claim
+                .lock_fd()
+                .try_clone_to_owned()
+                .context("dup the root.path lock")?,
+        ),
+        None => None,
+    };
+    let (pid, pidfd, terminal, sync) = spawn_init(&plan, opts, fifo, rootfs_lock, cgroup)?;
     cleanup.child = Some((pid, pidfd.try_clone().context("dup pidfd")?));
 
     let (_, start_time) =
@@ -210,6 +238,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         own_pid_namespace: plan.has_new_namespace(CloneFlags::CLONE_NEWPID),
         hooks: plan.hooks.clone(),
         cgroup: cgroup_state,
+        host_mounts,
     };
     state::save(&dir, &state)?;
     if let Some(profile) = &plan.seccomp_spec {
@@ -228,6 +257,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
     cleanup.dir = None;
     cleanup.child = None;
+    cleanup.host_mounts = None;
     cleanup.cgroup = None;
     cleanup.poststop = None;
     Ok(Created {
@@ -283,6 +313,7 @@ fn spawn_init(
     plan: &Plan,
     opts: &CreateOptions,
     fifo: OwnedFd,
+    rootfs_lock: Option<OwnedFd>,
     cgroup: Option<&dyn CgroupManager>,
 ) -> Result<(i32, OwnedFd, Option<OwnedFd>, OwnedFd)> {
     let (parent_sock, child_sock) = channel::pair()?;
@@ -356,6 +387,7 @@ fn spawn_init(
                 no_pivot: opts.no_pivot,
                 sync: child_sock,
                 fifo,
+                rootfs_lock,
                 parent_pid,
                 id: opts.id.clone(),
                 preserve_fds: opts.listen_fds + opts.preserve_fds,
@@ -372,6 +404,7 @@ fn spawn_init(
     };
     drop(child_sock);
     drop(fifo);
+    drop(rootfs_lock);
     drop(cgroup_procs);
     drop(into);
     if let Err(err) = setup_from_outside(plan, pid, &parent_sock) {

@@ -1,9 +1,11 @@
-//! `delete`: kill what is left of a container, remove its cgroup and its
+//! `delete`: kill what is left of a container, unmount what it mounted
+//! on the host (without a mount namespace), remove its cgroup and its
 //! state.
 
 use anyhow::{bail, Context, Result};
 
 use super::{Container, Status};
+use crate::rootfs::host_mounts::HostMounts;
 use crate::state::{DirLock, StateRoot};
 use crate::syscall::pidfd_wait_exit;
 
@@ -37,17 +39,23 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 }
 
 /// Remove what hull made for a stopped container: what is left in its
-/// cgroup is killed, the cgroup removed, then the state.
-/// poststop hooks run last, every one of them; a failure is a warning.
+/// cgroup is killed, its mounts below root.path on the host unmounted,
+/// the cgroup removed, then the state. A failure leaves the state for
+/// another try. poststop hooks run last, every one of them; a failure is
+/// a warning.
 pub fn destroy(container: &Container) -> Result<()> {
-    if let Some(cgroup) = container.cgroup() {
-        let id = container.id();
-        if cgroup.state().owned {
-            // Processes a container without its own pid namespace left.
-            cgroup
-                .kill_all()
-                .with_context(|| format!("container {id:?}: kill the processes of its cgroup"))?;
-        }
+    let id = container.id();
+    let cgroup = container.cgroup();
+    if let Some(cgroup) = cgroup.as_ref().filter(|c| c.state().owned) {
+        // Processes a container without its own pid namespace left.
+        cgroup
+            .kill_all()
+            .with_context(|| format!("container {id:?}: kill the processes of its cgroup"))?;
+    }
+    if let Some(record) = &container.state.host_mounts {
+        remove_host_mounts(id, record)?;
+    }
+    if let Some(cgroup) = cgroup {
         cgroup
             .destroy()
             .with_context(|| format!("container {id:?}: remove its cgroup"))?;
@@ -110,8 +118,8 @@ pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
 /// be parsed: a create that was killed, a truncated or garbage file.
 /// Engines expect success for a container that is already gone. What the
 /// cleanup record names (written before create made anything) is removed:
-/// the init (pid and start time checked), whatever its cgroup holds, the
-/// cgroup, the state dir. Returns the container instead when, once the
+/// the init (pid and start time checked), whatever its cgroup holds, its
+/// mounts below root.path on the host, the cgroup, the state dir. Returns the container instead when, once the
 /// lock is taken, its state reads fine (a create that was still running).
 fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>> {
     if crate::state::validate_id(id).is_err() {
@@ -155,22 +163,36 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
             let _ = pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS);
         }
     }
-    if let Some(cgroup) = record
+    let cgroup = record
         .cgroup
         .as_ref()
-        .map(crate::cgroups::manager_from_state)
-    {
-        if cgroup.state().owned {
-            // A dir that was never made has nothing to kill.
-            let _ = cgroup.kill_all();
-            if cgroup.is_frozen().unwrap_or(false) {
-                let _ = cgroup.thaw();
-            }
+        .map(crate::cgroups::manager_from_state);
+    if let Some(cgroup) = cgroup.as_ref().filter(|c| c.state().owned) {
+        // A dir that was never made has nothing to kill.
+        let _ = cgroup.kill_all();
+        if cgroup.is_frozen().unwrap_or(false) {
+            let _ = cgroup.thaw();
         }
+    }
+    if let Some(host_mounts) = &record.host_mounts {
+        remove_host_mounts(id, host_mounts)?;
+    }
+    if let Some(cgroup) = cgroup {
         cgroup
             .destroy()
             .with_context(|| format!("container {id:?}: remove its cgroup"))?;
     }
     std::fs::remove_dir_all(&dir).with_context(|| format!("remove state dir {dir:?}"))?;
     Ok(None)
+}
+
+/// Unmount what a container without a mount namespace had below root.path
+/// in hull's mount namespace.
+fn remove_host_mounts(id: &str, record: &HostMounts) -> Result<()> {
+    crate::rootfs::host_mounts::remove_locked(record).with_context(|| {
+        format!(
+            "container {id:?}: remove its mounts below root.path {:?}",
+            record.rootfs
+        )
+    })
 }

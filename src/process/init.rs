@@ -24,6 +24,9 @@ pub struct InitArgs<'a> {
     pub sync: OwnedFd,
     /// exec.fifo opened O_PATH by hull before the clone.
     pub fifo: OwnedFd,
+    /// Without a mount namespace: root.path's lock, shared with hull and
+    /// held until the mounts below root.path are made.
+    pub rootfs_lock: Option<OwnedFd>,
     pub parent_pid: i32,
     /// The container id (for the state hooks read).
     pub id: String,
@@ -49,7 +52,8 @@ pub fn init_main(mut args: InitArgs) -> ! {
         std::mem::take(&mut args.cgroup_procs),
         args.unshare_cgroupns,
     );
-    let err = match joined.and_then(|()| prepare(&args)) {
+    let rootfs_lock = args.rootfs_lock.take();
+    let err = match joined.and_then(|()| prepare(&args, rootfs_lock)) {
         Ok(ready) => match wait_and_exec(args, ready) {
             Ok(never) => match never {},
             Err(err) => {
@@ -88,12 +92,13 @@ struct Ready {
     container_pid: i32,
 }
 
-fn prepare(args: &InitArgs) -> Result<Ready> {
+fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     let plan = args.plan;
     let mut keep = vec![
         args.sync.as_raw_fd(),
         args.fifo.as_raw_fd(),
         args.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
+        rootfs_lock.as_ref().map_or(-1, |l| l.as_raw_fd()),
     ];
     keep.extend(args.idmapped.iter().map(|(_, fd)| fd.as_raw_fd()));
     crate::syscall::close_fds_except(3 + args.preserve_fds as i32, &keep)
@@ -173,6 +178,7 @@ fn prepare(args: &InitArgs) -> Result<Ready> {
     };
     // With a mount namespace of its own, joined, or none: rootfs::enter.
     let pty = rootfs::enter(plan, args.no_pivot, &args.idmapped, before_pivot)?;
+    drop(rootfs_lock);
     if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
         rootfs::console::attach(pty, socket, plan.process.console_size)?;
     }

@@ -1,6 +1,7 @@
 //! The container's filesystem: the rootfs bind, `mounts`, devices, masked
 //! and read-only paths, then pivot_root and the root's propagation. Runs in
-//! the init, in the container's mount namespace (or chroot only, without).
+//! the init, in the container's mount namespace; without one, `mounts`,
+//! devices and the console are made below root.path in hull's, then chroot.
 //!
 //! Every path inside the rootfs is resolved with pathrs (openat2
 //! RESOLVE_IN_ROOT, or its safe fallback), never by joining strings, and
@@ -9,6 +10,7 @@
 
 pub mod console;
 mod devices;
+pub mod host_mounts;
 pub mod idmap;
 mod mounts;
 mod paths;
@@ -30,7 +32,9 @@ use crate::config::{NamespacePlan, Plan};
 ///   the rootfs is set up in it (`prepare`) and `/` made read-only if asked;
 /// - one joined by path whose root already is root.path (another
 ///   container's): nothing is mounted, the tree is shared as it is;
-/// - none (hull's own is shared): root.path is only chrooted into.
+/// - none (hull's own is shared): `mounts`, devices and the console are
+///   made below root.path there (create claimed it, see `host_mounts`),
+///   then root.path is chrooted into.
 ///
 /// `between` runs after the mounts and before masked/read-only paths (hull
 /// runs the create hooks and writes sysctls there, as runc does). Returns
@@ -42,10 +46,7 @@ pub fn enter(
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
     match plan.namespace(CloneFlags::CLONE_NEWNS) {
-        None => {
-            enter_without_mount_namespace(plan, between)?;
-            Ok(None)
-        }
+        None => enter_without_mount_namespace(plan, idmapped, between),
         Some(NamespacePlan { path: Some(p), .. }) if root_is_rootfs(plan)? => {
             enter_joined_tree(plan, p, between)?;
             Ok(None)
@@ -88,21 +89,7 @@ fn prepare(
     .with_context(|| format!("bind rootfs {rootfs:?} onto itself"))?;
 
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
-    let own_cgroup_ns = plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP);
-    for (i, m) in plan.mounts.iter().enumerate() {
-        let tree = idmapped.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
-        mounts::mount_entry(&root, m, own_cgroup_ns, tree)?;
-    }
-    if plan.setup_dev {
-        devices::create_devices(&root, &plan.devices, plan.in_user_namespace())?;
-        devices::create_dev_symlinks(&root)?;
-    }
-    let pty = if plan.process.terminal {
-        Some(console::open(&root)?)
-    } else {
-        None
-    };
-    create_cwd(&root, plan)?;
+    let pty = mount_inside(&root, plan, idmapped)?;
 
     between()?;
 
@@ -145,20 +132,49 @@ fn enter_joined_tree(plan: &Plan, ns: &Path, between: impl FnOnce() -> Result<()
     between()
 }
 
-/// No mount namespace of its own: devices and process.cwd are made in
-/// root.path as it is on disk, then the init chroots into it. `config`
-/// refused everything that would need a mount.
-fn enter_without_mount_namespace(plan: &Plan, between: impl FnOnce() -> Result<()>) -> Result<()> {
+/// `mounts` in order, devices, the console and process.cwd, every target
+/// resolved inside `root`: what a container gets with a mount namespace
+/// of its own or without (then below root.path in hull's).
+fn mount_inside(
+    root: &Root,
+    plan: &Plan,
+    idmapped: &[(usize, OwnedFd)],
+) -> Result<Option<console::Pty>> {
+    let own_cgroup_ns = plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP);
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let tree = idmapped.iter().find(|(at, _)| *at == i).map(|(_, fd)| fd);
+        mounts::mount_entry(root, m, own_cgroup_ns, tree)?;
+    }
+    if plan.setup_dev {
+        devices::create_devices(root, &plan.devices, plan.in_user_namespace())?;
+        devices::create_dev_symlinks(root)?;
+    }
+    let pty = if plan.process.terminal {
+        Some(console::open(root)?)
+    } else {
+        None
+    };
+    create_cwd(root, plan)?;
+    Ok(pty)
+}
+
+/// No mount namespace of its own: the mounts are made below root.path in
+/// hull's mount namespace (create claimed root.path and recorded it for
+/// delete first), devices in a /dev tmpfs or on disk, then the init
+/// chroots into root.path. `config` refused what would reach beyond it
+/// (masked/read-only paths, a read-only root, rootfsPropagation).
+fn enter_without_mount_namespace(
+    plan: &Plan,
+    idmapped: &[(usize, OwnedFd)],
+    between: impl FnOnce() -> Result<()>,
+) -> Result<Option<console::Pty>> {
     let rootfs = &plan.rootfs;
     let root = Root::open(rootfs).with_context(|| format!("open rootfs {rootfs:?}"))?;
-    if plan.setup_dev {
-        devices::create_devices(&root, &plan.devices, false)?;
-        devices::create_dev_symlinks(&root)?;
-    }
-    create_cwd(&root, plan)?;
+    let pty = mount_inside(&root, plan, idmapped)?;
     between()?;
     drop(root);
-    pivot::chroot_into(rootfs)
+    pivot::chroot_into(rootfs)?;
+    Ok(pty)
 }
 
 fn create_cwd(root: &Root, plan: &Plan) -> Result<()> {
