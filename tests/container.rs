@@ -712,24 +712,6 @@ fn without_mount_namespace_mounts_already_below_the_rootfs_are_refused() {
     rt.assert_nothing_left();
 }
 
-/// Mount a tmpfs on `target` for the closure, then detach it.
-fn with_tmpfs_on(target: &std::path::Path, f: impl FnOnce()) {
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "hull-test", target.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "mount a tmpfs on {target:?}");
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let status = std::process::Command::new("umount")
-        .args(["-l", target.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "umount {target:?}");
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
 #[test]
 fn without_mount_namespace_a_mount_on_the_rootfs_itself_is_kept() {
     // hull only: runc 1.1.5 leaves its mounts on top of it.
@@ -753,7 +735,7 @@ fn without_mount_namespace_a_mount_on_the_rootfs_itself_is_kept() {
         .status()
         .unwrap();
     assert!(status.success());
-    with_tmpfs_on(&rootfs, || {
+    with_tmpfs_on(&rootfs, "", || {
         let status = std::process::Command::new("cp")
             .args([
                 "-a",
@@ -775,7 +757,7 @@ fn without_mount_namespace_a_mount_on_the_rootfs_itself_is_kept() {
 
         // Something mounted below it that is not a container's: refused.
         std::fs::create_dir_all(rootfs.join("data")).unwrap();
-        with_tmpfs_on(&rootfs.join("data"), || {
+        with_tmpfs_on(&rootfs.join("data"), "", || {
             let out = rt.create(&rt.new_id(), &bundle);
             out.assert_failed("create with a mount below the rootfs");
             out.assert_stderr_contains(&format!("{:?}", rootfs.join("data")));

@@ -283,32 +283,13 @@ fn command_line_errors_are_one_line() {
     }
 }
 
-/// Mount a tmpfs with `options` on the test's (empty) --root for the
-/// closure, then unmount it.
-fn with_root_on_tmpfs(rt: &Runtime, options: &str, f: impl FnOnce()) {
-    let root = rt.root.to_str().unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", options, "hull-test-root", root])
-        .status()
-        .unwrap();
-    assert!(status.success(), "mount a tmpfs on {root}");
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let status = std::process::Command::new("umount")
-        .arg(root)
-        .status()
-        .unwrap();
-    assert!(status.success(), "umount {root}");
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
 #[test]
 fn full_or_read_only_state_root_fails_in_one_line() {
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);
     // Full: the state writes get ENOSPC.
-    with_root_on_tmpfs(&rt, "size=64k,mode=0700", || {
+    // The test's --root is an empty dir until the first create.
+    with_tmpfs_on(&rt.root, "size=64k,mode=0700", || {
         let filler = rt.root.join("filler");
         let _ = std::fs::write(&filler, vec![0u8; 256 << 10]);
         let id = rt.new_id();
@@ -327,7 +308,7 @@ fn full_or_read_only_state_root_fails_in_one_line() {
     });
     rt.assert_nothing_left();
     // Read-only: nothing can be made at all.
-    with_root_on_tmpfs(&rt, "ro,mode=0700", || {
+    with_tmpfs_on(&rt.root, "ro,mode=0700", || {
         let id = rt.new_id();
         let out = rt.create(&id, &bundle);
         out.assert_failed("create on a read-only --root");

@@ -33,8 +33,11 @@ pub fn check_passed_fds(cli: &Cli) -> Result<()> {
         _ => return Ok(()),
     };
     let count = i64::from(preserve) + i64::from(listen);
-    for fd in 3..3 + count.min(i64::from(i32::MAX) - 3) {
-        let fd = fd as i32;
+    if count > i64::from(i32::MAX - 3) {
+        // More than a process can have: create and exec refuse the count.
+        return Ok(());
+    }
+    for fd in 3..3 + count as i32 {
         // SAFETY: F_GETFD only reads the flags of an fd number.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
             let what = if fd - 3 < listen as i32 {

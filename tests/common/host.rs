@@ -175,3 +175,25 @@ pub fn dir_entries(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Mount a tmpfs with `options` (may be empty) on `target` for the
+/// closure, then detach it, also when the closure panics.
+pub fn with_tmpfs_on(target: &Path, options: &str, f: impl FnOnce()) {
+    let mut mount = Command::new("mount");
+    mount.args(["-t", "tmpfs"]);
+    if !options.is_empty() {
+        mount.args(["-o", options]);
+    }
+    let status = mount.arg("hull-test").arg(target).status().unwrap();
+    assert!(status.success(), "mount a tmpfs on {target:?}");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let status = Command::new("umount")
+        .arg("-l")
+        .arg(target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "umount {target:?}");
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
