@@ -358,6 +358,30 @@ pub fn proc_stat(pid: i32) -> io::Result<(char, u64)> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed /proc/PID/stat"))
 }
 
+/// A /proc/PID/mountinfo path field with its \ooo escapes (space, tab,
+/// newline, backslash) undone; other bytes, non-ASCII ones too, as they are.
+pub fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        let octal = field.get(i + 1..i + 4).and_then(|digits| {
+            let text = std::str::from_utf8(digits).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (field[i], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 pub fn parse_proc_stat(text: &str) -> Option<(char, u64)> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -375,6 +399,14 @@ mod tests {
         let line =
             "123 (a b) c)) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200";
         assert_eq!(parse_proc_stat(line), Some(('S', 98765)));
+    }
+
+    #[test]
+    fn mountinfo_escapes() {
+        assert_eq!(unescape_mountinfo(b"/a\\040b\\134c"), b"/a b\\c");
+        assert_eq!(unescape_mountinfo(b"/plain\\"), b"/plain\\");
+        assert_eq!(unescape_mountinfo(b"/x\\9"), b"/x\\9");
+        assert_eq!(unescape_mountinfo("/é\\040".as_bytes()), "/é ".as_bytes());
     }
 
     #[test]

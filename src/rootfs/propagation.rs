@@ -9,6 +9,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use nix::mount::{mount, MsFlags};
 
+use crate::syscall::unescape_mountinfo;
+
 /// What `/` of the container's mount namespace gets before the rootfs is
 /// bound. shared/rshared keep the host's peer groups (a bidirectional
 /// volume is a peer of its source), private and slave are applied as
@@ -103,7 +105,10 @@ fn holding_mount(mountinfo: &str, path: &Path) -> Option<Holder> {
             continue;
         };
         let fields: Vec<&str> = pre.split(' ').collect();
-        let Some(mount_point) = fields.get(4).map(|m| unescape_mountinfo(m)) else {
+        let Some(mount_point) = fields
+            .get(4)
+            .map(|m| String::from_utf8_lossy(&unescape_mountinfo(m.as_bytes())).into_owned())
+        else {
             continue;
         };
         if !path.starts_with(&mount_point) {
@@ -125,24 +130,6 @@ fn holding_mount(mountinfo: &str, path: &Path) -> Option<Holder> {
         });
     }
     best
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -186,12 +173,6 @@ mod tests {
         let holder = holding_mount(MOUNTINFO, Path::new("/tmp/over")).unwrap();
         assert_eq!(holder.mount_point, "/tmp/over");
         assert!(holder.shared, "the later, stacked mount is the visible one");
-    }
-
-    #[test]
-    fn mountinfo_escapes() {
-        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
     }
 
     #[test]
