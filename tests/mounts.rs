@@ -487,20 +487,23 @@ fn host_propagation(dir: &std::path::Path) -> Vec<(String, String)> {
     vec![root, holder]
 }
 
+/// Every `linux.rootfsPropagation` value the spec names.
+const PROPAGATIONS: [&str; 8] = [
+    "private",
+    "rprivate",
+    "slave",
+    "rslave",
+    "shared",
+    "rshared",
+    "unbindable",
+    "runbindable",
+];
+
 #[test]
 fn every_rootfs_propagation_value_runs_and_shows_on_root() {
     let rt = Runtime::new();
     let host_before = host_propagation(&rt.work);
-    for value in [
-        "private",
-        "rprivate",
-        "slave",
-        "rslave",
-        "shared",
-        "rshared",
-        "unbindable",
-        "runbindable",
-    ] {
+    for value in PROPAGATIONS {
         // runc 1.1.5 makes "/" unbindable before it binds the rootfs,
         // which the kernel then refuses (EINVAL).
         if !is_hull() && value.ends_with("unbindable") {
@@ -683,16 +686,7 @@ fn on_a_shared_host_no_propagation_value_touches_the_host() {
         "the stand-in host's / is not shared: {before:?}"
     );
     let work = rt.work.to_str().unwrap().to_string();
-    for value in [
-        "private",
-        "rprivate",
-        "slave",
-        "rslave",
-        "shared",
-        "rshared",
-        "unbindable",
-        "runbindable",
-    ] {
+    for value in PROPAGATIONS {
         if !is_hull() && value.ends_with("unbindable") {
             eprintln!(
                 "skipped for this runtime: rootfsPropagation {value:?} (EINVAL in runc 1.1.5)"
