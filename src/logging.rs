@@ -121,6 +121,17 @@ pub fn debug(msg: &str) {
 /// in a child of hull's clone (init, exec'd process, helper).
 static HULL_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+/// Where a panic in a child of hull's clone goes first: set by the
+/// process module (`channel::report_panics_to`) to its sync-socket sender,
+/// which says whether the text was sent.
+static CHILD_PANIC_SINK: OnceLock<fn(&str) -> bool> = OnceLock::new();
+
+/// Send the panics of a child of hull's clone to `sink` (stderr if it
+/// returns false). Called in the child; a second call keeps the first sink.
+pub fn report_child_panics_with(sink: fn(&str) -> bool) {
+    let _ = CHILD_PANIC_SINK.set(sink);
+}
+
 /// Make a panic end as one error line instead of a backtrace or SIGABRT
 /// (the release build aborts on panic).
 /// - In hull: the line goes to stderr and `--log` (text or JSON) as any
@@ -139,7 +150,8 @@ pub fn install_panic_hook() {
         let text = panic_text(info.payload(), info.location());
         let in_child = std::process::id() != HULL_PID.load(std::sync::atomic::Ordering::SeqCst);
         if in_child {
-            if !crate::process::channel::report_panic(&text) {
+            let sent = CHILD_PANIC_SINK.get().is_some_and(|sink| sink(&text));
+            if !sent {
                 let line = format!("hull: {text}\n");
                 // SAFETY: write(2) of a buffer we own; no lock, no allocation
                 // after this point.
@@ -179,7 +191,7 @@ fn panic_text(
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    crate::process::channel::shorten(&text).into_owned()
+    crate::error::shorten(&text).into_owned()
 }
 
 /// Test hook, compiled into debug builds only: panic here when
@@ -223,6 +235,6 @@ mod tests {
         assert_eq!(text, "internal error: hull panicked: bad thing here");
         let long: Box<dyn std::any::Any + Send> = Box::new("x".repeat(100_000));
         let text = panic_text(long.as_ref(), None);
-        assert!(text.len() <= crate::process::channel::MAX_ERROR_TEXT);
+        assert!(text.len() <= crate::error::MAX_ERROR_TEXT);
     }
 }

@@ -46,7 +46,7 @@ fn run(args: &Args) -> Result<()> {
     let listener =
         UnixListener::bind(&args.socket).with_context(|| format!("listen on {:?}", args.socket))?;
     if let Some(pid_file) = &args.pid_file {
-        hull::state::write_atomic(pid_file, std::process::id().to_string().as_bytes())
+        hull::files::write_atomic(pid_file, std::process::id().to_string().as_bytes())
             .with_context(|| format!("--pid-file {pid_file:?}"))?;
     }
     let result = match args.mode {

@@ -12,11 +12,11 @@ pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(&path)
-        .map_err(|e| anyhow!("open {path:?}: {}", crate::config::describe_io(&e)))?;
+        .map_err(|e| anyhow!("open {path:?}: {}", crate::error::describe_io(&e)))?;
     f.write_all(value.as_bytes()).map_err(|e| {
         anyhow!(
             "write {value:?} to {path:?}: {}",
-            crate::config::describe_io(&e)
+            crate::error::describe_io(&e)
         )
     })
 }
@@ -24,7 +24,7 @@ pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
 pub fn read(dir: &Path, file: &str) -> Result<String> {
     let path = dir.join(file);
     std::fs::read_to_string(&path)
-        .map_err(|e| anyhow!("read {path:?}: {}", crate::config::describe_io(&e)))
+        .map_err(|e| anyhow!("read {path:?}: {}", crate::error::describe_io(&e)))
 }
 
 /// A file holding one number ("max" reads as u64::MAX).
@@ -89,6 +89,6 @@ pub fn remove_dir(dir: &Path) -> Result<()> {
 fn bail_io(dir: &Path, e: std::io::Error) -> Result<()> {
     Err(anyhow!(
         "remove cgroup {dir:?}: {}",
-        crate::config::describe_io(&e)
+        crate::error::describe_io(&e)
     ))
 }

@@ -206,7 +206,7 @@ fn set<'a>(object: &'a mut Value, what: &str, key: &str) -> Result<&'a mut Value
 
 fn read_json(path: &Path) -> Result<Value> {
     let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("read {path:?}: {}", crate::config::describe_io(&e)))?;
+        .map_err(|e| anyhow::anyhow!("read {path:?}: {}", crate::error::describe_io(&e)))?;
     serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{path:?}: invalid JSON: {e}"))
 }
 

@@ -13,11 +13,12 @@ pub fn read_bundle(bundle: &Path) -> Result<(PathBuf, Vec<u8>)> {
     match std::fs::metadata(&dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => bail!("bundle {dir:?}: not a directory"),
-        Err(err) => bail!("bundle {dir:?}: {}", describe_io(&err)),
+        Err(err) => bail!("bundle {dir:?}: {}", crate::error::describe_io(&err)),
     }
     let config_path = dir.join("config.json");
-    let bytes = std::fs::read(&config_path)
-        .map_err(|err| anyhow::anyhow!("read {config_path:?}: {}", describe_io(&err)))?;
+    let bytes = std::fs::read(&config_path).map_err(|err| {
+        anyhow::anyhow!("read {config_path:?}: {}", crate::error::describe_io(&err))
+    })?;
     Ok((dir, bytes))
 }
 
@@ -35,15 +36,6 @@ pub fn parse_spec(bytes: &[u8]) -> std::result::Result<Spec, String> {
     })?;
     de.end().map_err(|err| format!("invalid JSON: {err}"))?;
     Ok(spec)
-}
-
-/// An io::Error as words a person reads, without Rust's "(os error N)" tail.
-pub fn describe_io(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => err.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -73,5 +65,14 @@ mod tests {
     fn unknown_fields_are_accepted() {
         let spec = parse_spec(br#"{"ociVersion":"1.0.2","vendorThing":{"a":1}}"#).unwrap();
         assert_eq!(spec.version(), "1.0.2");
+    }
+
+    #[test]
+    fn unknown_capability_names_fail_to_parse() {
+        let err = parse_spec(
+            br#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_NOPE"]}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("process.capabilities.bounding"), "{err}");
     }
 }

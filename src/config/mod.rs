@@ -15,11 +15,12 @@ use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxDeviceType, PosixRlimitType, Spec};
 
+use crate::error::describe_io;
 use crate::security::attrs;
 use crate::security::capabilities::{self, CapsPlan};
 use crate::security::seccomp::{self, SeccompPlan};
 pub use host::{FixedHost, Host, SystemHost};
-pub use load::{describe_io, parse_spec, read_bundle};
+pub use load::{parse_spec, read_bundle};
 use mount_options::MountOptions;
 use namespaces::{
     check_mount_namespace, check_sysctl, plan_id_maps, plan_mount_idmap, plan_namespaces,

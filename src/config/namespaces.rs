@@ -9,7 +9,8 @@ use anyhow::{bail, Result};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::LinuxNamespaceType;
 
-use super::{describe_io, Host, IdmapPlan, MountPlan, NamespacePlan};
+use super::{Host, IdmapPlan, MountPlan, NamespacePlan};
+use crate::error::describe_io;
 
 /// One line of a uid or gid map: `size` ids from `container` on, seen as
 /// `host` on on the host.

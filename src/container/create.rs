@@ -15,11 +15,12 @@ use nix::unistd::Pid;
 
 use crate::cgroups::{self, CgroupManager, CgroupState};
 use crate::config::{plan_from_bundle, Plan};
+use crate::files::DirLock;
 use crate::logging;
 use crate::process::channel::{self, Message};
 use crate::process::init::{init_main, InitArgs};
 use crate::rootfs::host_mounts;
-use crate::state::{self, DirLock, StateRoot, StoredState, EXEC_FIFO};
+use crate::state::{self, StateRoot, StoredState, EXEC_FIFO};
 use crate::syscall::{pidfd_send_signal, proc_stat, CloneResult};
 
 pub struct CreateOptions {
@@ -660,6 +661,6 @@ fn finish_create(
 
 pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).with_context(|| format!("--pid-file {path:?}"))?;
-    state::write_atomic(&path, pid.to_string().as_bytes())
+    crate::files::write_atomic(&path, pid.to_string().as_bytes())
         .with_context(|| format!("--pid-file {path:?}"))
 }

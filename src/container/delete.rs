@@ -5,8 +5,9 @@
 use anyhow::{bail, Context, Result};
 
 use super::{Container, Status};
+use crate::files::DirLock;
 use crate::rootfs::host_mounts::HostMounts;
-use crate::state::{DirLock, StateRoot};
+use crate::state::StateRoot;
 use crate::syscall::pidfd_wait_exit;
 
 /// How long delete waits for a killed init to go (it cannot ignore SIGKILL;

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 
 use super::{Container, Status};
-use crate::state::DirLock;
+use crate::files::DirLock;
 
 pub fn pause(container: &Container) -> Result<()> {
     let id = container.id();

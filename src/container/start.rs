@@ -11,7 +11,8 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use super::{Container, Status};
-use crate::state::{DirLock, EXEC_FIFO};
+use crate::files::DirLock;
+use crate::state::EXEC_FIFO;
 use crate::syscall::poll_readable;
 
 /// How long start waits, after the init's "0", for execve to close the

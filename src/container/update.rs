@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 
 use super::{Container, Status};
-use crate::state::DirLock;
+use crate::files::DirLock;
 
 pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
     let id = container.id();

@@ -47,7 +47,7 @@ impl Message {
             Message::Cloned(pid) => format!("C{pid}").into_bytes(),
             Message::Error(text) => {
                 let mut out = b"E".to_vec();
-                out.extend_from_slice(shorten(text).as_bytes());
+                out.extend_from_slice(crate::error::shorten(text).as_bytes());
                 out
             }
         }
@@ -72,40 +72,6 @@ impl Message {
     }
 }
 
-/// The longest error text sent as it is. A packet must fit the socket's
-/// send buffer (about 208 KiB by default, `net.core.wmem_default`), or the
-/// send fails and the error is lost: a 1 MiB hostname once ended as "the
-/// init ended without a word". A person reads 4 KiB at most anyway.
-pub const MAX_ERROR_TEXT: usize = 4096;
-
-/// `text`, or, when longer than MAX_ERROR_TEXT, its head and its tail
-/// around a marker saying how much was cut: the head says what failed, the
-/// tail (the errno) why, and a long value quoted in between goes.
-pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.len() <= MAX_ERROR_TEXT {
-        return text.into();
-    }
-    let keep = (MAX_ERROR_TEXT - 64) / 2;
-    let head_end = char_boundary_at_or_before(text, keep);
-    let tail_start = char_boundary_at_or_before(text, text.len() - keep);
-    let cut = tail_start - head_end;
-    format!(
-        "{}[… {cut} bytes cut …]{}",
-        &text[..head_end],
-        &text[tail_start..]
-    )
-    .into()
-}
-
-/// The largest char boundary of `text` at or before byte `at`.
-fn char_boundary_at_or_before(text: &str, mut at: usize) -> usize {
-    at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
 /// The sync socket a process cloned from hull (the init, an exec'd
 /// process, the user-namespace helper) reports a panic on; -1 in hull.
 static PANIC_REPORT_FD: AtomicI32 = AtomicI32::new(-1);
@@ -115,6 +81,7 @@ static PANIC_REPORT_FD: AtomicI32 = AtomicI32::new(-1);
 /// create or exec fails cleanly instead of ending "without a word".
 pub fn report_panics_to(sync: BorrowedFd<'_>) {
     PANIC_REPORT_FD.store(sync.as_raw_fd(), Ordering::SeqCst);
+    crate::logging::report_child_panics_with(report_panic);
 }
 
 /// Send `text` as an `Error` to hull if this process reports its panics
@@ -221,6 +188,7 @@ impl RawFdCompat for std::os::fd::BorrowedFd<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::MAX_ERROR_TEXT;
 
     #[test]
     fn messages_round_trip() {
@@ -260,20 +228,5 @@ mod tests {
         let (cut, tail) = rest.split_once(" bytes cut …]").unwrap();
         let cut: usize = cut.parse().unwrap();
         assert_eq!(head.len() + cut + tail.len(), text.len());
-    }
-
-    #[test]
-    fn shorten_keeps_short_texts_and_char_boundaries() {
-        assert_eq!(shorten("mount: EPERM"), "mount: EPERM");
-        let exact = "x".repeat(MAX_ERROR_TEXT);
-        assert_eq!(shorten(&exact), exact);
-        // Multi-byte characters everywhere: every cut lands between two.
-        let wide = "é€😀".repeat(5000);
-        let short = shorten(&wide);
-        assert!(short.len() <= MAX_ERROR_TEXT);
-        assert!(
-            short.starts_with("é€😀") && short.ends_with("é€😀"),
-            "{short}"
-        );
     }
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fd_path;
 use crate::config::Plan;
-use crate::state::DirLock;
+use crate::files::DirLock;
 use crate::syscall::unescape_mountinfo;
 
 /// What delete needs to find the container's mounts: written before they

@@ -196,13 +196,4 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("CAP_SYS_RESOURCE"), "{warnings:?}");
     }
-
-    #[test]
-    fn unknown_capability_names_fail_to_parse() {
-        let err = crate::config::parse_spec(
-            br#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_NOPE"]}}}"#,
-        )
-        .unwrap_err();
-        assert!(err.contains("process.capabilities.bounding"), "{err}");
-    }
 }

@@ -468,7 +468,7 @@ pub const SAVED_FILE: &str = "seccomp.json";
 
 pub fn save(dir: &Path, spec: &LinuxSeccomp) -> Result<()> {
     let bytes = serde_json::to_vec(spec).context("encode linux.seccomp")?;
-    crate::state::write_atomic(&dir.join(SAVED_FILE), &bytes)
+    crate::files::write_atomic(&dir.join(SAVED_FILE), &bytes)
         .with_context(|| format!("save the seccomp profile in {dir:?}"))
 }
 

@@ -328,7 +328,7 @@ impl CgroupManager for Manager {
                     .write(true)
                     .open(&p)
                     .map(OwnedFd::from)
-                    .map_err(|e| anyhow!("open {p:?}: {}", crate::config::describe_io(&e)))
+                    .map_err(|e| anyhow!("open {p:?}: {}", crate::error::describe_io(&e)))
             })
             .collect()
     }

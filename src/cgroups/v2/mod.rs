@@ -178,7 +178,7 @@ impl CgroupManager for Manager {
             anyhow!(
                 "open cgroup {:?}: {}",
                 self.dir,
-                crate::config::describe_io(&e)
+                crate::error::describe_io(&e)
             )
         })?;
         bpf::attach(rules, dir.as_fd()).context("linux.resources.devices")

@@ -1,0 +1,97 @@
+//! Files hull writes and locks: replaced whole (a reader sees the old file
+//! or the new one) and container directories locked while changed.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// An exclusive lock on a container directory, held until dropped.
+pub struct DirLock {
+    file: File,
+}
+
+impl DirLock {
+    pub fn lock(dir: &Path) -> std::io::Result<DirLock> {
+        let file = File::open(dir)?;
+        // SAFETY: flock on an fd we own; no memory is touched.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(DirLock { file })
+    }
+}
+
+impl AsFd for DirLock {
+    /// The locked directory's fd: a dup shares the lock (an init holds one).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+/// Write `bytes` to `path` so that a reader sees the old file or the new one,
+/// never a part: temp file, fsync, rename, fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_file(path, bytes, true)
+}
+
+/// `write_atomic`, with the fsyncs only when `durable`.
+pub fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    let dir = path.parent().context("state path has no parent")?;
+    let name = path.file_name().context("state path has no file name")?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    // A stale temp file (or a planted symlink) is removed, never followed:
+    // the new one is created exclusively, without following symlinks.
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("remove stale {tmp:?}")),
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .mode(0o644)
+        .open(&tmp)
+        .with_context(|| format!("create {tmp:?}"))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|_| if durable { file.sync_all() } else { Ok(()) });
+    drop(file);
+    if let Err(err) = written {
+        // Nothing half-written stays behind (a full disk, say).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err).with_context(|| format!("write {tmp:?}"));
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("rename {tmp:?} to {path:?}"))?;
+    if durable {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("sync {dir:?}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_does_not_follow_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".x.pid.tmp")).unwrap();
+        write_atomic(&dir.path().join("x.pid"), b"42").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("x.pid")).unwrap(),
+            "42"
+        );
+        assert!(!dir.path().join("x.pid").is_symlink());
+    }
+}
