@@ -9,7 +9,7 @@ use nix::mount::MsFlags;
 use pathrs::flags::OpenFlags;
 use pathrs::Root;
 
-use super::{dir_perms, fd_path, mount_at, resolve};
+use super::fs::{dir_perms, fd_path, mount_at, resolve};
 
 pub struct Pty {
     pub master: OwnedFd,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use pathrs::{InodeType, Root};
 
-use super::{dir_perms, is_not_found};
+use super::fs::{dir_perms, is_not_found};
 use crate::config::DevicePlan;
 
 /// `bind_from_host`: in a user namespace mknod is not allowed; the host's
@@ -43,8 +43,8 @@ fn bind_device(root: &Root, d: &DevicePlan) -> Result<()> {
     if root.resolve_nofollow(&d.path).is_err() {
         root.create(&d.path, &InodeType::File(dir_perms(0o644)))?;
     }
-    let target = super::resolve(root, &d.path)?;
-    super::mount_at(
+    let target = super::fs::resolve(root, &d.path)?;
+    super::fs::mount_at(
         Some(&d.path),
         &target,
         None,

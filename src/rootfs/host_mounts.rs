@@ -20,7 +20,7 @@ use nix::mount::{umount2, MntFlags};
 use pathrs::Root;
 use serde::{Deserialize, Serialize};
 
-use super::fd_path;
+use super::fs::fd_path;
 use crate::config::Plan;
 use crate::files::DirLock;
 use crate::syscall::unescape_mountinfo;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use nix::mount::MsFlags;
 use pathrs::Root;
 
-use super::{dir_perms, fd_path, mount_at, resolve};
+use super::fs::{dir_perms, fd_path, mount_at, resolve};
 use crate::config::MountPlan;
 use crate::syscall::mount_setattr;
 
@@ -48,7 +48,7 @@ pub fn mount_entry(
             // The source's own flags stay unless an option clears them: a
             // remount replaces them all, and in a user namespace dropping
             // a locked one (nosuid of the host's mount, say) fails.
-            let kept = super::current_mount_flags(&mounted)? - m.options.cleared;
+            let kept = super::fs::current_mount_flags(&mounted)? - m.options.cleared;
             let flags = extra | kept;
             mount_at(
                 None,

@@ -9,7 +9,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{fstat, SFlag};
 use pathrs::Root;
 
-use super::{current_mount_flags, fd_path, is_not_found, mount_at, resolve};
+use super::fs::{current_mount_flags, fd_path, is_not_found, mount_at, resolve};
 
 pub fn make_readonly(root: &Root, path: &Path) -> Result<()> {
     let handle = match root.resolve(path) {

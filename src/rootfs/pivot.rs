@@ -63,8 +63,10 @@ pub fn move_root(rootfs: &Path) -> Result<()> {
 /// `root.readonly`: remount the new `/` read-only, keeping its other flags.
 pub fn remount_root_readonly() -> Result<()> {
     let st = nix::sys::statvfs::statvfs("/").context("statvfs \"/\"")?;
-    let flags =
-        super::mount_flags_of(&st) | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    let flags = super::fs::mount_flags_of(&st)
+        | MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY;
     mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .context("remount \"/\" read-only (root.readonly)")
 }
