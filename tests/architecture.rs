@@ -108,7 +108,7 @@ fn blank_literals(text: &str) -> String {
         {
             let hashes = raw_string_hashes(&b[i + 1..]).unwrap();
             let close: Vec<char> = std::iter::once('"')
-                .chain(std::iter::repeat_n('#', hashes))
+                .chain(std::iter::repeat('#').take(hashes))
                 .collect();
             // r, the hashes and the opening quote
             let start = i + 2 + hashes;
