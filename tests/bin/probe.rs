@@ -512,8 +512,8 @@ fn report() -> Value {
         libc::uname(&mut uts);
         uts
     };
-    // SAFETY: uname NUL-terminates its fields.
     let field = |f: &[libc::c_char]| {
+        // SAFETY: uname NUL-terminates its fields.
         unsafe { CStr::from_ptr(f.as_ptr()) }
             .to_string_lossy()
             .into_owned()
