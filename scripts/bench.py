@@ -272,7 +272,7 @@ def parse_args():
                     help="measured cycles per runtime (default: $N or 100)")
     ap.add_argument("--warmup", type=int, default=3, help="unmeasured cycles per runtime after the trial")
     ap.add_argument("--runtimes", default=os.environ.get("RUNTIMES", "hull runc crun"),
-                    help="space- or comma-separated names (default: 'hull runc crun')")
+                    help="space- or comma-separated names, or NAME=PATH for any binary (default: 'hull runc crun')")
     ap.add_argument("--hull", default=os.path.join(repo, "target/x86_64-unknown-linux-gnu/release/hull"))
     ap.add_argument("--runc", default=shutil.which("runc") or "/usr/sbin/runc")
     ap.add_argument("--crun", default=shutil.which("crun") or "/usr/bin/crun")
@@ -317,7 +317,10 @@ def main():
             make_bundle(args.bundle, os.path.join(workdir, "bundle-limits"), limits=True)
         tag = f"{os.getpid()}"
         for name in names:
-            binary = getattr(args, name, None) or shutil.which(name) or name
+            # NAME=PATH measures any binary under a name of its own (two
+            # builds of hull side by side, say).
+            name, _, path = name.partition("=")
+            binary = path or getattr(args, name, None) or shutil.which(name) or name
             if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
                 msg = f"{name}: {binary} not found or not executable"
                 if name in optional:
