@@ -186,3 +186,56 @@ pub fn io_error(err: &io::Error) -> io::Error {
         None => io::Error::new(err.kind(), err.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::host::{FixedHost, SystemHost};
+
+    fn spec(json: serde_json::Value) -> Spec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_paths_config_json_names_are_asked_about() {
+        let spec = spec(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "root": {"path": "rootfs"},
+            "mounts": [{"destination": "/a", "type": "bind", "source": "a"},
+                       {"destination": "/b", "type": "tmpfs", "source": "tmpfs"},
+                       {"destination": "/c", "source": "/c", "options": ["rbind"]}],
+            "linux": {"namespaces": [{"type": "network", "path": "/run/netns/x"},
+                                     {"type": "pid"}, {"type": "ipc", "path": "rel"}]}
+        }));
+        let facts = HostFacts::gather(Path::new("/bundle"), &spec, &FixedHost::default());
+        let rootfs = facts.rootfs.as_ref().unwrap();
+        assert_eq!(rootfs.path, Path::new("/bundle/rootfs"));
+        assert!(matches!(rootfs.dir_id, Ok(Some(_))));
+        let sources: Vec<&Path> = facts
+            .bind_sources
+            .iter()
+            .map(|(p, _)| p.as_path())
+            .collect();
+        assert_eq!(sources, [Path::new("/bundle/a"), Path::new("/c")]);
+        assert_eq!(facts.namespace_paths.len(), 1);
+        assert_eq!(facts.namespace_paths[0].kind, "network");
+        assert!(!facts.is_own_namespace(Path::new("/run/netns/x"), "network"));
+    }
+
+    #[test]
+    fn the_system_host_knows_its_own_namespaces() {
+        let spec = spec(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "linux": {"namespaces": [{"type": "network", "path": "/proc/self/ns/net"},
+                                     {"type": "pid", "path": "/no/such/ns"}]}
+        }));
+        let facts = HostFacts::gather(Path::new("/"), &spec, &SystemHost);
+        assert!(facts.rootfs.is_none());
+        assert!(facts.is_own_namespace(Path::new("/proc/self/ns/net"), "network"));
+        assert!(!facts.is_own_namespace(Path::new("/proc/self/ns/net"), "pid"));
+        assert!(facts
+            .namespace_exists(Path::new("/proc/self/ns/net"))
+            .is_ok());
+        assert!(facts.namespace_exists(Path::new("/no/such/ns")).is_err());
+    }
+}

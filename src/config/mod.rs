@@ -66,11 +66,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let readonly_paths = mounts::plan_paths(linux.readonly_paths(), "readonlyPaths")?;
     let sysctl = namespaces::plan_sysctl(&linux, &namespaces, facts)?;
     let (mut not_applied, mut warnings) = (Vec::new(), Vec::new());
-    let process = spec
-        .process()
-        .as_ref()
-        .context("process: missing (the container needs a process to run)")?;
-    let process = process::plan_process(process, &facts.process, &mut not_applied, &mut warnings)?;
+    let process = process::plan_container_process(spec, facts, &mut not_applied, &mut warnings)?;
     let mount_settings = mounts::mount_settings(spec, &linux, process.terminal);
     namespaces::check_mount_namespace(&namespaces, &mount_settings, facts)?;
     let (uid_mappings, gid_mappings) = idmaps::plan_id_maps(&linux, &namespaces)?;

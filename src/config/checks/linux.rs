@@ -113,6 +113,12 @@ mod tests {
     fn personality_is_a_domain() {
         let l = linux(serde_json::json!({"personality": {"domain": "LINUX32"}}));
         assert!(plan_personality(&l).unwrap().is_some());
+        let l = linux(serde_json::json!({"personality": {"domain": "LINUX", "flags": ["x"]}}));
+        let err = plan_personality(&l).unwrap_err();
+        assert!(
+            err.to_string().starts_with("linux.personality.flags"),
+            "{err}"
+        );
         assert_eq!(
             plan_personality(&linux(serde_json::json!({}))).unwrap(),
             None

@@ -245,6 +245,11 @@ mod tests {
         assert_eq!(mounts[1].source.as_deref(), Some(Path::new("/b/data")));
         assert!(mounts[1].options.flags.contains(MsFlags::MS_BIND));
         assert!(setup_dev(&mounts));
+        let dev = test_spec(serde_json::json!({"mounts": [
+            {"destination": "/dev", "type": "bind", "source": "/dev"}
+        ]}));
+        let dev = plan_mounts(bundle, &dev, &[], &HostFacts::default()).unwrap();
+        assert!(!setup_dev(&dev), "a bound /dev gets no default devices");
         let missing = HostFacts {
             bind_sources: vec![(
                 PathBuf::from("/b/data"),

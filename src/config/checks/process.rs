@@ -4,14 +4,28 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
-use oci_spec::runtime::{PosixRlimit, PosixRlimitType, Process};
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::{PosixRlimit, PosixRlimitType, Process, Spec};
 
-use crate::config::facts::ProcessFacts;
+use crate::config::facts::{HostFacts, ProcessFacts};
 use crate::config::plan::{ProcessPlan, Rlimit};
 use crate::config::strings;
 use crate::security::attrs;
 use crate::security::capabilities::{self, CapsPlan};
+
+/// `process` of config.json: required.
+pub fn plan_container_process(
+    spec: &Spec,
+    facts: &HostFacts,
+    not_applied: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<ProcessPlan> {
+    let process = spec
+        .process()
+        .as_ref()
+        .context("process: missing (the container needs a process to run)")?;
+    plan_process(process, &facts.process, not_applied, warnings)
+}
 
 /// Validate one process. Settings read but not applied go to
 /// `not_applied`, other notes (skipped capabilities) to `warnings`.
@@ -231,6 +245,17 @@ mod tests {
         assert_eq!(p.args, vec!["/bin/true"]);
         assert_eq!(p.console_size, Some((u16::MAX, 80)));
         assert!(p.capabilities.is_none());
+    }
+
+    #[test]
+    fn the_container_needs_a_process() {
+        let spec = crate::config::checks::test_spec(serde_json::json!({}));
+        let facts = HostFacts::default();
+        assert!(plan_container_process(&spec, &facts, &mut Vec::new(), &mut Vec::new()).is_ok());
+        let mut spec = spec;
+        spec.set_process(None);
+        let err = plan_container_process(&spec, &facts, &mut Vec::new(), &mut Vec::new());
+        assert!(err.unwrap_err().to_string().starts_with("process: missing"));
     }
 
     #[test]
