@@ -21,7 +21,8 @@ pub struct HostFacts {
     /// Each bind mount's source (absolute): lstat's answer.
     pub bind_sources: Vec<(PathBuf, io::Result<()>)>,
     pub process: ProcessFacts,
-    /// The seccomp filter flags this libseccomp and kernel apply.
+    /// The seccomp filter flags this libseccomp and kernel apply (empty
+    /// when the config has no profile).
     pub seccomp_flags: Vec<&'static str>,
 }
 
@@ -134,7 +135,11 @@ impl HostFacts {
             namespace_paths,
             bind_sources,
             process: ProcessFacts::gather(host),
-            seccomp_flags: host.seccomp_flags(),
+            // libseccomp is asked only for a config with a profile.
+            seccomp_flags: match linux.and_then(|l| l.seccomp().as_ref()) {
+                Some(_) => host.seccomp_flags(),
+                None => Vec::new(),
+            },
         }
     }
 

@@ -70,7 +70,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let mount_settings = mounts::mount_settings(spec, &linux, process.terminal);
     namespaces::check_mount_namespace(&namespaces, &mount_settings, facts)?;
     let (uid_mappings, gid_mappings) = idmaps::plan_id_maps(&linux, &namespaces)?;
-    let idmaps = idmaps::plan_mount_idmaps(spec, &mounts, &uid_mappings, &gid_mappings)?;
+    let mount_idmaps = idmaps::plan_mount_idmaps(spec, &mounts, &uid_mappings, &gid_mappings)?;
     let time_offsets = namespaces::plan_time_offsets(&linux, &namespaces)?;
     let cgroup = crate::cgroups::plan(
         linux.cgroups_path().as_deref(),
@@ -94,7 +94,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         hostname: spec.hostname().clone().filter(|h| !h.is_empty()),
         domainname: spec.domainname().clone().filter(|h| !h.is_empty()),
         setup_dev: mounts::setup_dev(&mounts),
-        mounts: mounts::with_idmaps(mounts, idmaps),
+        mounts: mounts::with_idmaps(mounts, mount_idmaps),
         devices,
         masked_paths,
         readonly_paths,
