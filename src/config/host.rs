@@ -27,6 +27,10 @@ pub trait Host {
     fn grantable_caps(&self) -> CapsHashSet;
     fn apparmor_enabled(&self) -> bool;
     fn selinux_enabled(&self) -> bool;
+    /// The seccomp filter flags this libseccomp and kernel apply.
+    fn seccomp_flags(&self) -> Vec<&'static str> {
+        crate::security::seccomp::supported_flags()
+    }
 }
 
 /// The real host.
@@ -51,7 +55,7 @@ impl Host for SystemHost {
     }
 
     fn is_own_namespace(&self, path: &Path, kind: &str) -> bool {
-        super::namespaces::is_own_namespace(path, kind)
+        is_own_namespace(path, kind)
     }
 
     fn grantable_caps(&self) -> CapsHashSet {
@@ -69,7 +73,8 @@ impl Host for SystemHost {
 
 /// A host that answers from its fields, without a syscall: every path
 /// exists as a directory (its own canonical form), no namespace file is
-/// hull's own, every capability is grantable.
+/// hull's own, every capability is grantable (the seccomp flags are still
+/// libseccomp's answer: they decide which filters this build can load).
 #[derive(Debug, Clone, Default)]
 pub struct FixedHost {
     pub apparmor: bool,
@@ -107,5 +112,22 @@ impl Host for FixedHost {
 
     fn selinux_enabled(&self) -> bool {
         self.selinux
+    }
+}
+
+/// Whether the namespace file at `path` is the one hull itself is in.
+fn is_own_namespace(path: &Path, kind: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let own = match kind {
+        "network" => "net",
+        "mount" => "mnt",
+        other => other,
+    };
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata(format!("/proc/self/ns/{own}")),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }

@@ -1,112 +1,16 @@
-//! `linux.seccomp`: the profile checked into a `SeccompPlan` before anything
-//! exists, built into a libseccomp filter in the container's process, loaded
-//! there, and (with `listenerPath`) its notify fd handed to the listener.
+//! `linux.seccomp` checked and turned into a `SeccompPlan`, before anything
+//! exists: each part of the profile by a step of its own, naming the field.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext};
 use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, LinuxSyscall,
 };
 
-/// The actions a profile may name (all of the runtime spec's).
-pub const ACTIONS: &[&str] = &[
-    "SCMP_ACT_ALLOW",
-    "SCMP_ACT_ERRNO",
-    "SCMP_ACT_KILL",
-    "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_TRAP",
-    "SCMP_ACT_TRACE",
-    "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY",
-];
-
-/// The argument operators a profile may name.
-pub const OPERATORS: &[&str] = &[
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-];
-
-/// The architectures the linked libseccomp (2.5) knows.
-pub const ARCHES: &[&str] = &[
-    "SCMP_ARCH_X86",
-    "SCMP_ARCH_X86_64",
-    "SCMP_ARCH_X32",
-    "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",
-    "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",
-    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",
-    "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32",
-    "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",
-    "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",
-    "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",
-    "SCMP_ARCH_PARISC64",
-    "SCMP_ARCH_RISCV64",
-];
-
-/// The architectures a filter on this host can hold (the native one's
-/// byte order): what `features` reports.
-pub fn usable_arches() -> Vec<&'static str> {
-    let Ok(mut trial) = ScmpFilterContext::new(ScmpAction::Allow) else {
-        return Vec::new();
-    };
-    ARCHES
-        .iter()
-        .copied()
-        .filter(|name| {
-            scmp_arch(name, "features")
-                .is_ok_and(|arch| arch == ScmpArch::native() || trial.add_arch(arch).is_ok())
-        })
-        .collect()
-}
-
-/// Every filter flag of the runtime spec; `supported_flags` says which of
-/// them this build and kernel apply.
-pub const FLAGS: &[&str] = &[
-    "SECCOMP_FILTER_FLAG_TSYNC",
-    "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-];
-
-/// The flags a profile may use here. TSYNC is always accepted (the process
-/// that loads the filter has one thread, as in runc); LOG and SPEC_ALLOW
-/// need the kernel support libseccomp's API level reports; WAIT_KILLABLE_RECV
-/// needs libseccomp 2.6.
-pub fn supported_flags() -> Vec<&'static str> {
-    let api = libseccomp::get_api();
-    let mut flags = vec!["SECCOMP_FILTER_FLAG_TSYNC"];
-    if api >= 3 {
-        flags.push("SECCOMP_FILTER_FLAG_LOG");
-    }
-    if api >= 4 {
-        flags.push("SECCOMP_FILTER_FLAG_SPEC_ALLOW");
-    }
-    flags
-}
-
-/// The linked libseccomp's version, like "2.5.4".
-pub fn library_version() -> String {
-    match libseccomp::ScmpVersion::current() {
-        Ok(v) => format!("{}.{}.{}", v.major, v.minor, v.micro),
-        Err(_) => "unknown".to_string(),
-    }
-}
+use super::names::{library_version, scmp_arch, supported_flags, FIELD};
 
 /// Where the notify fd goes, and what the listener is told with it.
 #[derive(Debug, Clone)]
@@ -117,21 +21,21 @@ pub struct Listener {
 
 /// One libseccomp rule: a syscall (native number) with its conditions.
 #[derive(Debug, Clone, PartialEq)]
-struct Rule {
-    name: String,
-    syscall: i32,
-    action: ScmpAction,
-    conditions: Vec<ScmpArgCompare>,
+pub(super) struct Rule {
+    pub(super) name: String,
+    pub(super) syscall: i32,
+    pub(super) action: ScmpAction,
+    pub(super) conditions: Vec<ScmpArgCompare>,
 }
 
 /// A validated profile, ready to be built into a filter.
 #[derive(Debug, Clone)]
 pub struct SeccompPlan {
-    default_action: ScmpAction,
-    arches: Vec<ScmpArch>,
-    log: bool,
-    spec_allow: bool,
-    rules: Vec<Rule>,
+    pub(super) default_action: ScmpAction,
+    pub(super) arches: Vec<ScmpArch>,
+    pub(super) log: bool,
+    pub(super) spec_allow: bool,
+    pub(super) rules: Vec<Rule>,
     /// Some when a rule notifies: the fd is sent there.
     pub listener: Option<Listener>,
 }
@@ -142,8 +46,6 @@ impl SeccompPlan {
         self.listener.is_some()
     }
 }
-
-const FIELD: &str = "linux.seccomp";
 
 fn action_name(a: LinuxSeccompAction) -> String {
     a.to_string()
@@ -173,25 +75,6 @@ fn scmp_action(
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
     })
-}
-
-fn scmp_arch(name: &str, field: &str) -> Result<ScmpArch> {
-    let arch: ScmpArch = name
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{field} {name:?}: unknown architecture"))?;
-    let known = CString::new(name.trim_start_matches("SCMP_ARCH_").to_ascii_lowercase())
-        .map(|c| {
-            // SAFETY: a NUL-terminated string; the call only reads it.
-            unsafe { libseccomp_sys::seccomp_arch_resolve_name(c.as_ptr()) }
-        })
-        .unwrap_or(0);
-    if known == 0 && arch != ScmpArch::Native {
-        bail!(
-            "{field} {name:?}: not supported by libseccomp {}",
-            library_version()
-        );
-    }
-    Ok(arch)
 }
 
 /// One argument condition. For MASKED_EQ `value` is the mask and
@@ -226,24 +109,60 @@ fn resolve_syscall(name: &str) -> Option<i32> {
     (nr != libseccomp_sys::__NR_SCMP_ERROR).then_some(nr)
 }
 
-/// Check `linux.seccomp` and turn it into a plan. Warnings (ignored
-/// fields) go to `warnings`.
+/// Check `linux.seccomp` and turn it into a plan, with the flags this
+/// libseccomp and kernel apply. Warnings (ignored fields) go to `warnings`.
 pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan> {
+    plan_with_flags(s, &supported_flags(), warnings)
+}
+
+/// `plan` with `supported`, the filter flags the host applies (config's
+/// host facts).
+pub fn plan_with_flags(
+    s: &LinuxSeccomp,
+    supported: &[&str],
+    warnings: &mut Vec<String>,
+) -> Result<SeccompPlan> {
+    let default_action = plan_default_action(s)?;
+    let arches = plan_arches(s)?;
+    let (log, spec_allow) = plan_flags(s, supported)?;
+    let mut rules = Vec::new();
+    let mut notify_at = None;
+    for (i, call) in s.syscalls().iter().flatten().enumerate() {
+        if plan_syscall(i, call, default_action, &mut rules, warnings)? {
+            notify_at.get_or_insert(i);
+        }
+    }
+    let listener = plan_listener(s, notify_at)?;
+    Ok(SeccompPlan {
+        default_action,
+        arches,
+        log,
+        spec_allow,
+        rules,
+        listener,
+    })
+}
+
+/// `defaultAction` and `defaultErrnoRet`: anything but NOTIFY.
+fn plan_default_action(s: &LinuxSeccomp) -> Result<ScmpAction> {
     let default = s.default_action();
     if default == LinuxSeccompAction::ScmpActNotify {
         bail!(
             "{FIELD}.defaultAction \"SCMP_ACT_NOTIFY\": not allowed as the default action (the runtime's own syscalls would wait on the listener)"
         );
     }
-    let default_action = scmp_action(
+    scmp_action(
         default,
         s.default_errno_ret(),
         &format!("{FIELD}.defaultErrnoRet"),
-    )?;
+    )
+}
 
+/// `architectures`: known ones, of the native byte order. A filter holds
+/// architectures of one byte order only: tried here on a throwaway
+/// filter, so a mix fails before anything exists.
+fn plan_arches(s: &LinuxSeccomp) -> Result<Vec<ScmpArch>> {
     let mut arches = Vec::new();
-    // A filter holds architectures of one byte order only: tried here on a
-    // throwaway filter, so a mix fails before anything exists.
     let mut trial = ScmpFilterContext::new(ScmpAction::Allow)
         .map_err(|e| anyhow::anyhow!("{FIELD}: create a filter: {e}"))?;
     for (i, a) in s.architectures().iter().flatten().enumerate() {
@@ -260,10 +179,12 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan>
         }
         arches.push(arch);
     }
-    drop(trial);
+    Ok(arches)
+}
 
+/// `flags`: (LOG, SPEC_ALLOW), each only where `supported` has it.
+fn plan_flags(s: &LinuxSeccomp, supported: &[&str]) -> Result<(bool, bool)> {
     let (mut log, mut spec_allow) = (false, false);
-    let supported = supported_flags();
     for (i, f) in s.flags().iter().flatten().enumerate() {
         let name = f.to_string();
         let field = format!("{FIELD}.flags[{i}]");
@@ -286,86 +207,100 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan>
             }
         }
     }
+    Ok((log, spec_allow))
+}
 
-    let mut rules = Vec::new();
-    let mut notify_at = None;
-    for (i, call) in s.syscalls().iter().flatten().enumerate() {
-        let field = format!("{FIELD}.syscalls[{i}]");
-        if call.names().is_empty() {
-            bail!("{field}.names: empty (name at least one syscall)");
+/// `syscalls[i]`: its rules added to `rules`; true when its action notifies.
+fn plan_syscall(
+    i: usize,
+    call: &LinuxSyscall,
+    default_action: ScmpAction,
+    rules: &mut Vec<Rule>,
+    warnings: &mut Vec<String>,
+) -> Result<bool> {
+    let field = format!("{FIELD}.syscalls[{i}]");
+    if call.names().is_empty() {
+        bail!("{field}.names: empty (name at least one syscall)");
+    }
+    let act = call.action();
+    if call.errno_ret().is_some()
+        && !matches!(
+            act,
+            LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+        )
+    {
+        warnings.push(format!(
+            "{field}.errnoRet: ignored, only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return it (action is {})",
+            action_name(act)
+        ));
+    }
+    let action = scmp_action(act, call.errno_ret(), &format!("{field}.errnoRet"))?;
+    let groups = condition_groups(&field, call)?;
+    for (k, name) in call.names().iter().enumerate() {
+        if name.is_empty() {
+            bail!("{field}.names[{k}]: empty syscall name");
         }
-        let act = call.action();
-        if call.errno_ret().is_some()
-            && !matches!(
-                act,
-                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-            )
-        {
-            warnings.push(format!(
-                "{field}.errnoRet: ignored, only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return it (action is {})",
-                action_name(act)
+        if act == LinuxSeccompAction::ScmpActNotify && name == "sendmsg" {
+            bail!(
+                "{field}: SCMP_ACT_NOTIFY on \"sendmsg\" is not allowed (the notify fd itself is sent with it)"
+            );
+        }
+        let Some(syscall) = resolve_syscall(name) else {
+            crate::logging::debug(&format!(
+                "{field}: syscall {name:?} unknown to libseccomp {}, skipped",
+                library_version()
             ));
-        }
-        let action = scmp_action(act, call.errno_ret(), &format!("{field}.errnoRet"))?;
-        if act == LinuxSeccompAction::ScmpActNotify {
-            notify_at.get_or_insert(i);
-        }
-        let args = call.args().clone().unwrap_or_default();
-        for (j, a) in args.iter().enumerate() {
-            if a.index() > 5 {
-                bail!(
-                    "{field}.args[{j}].index {}: a syscall has 6 arguments (0 to 5)",
-                    a.index()
-                );
-            }
-        }
-        let conditions: Vec<ScmpArgCompare> = args
-            .iter()
-            .map(|a| scmp_compare(a.index() as u32, a.op(), a.value(), a.value_two()))
-            .collect();
-        // Two conditions on one argument cannot both hold in one libseccomp
-        // rule: then each is a rule of its own (either matches), as in runc.
-        let mut indexes: Vec<usize> = args.iter().map(|a| a.index()).collect();
-        indexes.sort_unstable();
-        indexes.dedup();
-        let groups: Vec<Vec<ScmpArgCompare>> = if indexes.len() < args.len() {
-            conditions.iter().map(|c| vec![*c]).collect()
-        } else {
-            vec![conditions]
+            continue;
         };
-        for (k, name) in call.names().iter().enumerate() {
-            if name.is_empty() {
-                bail!("{field}.names[{k}]: empty syscall name");
-            }
-            if act == LinuxSeccompAction::ScmpActNotify && name == "sendmsg" {
-                bail!(
-                    "{field}: SCMP_ACT_NOTIFY on \"sendmsg\" is not allowed (the notify fd itself is sent with it)"
-                );
-            }
-            let Some(syscall) = resolve_syscall(name) else {
-                crate::logging::debug(&format!(
-                    "{field}: syscall {name:?} unknown to libseccomp {}, skipped",
-                    library_version()
-                ));
-                continue;
-            };
-            // A rule that does what the default does is redundant, and
-            // libseccomp refuses it: skipped, as runc does.
-            if action == default_action {
-                continue;
-            }
-            for conditions in &groups {
-                rules.push(Rule {
-                    name: name.clone(),
-                    syscall,
-                    action,
-                    conditions: conditions.clone(),
-                });
-            }
+        // A rule that does what the default does is redundant, and
+        // libseccomp refuses it: skipped, as runc does.
+        if action == default_action {
+            continue;
+        }
+        for conditions in &groups {
+            rules.push(Rule {
+                name: name.clone(),
+                syscall,
+                action,
+                conditions: conditions.clone(),
+            });
         }
     }
+    Ok(act == LinuxSeccompAction::ScmpActNotify)
+}
 
-    let listener = match (s.listener_path(), notify_at) {
+/// `syscalls[i].args` (`field` is the syscall's path): the condition sets,
+/// one rule each. Conditions on different arguments are one set (all must
+/// hold); two conditions on one argument cannot both hold in one libseccomp
+/// rule: then each is a set of its own (either matches), as in runc.
+fn condition_groups(field: &str, call: &LinuxSyscall) -> Result<Vec<Vec<ScmpArgCompare>>> {
+    let args = call.args().clone().unwrap_or_default();
+    for (j, a) in args.iter().enumerate() {
+        if a.index() > 5 {
+            bail!(
+                "{field}.args[{j}].index {}: a syscall has 6 arguments (0 to 5)",
+                a.index()
+            );
+        }
+    }
+    let conditions: Vec<ScmpArgCompare> = args
+        .iter()
+        .map(|a| scmp_compare(a.index() as u32, a.op(), a.value(), a.value_two()))
+        .collect();
+    let mut indexes: Vec<usize> = args.iter().map(|a| a.index()).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    Ok(if indexes.len() < args.len() {
+        conditions.iter().map(|c| vec![*c]).collect()
+    } else {
+        vec![conditions]
+    })
+}
+
+/// `listenerPath` and `listenerMetadata`: an absolute socket path, required
+/// when a rule notifies (`notify_at`, the first such syscall entry).
+fn plan_listener(s: &LinuxSeccomp, notify_at: Option<usize>) -> Result<Option<Listener>> {
+    Ok(match (s.listener_path(), notify_at) {
         (None, Some(i)) => bail!(
             "{FIELD}.syscalls[{i}].action \"SCMP_ACT_NOTIFY\": needs {FIELD}.listenerPath (the unix socket that receives the notify fd)"
         ),
@@ -378,158 +313,13 @@ pub fn plan(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<SeccompPlan>
         }),
         (Some(_), None) => None,
         (None, None) => None,
-    };
-    Ok(SeccompPlan {
-        default_action,
-        arches,
-        log,
-        spec_allow,
-        rules,
-        listener,
     })
-}
-
-/// A filter built from a plan, loaded later by `load`.
-pub struct Filter {
-    ctx: ScmpFilterContext,
-    notifies: bool,
-}
-
-/// Build the libseccomp filter of `plan` (in the process that loads it).
-pub fn build(plan: &SeccompPlan) -> Result<Filter> {
-    let err =
-        |what: &str, e: libseccomp::error::SeccompError| anyhow::anyhow!("{FIELD}: {what}: {e}");
-    let mut ctx =
-        ScmpFilterContext::new(plan.default_action).map_err(|e| err("create the filter", e))?;
-    // libseccomp would set no_new_privs when loading; only
-    // process.noNewPrivileges decides that.
-    ctx.set_ctl_nnp(false)
-        .map_err(|e| err("leave no_new_privs alone", e))?;
-    for arch in &plan.arches {
-        if *arch != ScmpArch::Native {
-            ctx.add_arch(*arch)
-                .map_err(|e| {
-                    err(
-                        &format!("add architecture {arch:?} (one filter holds architectures of one byte order)"),
-                        e,
-                    )
-                })?;
-        }
-    }
-    if plan.log {
-        ctx.set_ctl_log(true)
-            .map_err(|e| err("SECCOMP_FILTER_FLAG_LOG", e))?;
-    }
-    if plan.spec_allow {
-        ctx.set_ctl_ssb(true)
-            .map_err(|e| err("SECCOMP_FILTER_FLAG_SPEC_ALLOW", e))?;
-    }
-    for rule in &plan.rules {
-        let syscall = libseccomp::ScmpSyscall::from_raw_syscall(rule.syscall);
-        let added = if rule.conditions.is_empty() {
-            ctx.add_rule(rule.action, syscall)
-        } else {
-            ctx.add_rule_conditional(rule.action, syscall, &rule.conditions)
-        };
-        added.map_err(|e| err(&format!("add the rule for {:?}", rule.name), e))?;
-    }
-    Ok(Filter {
-        ctx,
-        notifies: plan.notifies(),
-    })
-}
-
-impl Filter {
-    pub fn notifies(&self) -> bool {
-        self.notifies
-    }
-
-    /// Load the filter into the calling process; the notify fd when the
-    /// filter notifies.
-    pub fn load(&self) -> Result<Option<OwnedFd>> {
-        self.ctx
-            .load()
-            .map_err(|e| anyhow::anyhow!("{FIELD}: load the filter: {e}"))?;
-        if !self.notifies {
-            return Ok(None);
-        }
-        let fd = self
-            .ctx
-            .get_notify_fd()
-            .map_err(|e| anyhow::anyhow!("{FIELD}: get the notify fd: {e}"))?;
-        // SAFETY: libseccomp made this fd for the filter and hands it to us.
-        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-}
-
-/// The profile kept in the container's state dir: `exec` applies the
-/// container's filter as it was at create, whatever the bundle says now.
-pub const SAVED_FILE: &str = "seccomp.json";
-
-pub fn save(dir: &Path, spec: &LinuxSeccomp) -> Result<()> {
-    let bytes = serde_json::to_vec(spec).context("encode linux.seccomp")?;
-    crate::files::write_atomic(&dir.join(SAVED_FILE), &bytes)
-        .with_context(|| format!("save the seccomp profile in {dir:?}"))
-}
-
-/// The saved profile of the container in `dir`, planned again.
-pub fn load_saved(dir: &Path) -> Result<Option<SeccompPlan>> {
-    let path = dir.join(SAVED_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("read {path:?}")),
-    };
-    let spec: LinuxSeccomp =
-        serde_json::from_slice(&bytes).with_context(|| format!("parse {path:?}"))?;
-    plan(&spec, &mut Vec::new()).map(Some)
-}
-
-/// hull's side of a `SeccompFd` sync message: the fd that came with it
-/// goes to the listener, with `state` (the container's state JSON text).
-pub fn forward(listener: &Listener, passed: Option<OwnedFd>, pid: i32, state: &str) -> Result<()> {
-    let fd = passed.with_context(|| format!("{FIELD}: the notify fd did not arrive"))?;
-    let state: serde_json::Value =
-        serde_json::from_str(state).context("encode the container state")?;
-    send_to_listener(listener, &fd, pid, &state)
-}
-
-/// Send the notify fd to the listener with the container process state
-/// (runtime spec "containerProcessState"): `pid` is the process that got the
-/// filter, `state` the container's state JSON.
-pub fn send_to_listener(
-    listener: &Listener,
-    notify_fd: &OwnedFd,
-    pid: i32,
-    state: &serde_json::Value,
-) -> Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-    let path: &Path = &listener.path;
-    let message = serde_json::json!({
-        "ociVersion": crate::OCI_VERSION,
-        "fds": ["seccompFd"],
-        "pid": pid,
-        "metadata": listener.metadata,
-        "state": state,
-    });
-    let bytes = serde_json::to_vec(&message).context("encode the container process state")?;
-    let socket = std::os::unix::net::UnixStream::connect(path)
-        .with_context(|| format!("{FIELD}.listenerPath {path:?}: connect"))?;
-    let fds = [notify_fd.as_raw_fd()];
-    sendmsg::<UnixAddr>(
-        socket.as_raw_fd(),
-        &[std::io::IoSlice::new(&bytes)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )
-    .with_context(|| format!("{FIELD}.listenerPath {path:?}: send the notify fd"))?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn profile(json: serde_json::Value) -> LinuxSeccomp {
         serde_json::from_value(json).expect("a LinuxSeccomp")
@@ -710,10 +500,7 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_arch_is_known_and_builds() {
-        for arch in ARCHES {
-            scmp_arch(arch, "test").unwrap();
-        }
+    fn arches_of_another_byte_order_are_refused() {
         // Big-endian MIPS cannot join the (little-endian) native x86_64.
         let err = plan_of(serde_json::json!({
             "defaultAction": "SCMP_ACT_ALLOW",
@@ -725,28 +512,5 @@ mod tests {
                 .starts_with("linux.seccomp.architectures[1] \"SCMP_ARCH_MIPS\": cannot share"),
             "{err}"
         );
-        let p = plan_of(serde_json::json!({
-            "defaultAction": "SCMP_ACT_ERRNO",
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-            "flags": supported_flags(),
-            "syscalls": [{"names": ["read", "socketcall"], "action": "SCMP_ACT_ALLOW"},
-                         {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                          "args": [{"index": 0, "value": 4294967295u64, "op": "SCMP_CMP_EQ"}]}]
-        }))
-        .unwrap();
-        build(&p).unwrap();
-    }
-
-    #[test]
-    fn api_lists() {
-        assert_eq!(ACTIONS.len(), 9);
-        assert_eq!(OPERATORS.len(), 7);
-        assert!(library_version().starts_with("2."));
-        for op in OPERATORS {
-            let _: LinuxSeccompOperator = op.parse().unwrap();
-        }
-        for a in ACTIONS {
-            let _: LinuxSeccompAction = a.parse().unwrap();
-        }
     }
 }
