@@ -49,12 +49,12 @@ fn out_dir() -> PathBuf {
 /// The planners that follow a plan, all pure: everything the plan feeds
 /// before a syscall consumes it.
 fn exercise(plan: &Plan, small_seccomp: bool) {
-    use hull::cgroups::{devices, v1, v2};
+    use hull::cgroups::{v1, v2};
     let r = &plan.cgroup.resources;
     let _ = v1::convert(r);
     let _ = v2::convert(r, &mut Vec::new());
-    let _ = devices::v1_writes(&plan.cgroup.devices);
-    let _ = devices::bpf::program(&plan.cgroup.devices);
+    let _ = v1::devices::writes(&plan.cgroup.devices);
+    let _ = v2::devices::program(&plan.cgroup.devices);
     let _ = hull::config::id_map_text(&plan.uid_mappings);
     // libseccomp takes ~10 ms (debug) for an engine's 400-syscall profile:
     // only small filters are built every time.

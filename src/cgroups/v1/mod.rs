@@ -3,6 +3,7 @@
 
 mod blkio;
 mod cpu;
+pub mod devices;
 pub mod limits;
 mod memory;
 mod stats;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cgroups::common::{self, Limits, Write};
-use crate::cgroups::devices::{self, DeviceRule};
+use crate::cgroups::devices::DeviceRule;
 use crate::cgroups::fs;
 use crate::cgroups::manager::{CgroupManager, CgroupState, Mode, SubCgroup};
 use crate::cgroups::path::{self, CGROUP_ROOT};
@@ -271,7 +272,7 @@ impl CgroupManager for Manager {
             crate::logging::warn("linux.resources.devices: no devices cgroup hierarchy on this host; device rules not applied");
             return Ok(());
         };
-        for (file, line) in devices::v1_writes(rules) {
+        for (file, line) in devices::writes(rules) {
             fs::write(dir, file, &line).context("linux.resources.devices")?;
         }
         Ok(())

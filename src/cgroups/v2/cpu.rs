@@ -14,7 +14,7 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 }
 
 pub fn writes(c: &LinuxCpu, out: &mut Vec<Write>) -> Result<()> {
-    // linux.resources.cpu.realtimeRuntime / realtimePeriod
+    // linux.resources.cpu.realtimeRuntime, linux.resources.cpu.realtimePeriod
     if c.realtime_runtime().is_some_and(|v| v != 0) || c.realtime_period().is_some_and(|v| v != 0) {
         bail!("linux.resources.cpu.realtimeRuntime/realtimePeriod: real-time cpu limits do not exist on cgroup v2");
     }

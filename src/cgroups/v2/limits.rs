@@ -34,7 +34,8 @@ pub fn writes(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<Vec<Writ
         io::writes(b, &mut out, warnings);
     }
     hugetlb::writes(r.hugepage_limits().as_deref().unwrap_or(&[]), &mut out);
-    // linux.resources.network.classID / priorities: no v2 controller.
+    // linux.resources.network.classID, linux.resources.network.priorities:
+    // no v2 controller.
     if r.network().as_ref().is_some_and(|n| {
         n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
     }) {

@@ -2,6 +2,7 @@
 //! cgroup.freeze, cgroup.kill and an eBPF device filter.
 
 mod cpu;
+pub mod devices;
 mod hugetlb;
 mod io;
 pub mod limits;
@@ -18,7 +19,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::cgroups::common::{self, Limits, Write};
-use crate::cgroups::devices::bpf;
 use crate::cgroups::devices::DeviceRule;
 use crate::cgroups::fs;
 use crate::cgroups::manager::{CgroupManager, CgroupState, Mode, SubCgroup};
@@ -158,7 +158,7 @@ impl CgroupManager for Manager {
                 crate::error::describe_io(&e)
             )
         })?;
-        bpf::attach(rules, dir.as_fd()).context("linux.resources.devices")
+        devices::attach(rules, dir.as_fd()).context("linux.resources.devices")
     }
 
     fn open_procs(&self) -> Result<Vec<OwnedFd>> {
