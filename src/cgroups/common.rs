@@ -54,6 +54,20 @@ pub struct Limits {
     /// linux.resources.memory.limit when memory.checkBeforeUpdate is set:
     /// `update` refuses a limit below the current usage.
     pub check_before_update: Option<i64>,
+    /// Why this backend cannot express the resources (the field named):
+    /// `check` reports it with what else the host cannot do, so a plan
+    /// does not depend on the host it is made on.
+    pub refused: Option<String>,
+}
+
+impl Limits {
+    /// `check`'s first step: the conversion's refusal, if any.
+    pub fn check_refused(&self) -> Result<()> {
+        match &self.refused {
+            Some(why) => Err(anyhow!("{why}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A cpuset list such as "0-3,7"; returns the numbers it names.
@@ -147,6 +161,7 @@ pub fn limits_with(writes: Vec<Write>, r: &oci_spec::runtime::LinuxResources) ->
         check_before_update: memory
             .filter(|m| m.check_before_update() == Some(true))
             .and_then(|m| m.limit()),
+        refused: None,
     }
 }
 

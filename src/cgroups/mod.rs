@@ -15,7 +15,7 @@ pub mod validate;
 
 use std::os::fd::OwnedFd;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use oci_spec::runtime::LinuxResources;
 
 pub use common::{Limits, Write};
@@ -30,8 +30,9 @@ pub use stats::Stats;
 pub struct CgroupPlan {
     /// `linux.cgroupsPath` as written (None when absent or empty).
     pub path: Option<String>,
-    /// The host's mode, which `limits` were converted for.
-    pub mode: Mode,
+    /// The host's mode, which `limits` were converted for, or why
+    /// /sys/fs/cgroup could not tell (reported when the cgroup is made).
+    pub mode: std::result::Result<Mode, String>,
     /// `linux.resources` as written (what is set decides how a joined
     /// cgroup is treated); never converted again.
     pub resources: LinuxResources,
@@ -85,7 +86,7 @@ pub fn detect_mode() -> Result<Mode> {
 
 /// The manager for a new container's cgroup: paths resolved on this host.
 pub fn manager_for(plan: &CgroupPlan, id: &str) -> Result<Box<dyn CgroupManager>> {
-    match plan.mode {
+    match plan.mode.as_ref().map_err(|why| anyhow!("{why}"))? {
         Mode::Unified => Ok(Box::new(v2::Manager::resolve(plan.path.as_deref(), id)?)),
         Mode::Legacy => Ok(Box::new(v1::Manager::resolve(plan.path.as_deref(), id)?)),
     }
@@ -105,6 +106,23 @@ pub fn convert(mode: Mode, r: &LinuxResources, warnings: &mut Vec<String>) -> Re
     match mode {
         Mode::Unified => v2::convert(r, warnings),
         Mode::Legacy => v1::convert(r),
+    }
+}
+
+/// As `convert`, with what the backend cannot express kept for `check`
+/// (the plan is made the same on every host; its warnings only when the
+/// conversion succeeds, as `check` printed them).
+fn convert_for_plan(mode: Mode, r: &LinuxResources, warnings: &mut Vec<String>) -> Limits {
+    let mut own = Vec::new();
+    match convert(mode, r, &mut own) {
+        Ok(limits) => {
+            warnings.append(&mut own);
+            limits
+        }
+        Err(err) => Limits {
+            refused: Some(format!("{err:#}")),
+            ..Limits::default()
+        },
     }
 }
 
@@ -129,8 +147,11 @@ pub fn plan(
     let resources = resources.cloned().unwrap_or_default();
     validate::validate(&resources, "linux.resources", warnings)?;
     let devices = devices::plan(resources.devices().as_deref().unwrap_or(&[]))?;
-    let mode = detect_mode()?;
-    let limits = convert(mode, &resources, warnings)?;
+    let mode = detect_mode().map_err(|err| format!("{err:#}"));
+    let limits = match &mode {
+        Ok(mode) => convert_for_plan(*mode, &resources, warnings),
+        Err(_) => Limits::default(),
+    };
     Ok(CgroupPlan {
         path,
         mode,

@@ -191,6 +191,7 @@ impl CgroupManager for Manager {
     }
 
     fn check(&self, limits: &Limits) -> Result<()> {
+        limits.check_refused()?;
         let memsw = self.memsw();
         for w in &limits.writes {
             let (dir, file, value) = self.target(w)?;

@@ -93,6 +93,7 @@ impl CgroupManager for Manager {
     }
 
     fn check(&self, limits: &Limits) -> Result<()> {
+        limits.check_refused()?;
         let available = self.available();
         for w in &limits.writes {
             if w.controller != "cgroup" && !available.contains(&w.controller) {
