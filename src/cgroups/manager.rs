@@ -38,8 +38,9 @@ pub struct CgroupState {
 pub trait CgroupManager {
     /// What state.json records to find this cgroup again.
     fn state(&self) -> CgroupState;
-    /// Check the converted limits against the host (controllers present,
-    /// cpus that exist) before anything is made.
+    /// Check the limits converted for this backend against the host (what
+    /// the backend refused, controllers present, cpus that exist) before
+    /// anything is made.
     fn check(&self, limits: &Limits) -> Result<()>;
     /// Make the directories (the ones that do not exist yet).
     fn create(&mut self) -> Result<()>;

@@ -109,9 +109,9 @@ pub fn convert(mode: Mode, r: &LinuxResources, warnings: &mut Vec<String>) -> Re
     }
 }
 
-/// As `convert`, with what the backend cannot express kept for `check`
-/// (the plan is made the same on every host; its warnings only when the
-/// conversion succeeds, as `check` printed them).
+/// As `convert`, with what the backend cannot express kept for `check`, so
+/// that a config plans the same on every host; the warnings only when the
+/// conversion succeeds (a refused config gets its one error line).
 fn convert_for_plan(mode: Mode, r: &LinuxResources, warnings: &mut Vec<String>) -> Limits {
     let mut own = Vec::new();
     match convert(mode, r, &mut own) {
