@@ -49,19 +49,12 @@ fn out_dir() -> PathBuf {
 /// The planners that follow a plan, all pure: everything the plan feeds
 /// before a syscall consumes it.
 fn exercise(plan: &Plan, small_seccomp: bool) {
-    use hull::cgroups::{devices, resources};
+    use hull::cgroups::{v1, v2};
     let r = &plan.cgroup.resources;
-    let _ = resources::v1_writes(r, &resources::V1Facts::default());
-    let facts = resources::V1Facts {
-        memory_limit_now: u64::MAX,
-        memsw: true,
-        blkio_weight_file: "blkio.bfq.weight",
-    };
-    let _ = resources::v1_writes(r, &facts);
-    let _ = resources::v2_writes(r, &resources::V2Facts::default(), &mut Vec::new());
-    let _ = resources::v2_writes(r, &resources::V2Facts { bfq: true }, &mut Vec::new());
-    let _ = devices::v1_writes(&plan.cgroup.devices);
-    let _ = devices::bpf::program(&plan.cgroup.devices);
+    let _ = v1::convert(r);
+    let _ = v2::convert(r, &mut Vec::new());
+    let _ = v1::devices::writes(&plan.cgroup.devices);
+    let _ = v2::devices::program(&plan.cgroup.devices);
     let _ = hull::config::id_map_text(&plan.uid_mappings);
     // libseccomp takes ~10 ms (debug) for an engine's 400-syscall profile:
     // only small filters are built every time.

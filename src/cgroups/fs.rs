@@ -1,10 +1,10 @@
 //! Reading and writing cgroup interface files, with errors that name the
-//! file, the value and the errno.
+//! file, the value and the errno; listing pids and enabling controllers.
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 
 /// Write `value` to `dir/file` in one write(2), as the kernel wants it.
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
@@ -64,6 +64,57 @@ pub fn read_procs(dir: &Path) -> Result<Vec<i32>> {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect())
+}
+
+/// Pids in `dir` and every cgroup below it.
+pub fn all_pids(dir: &Path) -> Result<Vec<i32>> {
+    let mut pids = read_procs(dir)?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {dir:?}"))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            pids.extend(all_pids(&entry.path())?);
+        }
+    }
+    Ok(pids)
+}
+
+/// Page sizes with a hugetlb.SIZE<suffix> file in `dir`.
+pub fn hugetlb_sizes(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut sizes: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let size = name.strip_prefix("hugetlb.")?.strip_suffix(suffix)?;
+            (!size.contains('.')).then(|| size.to_string())
+        })
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+/// cgroup2: enable `needed` in cgroup.subtree_control on every level from
+/// `root` down to `dir`'s parent, from the top (a controller must be on in
+/// the parent first). Levels that have them already are not written.
+pub fn enable_controllers(dir: &Path, root: &Path, needed: &[&str]) -> Result<()> {
+    if needed.is_empty() {
+        return Ok(());
+    }
+    let mut levels: Vec<&Path> = dir.ancestors().skip(1).collect();
+    levels.retain(|p| p.starts_with(root));
+    for level in levels.iter().rev() {
+        let on = read(level, "cgroup.subtree_control")?;
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|c| !on.split_whitespace().any(|o| o == **c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if !missing.is_empty() {
+            write(level, "cgroup.subtree_control", &missing.join(" "))
+                .context("enable controllers for the container's cgroup")?;
+        }
+    }
+    Ok(())
 }
 
 /// rmdir, retried while the last processes are still leaving (EBUSY);

@@ -6,6 +6,27 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+/// Where the cgroup filesystems are mounted.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The v1 controllers the kernel knows.
+pub const V1_CONTROLLERS: &[&str] = &[
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
 /// Reject what can never name a cgroup (NUL, newlines).
 pub fn check(path: &str) -> Result<()> {
     if path.contains(['\0', '\n']) {
@@ -97,7 +118,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
             continue;
         }
         let mount_point = PathBuf::from(unescape(pre[4]));
-        if !mount_point.starts_with(super::CGROUP_ROOT) {
+        if !mount_point.starts_with(CGROUP_ROOT) {
             continue;
         }
         let hierarchy = if fs_type == "cgroup2" {
@@ -105,7 +126,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
         } else {
             let known: Vec<&str> = post[2]
                 .split(',')
-                .filter(|o| o.starts_with("name=") || super::v1::CONTROLLERS.contains(o))
+                .filter(|o| o.starts_with("name=") || V1_CONTROLLERS.contains(o))
                 .collect();
             known.join(",")
         };

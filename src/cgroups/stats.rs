@@ -2,8 +2,11 @@
 //! (`{"cpu":…,"memory":…,"pids":…,"blkio":…,"hugetlb":…}`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
+
+use crate::cgroups::fs;
 
 fn zero(v: &u64) -> bool {
     *v == 0
@@ -101,6 +104,24 @@ pub struct Hugetlb {
     #[serde(skip_serializing_if = "zero")]
     pub max: u64,
     pub failcnt: u64,
+}
+
+/// hugetlb.SIZE.current/.events of a cgroup2 directory (a unified host's,
+/// or the cgroup2 beside a hybrid host's v1 hierarchies).
+pub fn hugetlb_v2(dir: &Path) -> BTreeMap<String, Hugetlb> {
+    fs::hugetlb_sizes(dir, ".max")
+        .into_iter()
+        .map(|size| {
+            let events = fs::read(dir, &format!("hugetlb.{size}.events")).unwrap_or_default();
+            let usage = fs::read_u64(dir, &format!("hugetlb.{size}.current")).unwrap_or(0);
+            let entry = Hugetlb {
+                usage,
+                max: 0,
+                failcnt: fs::keyed(&events, "max").unwrap_or(0),
+            };
+            (size, entry)
+        })
+        .collect()
 }
 
 /// v1 blkio files ("8:0 Read 4096" lines, a "Total" line) and v2 io.stat

@@ -135,7 +135,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     // Paths resolved and limits checked against the host while nothing
     // exists yet.
     let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id)?;
-    cgroup.check(&plan.cgroup.resources)?;
+    cgroup.check(&plan.cgroup.limits)?;
     // Without a mount namespace the mounts are made among hull's own:
     // root.path is claimed (locked, checked, recorded) before anything.
     let claim = host_mounts::claim(&plan)?;
@@ -300,8 +300,8 @@ fn is_permission_error(err: &anyhow::Error) -> bool {
 /// shared cgroups).
 fn setup_cgroup(cgroup: &mut dyn CgroupManager, plan: &Plan) -> Result<CgroupState> {
     cgroup.create()?;
+    cgroup.apply(&plan.cgroup.limits, false)?;
     let resources = &plan.cgroup.resources;
-    cgroup.apply(resources, false)?;
     if cgroup.state().owned || resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
         cgroup.apply_devices(&plan.cgroup.devices)?;
     }

@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 
 use super::{Container, Status};
+use crate::cgroups;
 use crate::files::DirLock;
 
 pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
@@ -14,13 +15,18 @@ pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
         bail!("cannot update container {id:?}: container not running (it has stopped)");
     }
     let mut warnings = Vec::new();
-    crate::cgroups::resources::validate_update(resources, &mut warnings)?;
-    for w in warnings {
+    cgroups::validate::validate_update(resources, &mut warnings)?;
+    for w in warnings.drain(..) {
         crate::logging::warn(&w);
     }
     let cgroup = container.require_cgroup()?;
-    cgroup.check(resources)?;
+    // Converted once, by the same backend code as a config's resources.
+    let limits = cgroups::convert(cgroup.state().mode, resources, &mut warnings)?;
+    for w in warnings {
+        crate::logging::warn(&w);
+    }
+    cgroup.check(&limits)?;
     cgroup
-        .apply(resources, true)
+        .apply(&limits, true)
         .with_context(|| format!("update container {id:?}"))
 }

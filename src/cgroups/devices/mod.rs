@@ -1,7 +1,6 @@
 //! Device access rules of a container's cgroup: `linux.resources.devices`
-//! plus runc's default allowed devices, as v1 lines or a v2 eBPF program.
-
-pub mod bpf;
+//! checked, plus runc's default allowed devices (v1/devices.rs turns them
+//! into devices.allow/deny lines, v2/devices.rs into an eBPF program).
 
 use anyhow::{bail, Result};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
@@ -108,54 +107,9 @@ pub fn plan(rules: &[LinuxDeviceCgroup]) -> Result<Vec<DeviceRule>> {
     Ok(out)
 }
 
-/// The rule as devices.allow/devices.deny take it: "c 1:3 rwm".
-pub fn v1_line(rule: &DeviceRule) -> String {
-    let kind = match rule.kind {
-        Kind::All => 'a',
-        Kind::Char => 'c',
-        Kind::Block => 'b',
-    };
-    let n = |v: Option<u32>| v.map_or("*".to_string(), |v| v.to_string());
-    let mut access = String::new();
-    for (bit, c) in [(READ, 'r'), (WRITE, 'w'), (MKNOD, 'm')] {
-        if rule.access & bit != 0 {
-            access.push(c);
-        }
-    }
-    format!("{kind} {}:{} {access}", n(rule.major), n(rule.minor))
-}
-
-/// v1 writes: deny everything first, then each rule in order.
-pub fn v1_writes(rules: &[DeviceRule]) -> Vec<(&'static str, String)> {
-    let mut out = vec![("devices.deny", "a".to_string())];
-    for r in rules {
-        let file = if r.allow {
-            "devices.allow"
-        } else {
-            "devices.deny"
-        };
-        out.push((file, v1_line(r)));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_and_order() {
-        let rules =
-            plan(&[serde_json::from_str(r#"{"allow":false,"access":"rwm"}"#).unwrap()]).unwrap();
-        let writes = v1_writes(&rules);
-        assert_eq!(writes[0], ("devices.deny", "a".to_string()));
-        assert_eq!(writes[1], ("devices.deny", "a *:* rwm".to_string()));
-        assert_eq!(writes[2], ("devices.allow", "c *:* m".to_string()));
-        assert_eq!(writes[3], ("devices.allow", "b *:* m".to_string()));
-        assert!(writes.contains(&("devices.allow", "c 136:* rwm".to_string())));
-        assert!(writes.contains(&("devices.allow", "c 1:3 rwm".to_string())));
-        assert_eq!(writes.len(), 2 + defaults().len());
-    }
 
     #[test]
     fn bad_rules_name_the_field() {

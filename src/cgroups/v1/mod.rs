@@ -1,37 +1,27 @@
 //! cgroup v1 (legacy and hybrid hosts): one directory per mounted hierarchy,
 //! named ones (name=systemd) and a hybrid host's cgroup2 included.
 
+mod blkio;
+mod cpu;
+pub mod devices;
+pub mod limits;
+mod memory;
 mod stats;
-pub use stats::hugetlb_sizes;
+
+pub use limits::convert;
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::LinuxResources;
 
-use super::devices::{self, DeviceRule};
-use super::resources::{self, V1Facts, Write};
-use super::{fs, path, CgroupManager, CgroupState, Mode, Stats};
-
-/// The v1 controllers the kernel knows.
-pub const CONTROLLERS: &[&str] = &[
-    "cpuset",
-    "cpu",
-    "cpuacct",
-    "blkio",
-    "memory",
-    "devices",
-    "freezer",
-    "net_cls",
-    "perf_event",
-    "net_prio",
-    "hugetlb",
-    "pids",
-    "rdma",
-    "misc",
-];
+use crate::cgroups::common::{self, Limits, Write};
+use crate::cgroups::devices::DeviceRule;
+use crate::cgroups::fs;
+use crate::cgroups::manager::{CgroupManager, CgroupState, Mode, SubCgroup};
+use crate::cgroups::path::{self, CGROUP_ROOT};
+use crate::cgroups::stats::{self as usage, Stats};
 
 /// The key of a hybrid host's cgroup2 hierarchy in the paths.
 pub const UNIFIED: &str = "unified";
@@ -79,10 +69,7 @@ impl Manager {
             paths.insert(key, m.mount_point.join(inner));
         }
         if paths.is_empty() {
-            bail!(
-                "no cgroup hierarchy is mounted under {}",
-                super::CGROUP_ROOT
-            );
+            bail!("no cgroup hierarchy is mounted under {}", CGROUP_ROOT);
         }
         Ok(Manager { paths, owned: true })
     }
@@ -123,37 +110,41 @@ impl Manager {
         d
     }
 
-    fn facts(&self) -> V1Facts {
-        let mem = self.dir("memory").map(Self::existing);
-        let blkio = self.dir("blkio").map(Self::existing);
-        V1Facts {
-            memory_limit_now: mem
-                .and_then(|d| fs::read_u64(d, "memory.limit_in_bytes").ok())
-                .unwrap_or(u64::MAX),
-            memsw: mem.is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists()),
-            blkio_weight_file: match blkio {
-                Some(d)
-                    if !d.join("blkio.weight").exists() && d.join("blkio.bfq.weight").exists() =>
-                {
-                    "blkio.bfq.weight"
-                }
-                _ => "blkio.weight",
-            },
-        }
+    /// memory.limit_in_bytes now (decides the order of memory and memsw).
+    fn memory_limit_now(&self) -> u64 {
+        self.dir("memory")
+            .map(Self::existing)
+            .and_then(|d| fs::read_u64(d, "memory.limit_in_bytes").ok())
+            .unwrap_or(u64::MAX)
+    }
+
+    /// memory.memsw.limit_in_bytes exists (swap accounting).
+    fn memsw(&self) -> bool {
+        self.dir("memory")
+            .map(Self::existing)
+            .is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists())
     }
 
     /// Where a write goes: its hierarchy, or on a hybrid host the cgroup2
     /// for hugetlb when only cgroup2 has it (its files are named the v2 way).
-    fn target(&self, w: &Write) -> Result<(PathBuf, String)> {
+    /// BFQ's weight file is written where only it exists (the disks' io
+    /// scheduler is BFQ), with the file and value the write names.
+    fn target(&self, w: &Write) -> Result<(PathBuf, String, String)> {
         if let Some(d) = self.dir(&w.controller) {
-            return Ok((d.to_path_buf(), w.file.clone()));
+            let here = Self::existing(d);
+            if let Some((file, value)) = &w.bfq {
+                if !here.join(&w.file).exists() && here.join(file).exists() {
+                    return Ok((d.to_path_buf(), file.clone(), value.clone()));
+                }
+            }
+            return Ok((d.to_path_buf(), w.file.clone(), w.value.clone()));
         }
         if w.controller == "hugetlb" {
             if let Some(u) = self.paths.get(UNIFIED) {
                 let avail = fs::read(Self::existing(u), "cgroup.controllers").unwrap_or_default();
                 if avail.split_whitespace().any(|c| c == "hugetlb") {
                     let file = w.file.replace(".limit_in_bytes", ".max");
-                    return Ok((u.clone(), file));
+                    return Ok((u.clone(), file, w.value.clone()));
                 }
             }
         }
@@ -164,39 +155,17 @@ impl Manager {
         )
     }
 
-    fn check_cpuset(&self, r: &LinuxResources) -> Result<()> {
-        let Some(cpu) = r.cpu() else { return Ok(()) };
+    fn check_cpuset(&self, limits: &Limits) -> Result<()> {
         let Some(dir) = self.dir("cpuset") else {
             return Ok(());
         };
         let parent = Self::existing(dir.parent().unwrap_or(dir));
-        for (name, list, file) in [
-            ("cpus", cpu.cpus(), "cpuset.effective_cpus"),
-            ("mems", cpu.mems(), "cpuset.effective_mems"),
-        ] {
-            let Some(list) = list.as_deref().filter(|l| !l.is_empty()) else {
-                continue;
-            };
-            let have = fs::read(parent, file)?;
-            check_subset(
-                &format!("linux.resources.cpu.{name}"),
-                list,
-                have.trim(),
-                parent,
-            )?;
-        }
-        Ok(())
+        common::check_cpuset(
+            limits,
+            parent,
+            ["cpuset.effective_cpus", "cpuset.effective_mems"],
+        )
     }
-}
-
-/// Every cpu/mem of `list` must be in `have` (the parent's effective set).
-pub fn check_subset(field: &str, list: &str, have: &str, parent: &Path) -> Result<()> {
-    let want = resources::parse_cpuset(list).map_err(|why| anyhow!("{field}: {list:?}: {why}"))?;
-    let have_set = resources::parse_cpuset(have).unwrap_or_default();
-    if let Some(missing) = want.iter().find(|c| !have_set.contains(c)) {
-        bail!("{field}: {list:?}: {missing} is not available (cgroup {parent:?} has {have:?})");
-    }
-    Ok(())
 }
 
 /// Copy cpuset.cpus/mems from the parent into a new v1 cpuset directory
@@ -221,26 +190,22 @@ impl CgroupManager for Manager {
         }
     }
 
-    fn check(&self, r: &LinuxResources) -> Result<()> {
-        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
-            bail!(
-                "linux.resources.unified: cgroup v2 keys cannot be applied on this cgroup v1 host"
-            );
-        }
-        let facts = self.facts();
-        for w in resources::v1_writes(r, &facts) {
-            self.target(&w)?;
-            if w.file == "memory.memsw.limit_in_bytes" && !facts.memsw {
+    fn check(&self, limits: &Limits) -> Result<()> {
+        limits.check_refused()?;
+        let memsw = self.memsw();
+        for w in &limits.writes {
+            let (dir, file, value) = self.target(w)?;
+            if w.file == "memory.memsw.limit_in_bytes" && !w.optional && !memsw {
                 bail!("{}: this kernel has no swap accounting (memory.memsw.limit_in_bytes is missing)", w.field);
             }
-            if w.controller == "blkio" && w.file == facts.blkio_weight_file {
-                let d = Self::existing(self.dir("blkio").unwrap_or(Path::new("/")));
-                if !d.join(&w.file).exists() {
-                    bail!("{}: {}: the blkio controller here has no weight file (blkio.weight or blkio.bfq.weight; the disks' io scheduler has no weights)", w.field, w.value);
-                }
+            if w.controller == "blkio"
+                && w.bfq.is_some()
+                && !Self::existing(&dir).join(&file).exists()
+            {
+                bail!("{}: {}: the blkio controller here has no weight file (blkio.weight or blkio.bfq.weight; the disks' io scheduler has no weights)", w.field, value);
             }
         }
-        self.check_cpuset(r)
+        self.check_cpuset(limits)
     }
 
     fn create(&mut self) -> Result<()> {
@@ -270,11 +235,12 @@ impl CgroupManager for Manager {
         Ok(())
     }
 
-    fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
+    fn apply(&self, limits: &Limits, update: bool) -> Result<()> {
         if update {
-            check_before_update(r, self.dir("memory"), "memory.usage_in_bytes")?;
+            common::check_before_update(limits, self.dir("memory"), "memory.usage_in_bytes")?;
         }
-        let writes = resources::v1_writes(r, &self.facts());
+        let mut writes = limits.writes.clone();
+        memory::order(&mut writes, self.memory_limit_now());
         if let Some(unified) = self.paths.get(UNIFIED) {
             // hugetlb from the cgroup2 beside: on in every level above.
             let on_unified: Vec<&str> = writes
@@ -288,12 +254,12 @@ impl CgroupManager for Manager {
                     .find(|m| m.fs_type == "cgroup2")
                     .map(|m| m.mount_point)
                     .context("the cgroup2 mount is gone")?;
-                super::v2::enable_controllers(unified, &root, &on_unified)?;
+                fs::enable_controllers(unified, &root, &on_unified)?;
             }
         }
         for w in writes {
-            let (dir, file) = self.target(&w)?;
-            match fs::write(&dir, &file, &w.value) {
+            let (dir, file, value) = self.target(&w)?;
+            match fs::write(&dir, &file, &value) {
                 Ok(()) => {}
                 Err(_) if w.optional && !dir.join(&file).exists() => {}
                 Err(err) => return Err(err.context(w.field.clone())),
@@ -307,7 +273,7 @@ impl CgroupManager for Manager {
             crate::logging::warn("linux.resources.devices: no devices cgroup hierarchy on this host; device rules not applied");
             return Ok(());
         };
-        for (file, line) in devices::v1_writes(rules) {
+        for (file, line) in devices::writes(rules) {
             fs::write(dir, file, &line).context("linux.resources.devices")?;
         }
         Ok(())
@@ -333,7 +299,7 @@ impl CgroupManager for Manager {
             .collect()
     }
 
-    fn sub_cgroup(&self, subs: &[super::SubCgroup]) -> Result<Box<dyn CgroupManager>> {
+    fn sub_cgroup(&self, subs: &[SubCgroup]) -> Result<Box<dyn CgroupManager>> {
         let mut paths = self.paths.clone();
         for sub in subs {
             let mut matched = false;
@@ -399,7 +365,7 @@ impl CgroupManager for Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        super::v2::all_pids(self.main_dir()?)
+        fs::all_pids(self.main_dir()?)
     }
 
     fn kill_all(&self) -> Result<()> {
@@ -429,7 +395,7 @@ impl CgroupManager for Manager {
         let mut s = stats::read(|c| self.dir(c));
         if self.dir("hugetlb").is_none() {
             if let Some(unified) = self.paths.get(UNIFIED) {
-                s.hugetlb = super::v2::stats::hugetlb(unified);
+                s.hugetlb = usage::hugetlb_v2(unified);
             }
         }
         Ok(s)
@@ -455,19 +421,4 @@ impl CgroupManager for Manager {
         }
         first_err.map_or(Ok(()), Err)
     }
-}
-
-/// checkBeforeUpdate: a new memory limit below what is in use now fails.
-pub fn check_before_update(r: &LinuxResources, mem: Option<&Path>, usage_file: &str) -> Result<()> {
-    let Some(m) = r.memory() else { return Ok(()) };
-    let (Some(true), Some(limit), Some(dir)) = (m.check_before_update(), m.limit(), mem) else {
-        return Ok(());
-    };
-    if limit > 0 {
-        let usage = fs::read_u64(dir, usage_file)?;
-        if (limit as u64) < usage {
-            bail!("linux.resources.memory.limit: {limit} is below the current usage of {usage} bytes (checkBeforeUpdate)");
-        }
-    }
-    Ok(())
 }

@@ -73,7 +73,7 @@ pub fn read<'a>(dir_of: impl Fn(&str) -> Option<&'a Path>) -> Stats {
         s.blkio.io_serviced_recursive = read("blkio.throttle.io_serviced_recursive");
     }
     if let Some(d) = dir_of("hugetlb") {
-        for size in hugetlb_sizes(d, ".limit_in_bytes") {
+        for size in fs::hugetlb_sizes(d, ".limit_in_bytes") {
             let get = |f: &str| fs::read_u64(d, &format!("hugetlb.{size}.{f}")).unwrap_or(0);
             s.hugetlb.insert(
                 size.clone(),
@@ -86,19 +86,4 @@ pub fn read<'a>(dir_of: impl Fn(&str) -> Option<&'a Path>) -> Stats {
         }
     }
     s
-}
-
-/// Page sizes with a hugetlb.SIZE<suffix> file in `dir`.
-pub fn hugetlb_sizes(dir: &Path, suffix: &str) -> Vec<String> {
-    let mut sizes: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            let size = name.strip_prefix("hugetlb.")?.strip_suffix(suffix)?;
-            (!size.contains('.')).then(|| size.to_string())
-        })
-        .collect();
-    sizes.sort();
-    sizes
 }

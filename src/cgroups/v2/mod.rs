@@ -1,34 +1,33 @@
 //! cgroup v2 (unified): one directory, controllers enabled down to it,
 //! cgroup.freeze, cgroup.kill and an eBPF device filter.
 
+mod cpu;
+pub mod devices;
+mod hugetlb;
+mod io;
+pub mod limits;
+mod memory;
+mod pids;
 pub mod stats;
+
+pub use limits::convert;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::LinuxResources;
 
-use super::devices::{bpf, DeviceRule};
-use super::resources::{self, V2Facts, Write};
-use super::{fs, path, CgroupManager, CgroupState, Mode, Stats, CGROUP_ROOT};
+use crate::cgroups::common::{self, Limits, Write};
+use crate::cgroups::devices::DeviceRule;
+use crate::cgroups::fs;
+use crate::cgroups::manager::{CgroupManager, CgroupState, Mode, SubCgroup};
+use crate::cgroups::path::{self, CGROUP_ROOT};
+use crate::cgroups::stats::Stats;
 
 pub struct Manager {
     dir: PathBuf,
     owned: bool,
-}
-
-/// Pids in `dir` and every cgroup below it.
-pub fn all_pids(dir: &Path) -> Result<Vec<i32>> {
-    let mut pids = fs::read_procs(dir)?;
-    for entry in std::fs::read_dir(dir).with_context(|| format!("read {dir:?}"))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            pids.extend(all_pids(&entry.path())?);
-        }
-    }
-    Ok(pids)
 }
 
 impl Manager {
@@ -71,21 +70,6 @@ impl Manager {
             .collect()
     }
 
-    fn facts(&self) -> V2Facts {
-        V2Facts {
-            bfq: self.dir.join("io.bfq.weight").exists(),
-        }
-    }
-
-    fn writes(&self, r: &LinuxResources) -> Result<Vec<Write>> {
-        let mut warnings = Vec::new();
-        let writes = resources::v2_writes(r, &self.facts(), &mut warnings)?;
-        for w in warnings {
-            crate::logging::warn(&w);
-        }
-        Ok(writes)
-    }
-
     /// Controllers the writes need, as subtree_control wants them enabled.
     fn needed(writes: &[Write]) -> Vec<&str> {
         let mut c: Vec<&str> = writes
@@ -108,10 +92,10 @@ impl CgroupManager for Manager {
         }
     }
 
-    fn check(&self, r: &LinuxResources) -> Result<()> {
-        let writes = self.writes(r)?;
+    fn check(&self, limits: &Limits) -> Result<()> {
+        limits.check_refused()?;
         let available = self.available();
-        for w in &writes {
+        for w in &limits.writes {
             if w.controller != "cgroup" && !available.contains(&w.controller) {
                 bail!(
                     "{}: the {:?} controller is not available in cgroup {:?}",
@@ -121,23 +105,11 @@ impl CgroupManager for Manager {
                 );
             }
         }
-        if let Some(cpu) = r.cpu() {
-            for (name, list, file) in [
-                ("cpus", cpu.cpus(), "cpuset.cpus.effective"),
-                ("mems", cpu.mems(), "cpuset.mems.effective"),
-            ] {
-                if let Some(list) = list.as_deref().filter(|l| !l.is_empty()) {
-                    let have = fs::read(self.parent(), file)?;
-                    super::v1::check_subset(
-                        &format!("linux.resources.cpu.{name}"),
-                        list,
-                        have.trim(),
-                        self.parent(),
-                    )?;
-                }
-            }
-        }
-        Ok(())
+        common::check_cpuset(
+            limits,
+            self.parent(),
+            ["cpuset.cpus.effective", "cpuset.mems.effective"],
+        )
     }
 
     fn create(&mut self) -> Result<()> {
@@ -151,20 +123,26 @@ impl CgroupManager for Manager {
         Ok(())
     }
 
-    fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
-        let writes = self.writes(r)?;
-        enable_controllers(&self.dir, Path::new(CGROUP_ROOT), &Self::needed(&writes))?;
+    fn apply(&self, limits: &Limits, update: bool) -> Result<()> {
+        let writes = &limits.writes;
+        fs::enable_controllers(&self.dir, Path::new(CGROUP_ROOT), &Self::needed(writes))?;
         if update {
-            super::v1::check_before_update(r, Some(&self.dir), "memory.current")?;
+            common::check_before_update(limits, Some(&self.dir), "memory.current")?;
         }
         for w in writes {
-            match fs::write(&self.dir, &w.file, &w.value) {
+            // BFQ's io.bfq.weight, where the kernel has it, takes blkio's
+            // weights as they are.
+            let (file, value) = match &w.bfq {
+                Some((file, value)) if self.dir.join(file).exists() => (file, value),
+                _ => (&w.file, &w.value),
+            };
+            match fs::write(&self.dir, file, value) {
                 Ok(()) => {}
-                Err(_) if w.optional && !self.dir.join(&w.file).exists() => {}
-                Err(err) if !self.dir.join(&w.file).exists() => {
+                Err(_) if w.optional && !self.dir.join(file).exists() => {}
+                Err(err) if !self.dir.join(file).exists() => {
                     return Err(err.context(format!(
                         "{}: the cgroup has no {:?} file (is the {:?} controller enabled?)",
-                        w.field, w.file, w.controller
+                        w.field, file, w.controller
                     )))
                 }
                 Err(err) => return Err(err.context(w.field.clone())),
@@ -181,7 +159,7 @@ impl CgroupManager for Manager {
                 crate::error::describe_io(&e)
             )
         })?;
-        bpf::attach(rules, dir.as_fd()).context("linux.resources.devices")
+        devices::attach(rules, dir.as_fd()).context("linux.resources.devices")
     }
 
     fn open_procs(&self) -> Result<Vec<OwnedFd>> {
@@ -189,7 +167,7 @@ impl CgroupManager for Manager {
         Ok(Vec::new())
     }
 
-    fn sub_cgroup(&self, subs: &[super::SubCgroup]) -> Result<Box<dyn CgroupManager>> {
+    fn sub_cgroup(&self, subs: &[SubCgroup]) -> Result<Box<dyn CgroupManager>> {
         // One hierarchy: one path, whatever controller it names.
         let [sub] = subs else {
             bail!("--cgroup: a cgroup v2 host takes one sub-cgroup path");
@@ -219,7 +197,7 @@ impl CgroupManager for Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        all_pids(&self.dir)
+        fs::all_pids(&self.dir)
     }
 
     fn kill_all(&self) -> Result<()> {
@@ -254,30 +232,6 @@ impl CgroupManager for Manager {
         }
         fs::remove_dir(&self.dir)
     }
-}
-
-/// Enable `needed` in cgroup.subtree_control on every level from `root`
-/// down to `dir`'s parent, from the top (a controller must be on in the
-/// parent first). Levels that have them already are not written.
-pub fn enable_controllers(dir: &Path, root: &Path, needed: &[&str]) -> Result<()> {
-    if needed.is_empty() {
-        return Ok(());
-    }
-    let mut levels: Vec<&Path> = dir.ancestors().skip(1).collect();
-    levels.retain(|p| p.starts_with(root));
-    for level in levels.iter().rev() {
-        let on = fs::read(level, "cgroup.subtree_control")?;
-        let missing: Vec<String> = needed
-            .iter()
-            .filter(|c| !on.split_whitespace().any(|o| o == **c))
-            .map(|c| format!("+{c}"))
-            .collect();
-        if !missing.is_empty() {
-            fs::write(level, "cgroup.subtree_control", &missing.join(" "))
-                .context("enable controllers for the container's cgroup")?;
-        }
-    }
-    Ok(())
 }
 
 /// Wait until cgroup.events says `key value`: the kernel signals each change

@@ -36,23 +36,6 @@ pub fn read(dir: &Path) -> Stats {
     let (bytes, ios) = stats::parse_io_stat(&fs::read(dir, "io.stat").unwrap_or_default());
     s.blkio.io_service_bytes_recursive = bytes;
     s.blkio.io_serviced_recursive = ios;
-    s.hugetlb = hugetlb(dir);
+    s.hugetlb = stats::hugetlb_v2(dir);
     s
-}
-
-/// hugetlb.SIZE.current/.events of a cgroup2 directory.
-pub fn hugetlb(dir: &Path) -> std::collections::BTreeMap<String, stats::Hugetlb> {
-    crate::cgroups::v1::hugetlb_sizes(dir, ".max")
-        .into_iter()
-        .map(|size| {
-            let events = fs::read(dir, &format!("hugetlb.{size}.events")).unwrap_or_default();
-            let usage = fs::read_u64(dir, &format!("hugetlb.{size}.current")).unwrap_or(0);
-            let entry = stats::Hugetlb {
-                usage,
-                max: 0,
-                failcnt: fs::keyed(&events, "max").unwrap_or(0),
-            };
-            (size, entry)
-        })
-        .collect()
 }

@@ -1,11 +1,12 @@
-//! The v2 device filter: an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE) built
-//! from the rules (last match wins, default deny), loaded and attached.
+//! linux.resources.devices on cgroup v2: an eBPF program
+//! (BPF_PROG_TYPE_CGROUP_DEVICE) built from the rules (last match wins,
+//! default deny), loaded and attached.
 
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use anyhow::{bail, Result};
 
-use super::{DeviceRule, Kind, MKNOD, READ, WRITE};
+use crate::cgroups::devices::{DeviceRule, Kind, MKNOD, READ, WRITE};
 
 /// One eBPF instruction as the kernel reads it (struct bpf_insn).
 #[repr(C)]
