@@ -1,5 +1,6 @@
 //! The state store: one directory per container under `--root`, holding
-//! `state.json` (written atomically) and `exec.fifo`, locked while changed.
+//! `state.json` (written atomically: everything later commands need from
+//! create time) and `exec.fifo`, locked while changed.
 
 use std::collections::HashMap;
 use std::os::unix::fs::DirBuilderExt;
@@ -46,6 +47,11 @@ pub struct StoredState {
     /// Without a mount namespace: its mounts below root.path on the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
+    /// linux.seccomp as config.json gave it: `exec` plans the filter of
+    /// its process from it (absent in state files from before, which kept
+    /// it in a file of its own, and for a container without a filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// Enough to find and remove everything a container has on the host
@@ -211,6 +217,7 @@ mod tests {
             hooks: Default::default(),
             cgroup: None,
             host_mounts: None,
+            seccomp: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();
