@@ -239,14 +239,6 @@ impl HullEnd {
     pub fn send_committed(&self) -> Result<()> {
         send_message(&self.0, &Message::Committed)
     }
-
-    /// Wait until the child closes its end without a word.
-    pub fn wait_for_close(&self) -> Result<()> {
-        match self.recv()? {
-            FromChild::Closed => Ok(()),
-            other => anyhow::bail!("expected the other end to close, got {other:?}"),
-        }
-    }
 }
 
 impl ChildEnd {
