@@ -201,6 +201,25 @@ mod tests {
     }
 
     #[test]
+    fn seccomp_profile_rides_in_the_state() {
+        // Old state files (the profile was in seccomp.json then) load
+        // without one; a profile written with the state reads back as given.
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"ociVersion":"1.2.0","id":"x","pid":42,"pid_start_time":7,
+            "bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z"}"#;
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let mut state = load(dir.path()).unwrap();
+        assert_eq!(state.seccomp, None);
+        let profile: oci_spec::runtime::LinuxSeccomp = serde_json::from_str(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+        )
+        .unwrap();
+        state.seccomp = Some(profile);
+        save(dir.path(), &state).unwrap();
+        assert_eq!(load(dir.path()).unwrap(), state);
+    }
+
+    #[test]
     fn atomic_write_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let state = StoredState {

@@ -2,7 +2,7 @@
 //! on the host (without a mount namespace), remove its cgroup and its
 //! state.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -49,12 +49,7 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 /// another try. poststop hooks run last, every one of them; a failure is
 /// a warning.
 pub fn destroy(container: &Container) -> Result<()> {
-    let remains = Remains {
-        id: container.id(),
-        dir: &container.dir,
-        cgroup: container.cgroup(),
-        host_mounts: container.state.host_mounts.as_ref(),
-    };
+    let remains = Remains::of(container);
     remains.kill_cgroup()?;
     remains.remove()?;
     let s = &container.state;
@@ -83,6 +78,47 @@ struct Remains<'a> {
 }
 
 impl Remains<'_> {
+    fn of(container: &Container) -> Remains<'_> {
+        Remains {
+            id: container.id(),
+            dir: &container.dir,
+            cgroup: container.cgroup(),
+            host_mounts: container.state.host_mounts.as_ref(),
+        }
+    }
+
+    /// SIGKILL the init `init` (pid `pid`) and, in the cgroup hull made,
+    /// everything else; thaw a frozen cgroup so they can die; wait for the
+    /// init to exit.
+    fn kill(&self, init: &OwnedFd, pid: i32) -> Result<()> {
+        if let Some(cgroup) = self.cgroup.as_ref().filter(|c| c.state().owned) {
+            // Everything in the cgroup, frozen or not (cgroup.kill on v2).
+            cgroup.kill_all()?;
+            // Already dead from the above, most likely.
+            let _ = crate::process::pidfd::send_signal(init, libc::SIGKILL);
+        } else {
+            // SIGKILL to a pid namespace's init takes every process in it
+            // along. Without one, in a joined (shared) cgroup, the
+            // container's other processes cannot be told from its
+            // neighbours': only the init.
+            crate::process::pidfd::send_signal(init, libc::SIGKILL)?;
+        }
+        if let Some(cgroup) = &self.cgroup {
+            // A paused container's processes die once thawed (v1).
+            if cgroup.is_frozen().unwrap_or(false) {
+                cgroup.thaw()?;
+            }
+        }
+        if !pidfd_wait_exit(init.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {
+            bail!(
+                "container {:?}: init {pid} did not exit within {} s of SIGKILL",
+                self.id,
+                KILL_WAIT_MS / 1000
+            );
+        }
+        Ok(())
+    }
+
     /// Kill what is left in the cgroup hull made (processes a container
     /// without its own pid namespace left), and thaw it if it is frozen
     /// (a paused container's processes die once thawed, on v1).
@@ -125,33 +161,7 @@ pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
     let Some(pidfd) = container.init_pidfd() else {
         return Ok(());
     };
-    let cgroup = container.cgroup().filter(|c| c.state().owned);
-    if let Some(cgroup) = &cgroup {
-        // Everything in the cgroup, frozen or not (cgroup.kill on v2).
-        cgroup.kill_all()?;
-        // Already dead from the above, most likely.
-        let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
-    } else {
-        // SIGKILL to a pid namespace's init takes every process in it
-        // along. Without one, in a joined (shared) cgroup, the container's
-        // other processes cannot be told from its neighbours': only the init.
-        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
-    }
-    if let Some(cgroup) = container.cgroup() {
-        // A paused container's processes die once thawed (v1).
-        if cgroup.is_frozen().unwrap_or(false) {
-            cgroup.thaw()?;
-        }
-    }
-    if !pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {
-        bail!(
-            "container {:?}: init {} did not exit within {} s of SIGKILL",
-            container.id(),
-            container.state.pid,
-            KILL_WAIT_MS / 1000
-        );
-    }
-    Ok(())
+    Remains::of(container).kill(&pidfd, container.state.pid)
 }
 
 /// `delete --force` of a container whose state.json is missing or cannot
@@ -195,13 +205,9 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
         );
     }
     let record = record.unwrap_or_default();
-    if record.pid > 0 {
-        if let Some(pidfd) = crate::process::pidfd::open_verified(record.pid, record.pid_start_time)
-        {
-            let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
-            let _ = pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS);
-        }
-    }
+    let init = (record.pid > 0)
+        .then(|| crate::process::pidfd::open_verified(record.pid, record.pid_start_time))
+        .flatten();
     let remains = Remains {
         id,
         dir: &dir,
@@ -211,7 +217,12 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
             .map(crate::cgroups::manager_from_state),
         host_mounts: record.host_mounts.as_ref(),
     };
-    // A cgroup the killed create never made has nothing to kill.
+    // A create killed early: the init may be gone already, and a cgroup
+    // it never made has nothing to kill.
+    if let Some(init) = &init {
+        let _ = crate::process::pidfd::send_signal(init, libc::SIGKILL);
+        let _ = remains.kill(init, record.pid);
+    }
     let _ = remains.kill_cgroup();
     remains.remove()?;
     Ok(None)

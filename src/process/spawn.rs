@@ -10,7 +10,7 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use super::channel::{self, FromChild, HullEnd};
+use super::channel::{self, ChildError, FromChild, HullEnd};
 use super::init::{init_main, InitArgs};
 use super::{exec, idmap, terminal};
 use crate::cgroups::{self, CgroupManager};
@@ -68,6 +68,24 @@ impl Drop for Child {
             let _ = waitpid(Pid::from_raw(self.pid), None);
         }
     }
+}
+
+/// Why a spawned child did not get to its goal (ready, or exec'd); the
+/// texts are what `create` and `exec` print.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The child said why (with the errno and config field as data).
+    #[error("{0}")]
+    Child(ChildError),
+    /// The init ended without a word: how it ended.
+    #[error("the container's init ended during create without a word ({0})")]
+    Silent(String),
+    /// A terminating signal reached the foreground `run` while creating.
+    #[error("interrupted by signal {0} while creating")]
+    Interrupted(i32),
+    /// A message this step of the protocol does not expect (a bug).
+    #[error("unexpected message {0}")]
+    Unexpected(String),
 }
 
 /// What the init is cloned with, beyond its plan.
@@ -269,14 +287,14 @@ fn serve_init(
     };
     loop {
         match super::interrupt::wait_readable(sync.as_raw_fd(), interrupt) {
-            Ok(Some(sig)) => bail!("interrupted by signal {sig} while creating"),
+            Ok(Some(sig)) => return Err(SpawnError::Interrupted(sig).into()),
             Ok(None) => {}
             Err(err) => bail!("wait for the init: {err}"),
         }
         let listener = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref());
         match (sync.recv()?, listener) {
             (FromChild::Ready, _) => return Ok(()),
-            (FromChild::Failed(err), _) => return Err(err.into()),
+            (FromChild::Failed(err), _) => return Err(SpawnError::Child(err).into()),
             (FromChild::SeccompFd(passed), Some(listener)) => {
                 // The init loaded a notifying filter: its listener gets the
                 // fd now, during create, as the runtime spec asks.
@@ -296,9 +314,12 @@ fn serve_init(
                     Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
                     _ => "unknown status".to_string(),
                 };
-                bail!("the container's init ended during create without a word ({how})");
+                return Err(SpawnError::Silent(how).into());
             }
-            (other, _) => bail!("unexpected message from the init: {other:?}"),
+            (other, _) => {
+                let what = format!("from the init: {other:?}");
+                return Err(SpawnError::Unexpected(what).into());
+            }
         }
     }
 }
@@ -340,7 +361,7 @@ fn clone_in_user_namespace(
             let _ = helper.reap();
             match answer? {
                 FromChild::Cloned(pid, Some(pidfd)) => Ok(CloneResult::Parent { pid, pidfd }),
-                FromChild::Failed(err) => Err(err.into()),
+                FromChild::Failed(err) => Err(SpawnError::Child(err).into()),
                 other => bail!("the helper cloning the init in the user namespace said {other:?}"),
             }
         }
@@ -443,9 +464,9 @@ fn serve_exec(launch: &ExecLaunch<'_>, child: &mut Child, sync: &HullEnd) -> Res
             FromChild::Failed(err) => {
                 // It exits by itself once it said why.
                 let _ = child.reap();
-                return Err(err.into());
+                return Err(SpawnError::Child(err).into());
             }
-            other => bail!("unexpected message {other:?}"),
+            other => return Err(SpawnError::Unexpected(format!("{other:?}")).into()),
         }
     }
 }
