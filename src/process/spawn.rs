@@ -2,7 +2,7 @@
 //! process, serve what it asks for (id maps, hooks, the seccomp notify fd)
 //! until it is ready, and kill and reap it on any error before that.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -25,8 +25,10 @@ use crate::syscall::{pidfd_send_signal, CloneResult};
 #[derive(Debug)]
 pub struct Child {
     pid: i32,
-    /// None once kept or reaped.
+    /// Taken only by `keep` (which consumes the guard) and by drop.
     pidfd: Option<OwnedFd>,
+    /// Waited for already: nothing is left to kill.
+    reaped: bool,
 }
 
 impl Child {
@@ -34,6 +36,7 @@ impl Child {
         Child {
             pid,
             pidfd: Some(pidfd),
+            reaped: false,
         }
     }
 
@@ -41,27 +44,25 @@ impl Child {
         self.pid
     }
 
-    /// The child's pidfd (a reaped child has none).
-    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
-        self.pidfd.as_ref().map(|fd| fd.as_fd())
-    }
-
     /// The child lives on: its pid and pidfd, no kill on drop.
     pub fn keep(mut self) -> (i32, OwnedFd) {
-        let pidfd = self.pidfd.take().expect("a kept child is not reaped");
+        let pidfd = self
+            .pidfd
+            .take()
+            .expect("only keep and drop take the pidfd");
         (self.pid, pidfd)
     }
 
     /// Wait for a child that ends by itself; nothing is left to kill.
     pub fn reap(&mut self) -> nix::Result<WaitStatus> {
-        self.pidfd = None;
+        self.reaped = true;
         waitpid(Pid::from_raw(self.pid), None)
     }
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if let Some(pidfd) = self.pidfd.take() {
+        if let (Some(pidfd), false) = (self.pidfd.take(), self.reaped) {
             // It is hull's unreaped child: the pid cannot be another's, and
             // failing to signal one that is gone already is fine.
             let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -468,5 +469,47 @@ fn serve_exec(launch: &ExecLaunch<'_>, child: &mut Child, sync: &HullEnd) -> Res
             }
             other => return Err(SpawnError::Unexpected(format!("{other:?}")).into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The guard under test is what reaps it.
+    #[allow(clippy::zombie_processes)]
+    fn sleeper() -> Child {
+        let proc = std::process::Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .unwrap();
+        let pid = proc.id() as i32;
+        Child::new(pid, crate::syscall::pidfd_open(pid).unwrap())
+    }
+
+    fn gone(pid: i32) -> bool {
+        use nix::sys::wait::WaitPidFlag;
+        waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) == Err(nix::errno::Errno::ECHILD)
+    }
+
+    #[test]
+    fn a_dropped_child_is_killed_and_reaped() {
+        let child = sleeper();
+        let pid = child.pid();
+        drop(child);
+        assert!(gone(pid));
+    }
+
+    #[test]
+    fn a_kept_child_lives_on() {
+        let child = sleeper();
+        let (pid, pidfd) = child.keep();
+        assert!(!gone(pid));
+        pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL).unwrap();
+        let status = waitpid(Pid::from_raw(pid), None).unwrap();
+        assert!(matches!(
+            status,
+            WaitStatus::Signaled(_, nix::sys::signal::SIGKILL, _)
+        ));
     }
 }
