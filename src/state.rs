@@ -1,5 +1,6 @@
 //! The state store: one directory per container under `--root`, holding
-//! `state.json` (written atomically) and `exec.fifo`, locked while changed.
+//! `state.json` (written atomically: everything later commands need from
+//! create time) and `exec.fifo`, locked while changed.
 
 use std::collections::HashMap;
 use std::os::unix::fs::DirBuilderExt;
@@ -46,6 +47,11 @@ pub struct StoredState {
     /// Without a mount namespace: its mounts below root.path on the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
+    /// linux.seccomp as config.json gave it: `exec` plans the filter of
+    /// its process from it (absent in state files from before, which kept
+    /// it in a file of its own, and for a container without a filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// Enough to find and remove everything a container has on the host
@@ -195,6 +201,25 @@ mod tests {
     }
 
     #[test]
+    fn seccomp_profile_rides_in_the_state() {
+        // Old state files (the profile was in seccomp.json then) load
+        // without one; a profile written with the state reads back as given.
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"ociVersion":"1.2.0","id":"x","pid":42,"pid_start_time":7,
+            "bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-01T00:00:00Z"}"#;
+        std::fs::write(dir.path().join(STATE_FILE), old).unwrap();
+        let mut state = load(dir.path()).unwrap();
+        assert_eq!(state.seccomp, None);
+        let profile: oci_spec::runtime::LinuxSeccomp = serde_json::from_str(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+        )
+        .unwrap();
+        state.seccomp = Some(profile);
+        save(dir.path(), &state).unwrap();
+        assert_eq!(load(dir.path()).unwrap(), state);
+    }
+
+    #[test]
     fn atomic_write_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let state = StoredState {
@@ -211,6 +236,7 @@ mod tests {
             hooks: Default::default(),
             cgroup: None,
             host_mounts: None,
+            seccomp: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

@@ -13,6 +13,7 @@ use crate::cli::ExecArgs;
 use crate::container::{self, Container, ExecOptions};
 use crate::logging;
 use crate::process::foreground::Foreground;
+use crate::process::spawn::Child;
 use crate::process::terminal;
 use crate::state::StateRoot;
 
@@ -79,16 +80,15 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     let fg = Foreground::start()?;
     let (pid, pidfd) = container::exec(&c, &opts)?;
     drop(opts);
+    // Killed and reaped if hull cannot proxy its terminal.
+    let process = Child::new(pid, pidfd);
     let proxy = match own_terminal {
-        Some(sock) => Some(
-            terminal::recv_pty_master(sock.as_fd())
-                .and_then(terminal::Proxy::start)
-                .inspect_err(|_| {
-                    let _ = crate::syscall::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-                })?,
-        ),
+        Some(sock) => {
+            Some(terminal::recv_pty_master(sock.as_fd()).and_then(terminal::Proxy::start)?)
+        }
         None => None,
     };
+    let (pid, pidfd) = process.keep();
     fg.wait_forwarding(pid, &pidfd, proxy)
 }
 

@@ -2,18 +2,14 @@
 //! the signals it gets to the container, waits for its init and exits with
 //! its status (128+N when killed by signal N), then deletes it.
 
-use std::os::fd::AsFd;
-
-use anyhow::Result;
-use nix::sys::wait::waitpid;
-use nix::unistd::Pid;
+use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::container::{self, Container, Created};
 use crate::process::foreground::Foreground;
+use crate::process::spawn::Child;
 use crate::process::terminal::Proxy;
 use crate::state::StateRoot;
-use crate::syscall::pidfd_send_signal;
 
 pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
     let opts = super::create::options(&args.create);
@@ -21,7 +17,7 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
         let created = container::create(root, &opts)?;
         let c = as_container(&created);
         if let Err(err) = container::start(&c, None) {
-            abort(&created, &c);
+            abort(created, &c);
             return Err(err);
         }
         return Ok(0);
@@ -32,7 +28,12 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
     let fg = Foreground::start()?;
     if !args.no_subreaper {
         // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+            bail!(
+                "become a child subreaper (prctl PR_SET_CHILD_SUBREAPER): {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
 
     let opts = container::CreateOptions {
@@ -46,13 +47,13 @@ pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
     let terminal = match created.terminal.take().map(Proxy::start).transpose() {
         Ok(t) => t,
         Err(err) => {
-            abort(&created, &c);
+            abort(created, &c);
             return Err(err);
         }
     };
     if let Err(err) = container::start(&c, opts.interrupt) {
         drop(terminal);
-        abort(&created, &c);
+        abort(created, &c);
         return Err(err);
     }
     let status = fg.wait_forwarding(created.pid, &created.pidfd, terminal)?;
@@ -69,9 +70,9 @@ fn as_container(created: &Created) -> Container {
     }
 }
 
-/// Kill the init of a container that could not start and remove it.
-fn abort(created: &Created, c: &Container) {
-    let _ = pidfd_send_signal(created.pidfd.as_fd(), libc::SIGKILL);
-    let _ = waitpid(Pid::from_raw(created.pid), None);
+/// Kill and reap the init of a container that could not start, and
+/// remove the container.
+fn abort(created: Created, c: &Container) {
+    drop(Child::new(created.pid, created.pidfd));
     let _ = container::destroy(c);
 }

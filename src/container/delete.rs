@@ -2,9 +2,13 @@
 //! on the host (without a mount namespace), remove its cgroup and its
 //! state.
 
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 
-use super::{Container, Status};
+use super::record::{Container, Status};
+use crate::cgroups::CgroupManager;
 use crate::files::DirLock;
 use crate::rootfs::host_mounts::HostMounts;
 use crate::state::StateRoot;
@@ -45,24 +49,9 @@ pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
 /// another try. poststop hooks run last, every one of them; a failure is
 /// a warning.
 pub fn destroy(container: &Container) -> Result<()> {
-    let id = container.id();
-    let cgroup = container.cgroup();
-    if let Some(cgroup) = cgroup.as_ref().filter(|c| c.state().owned) {
-        // Processes a container without its own pid namespace left.
-        cgroup
-            .kill_all()
-            .with_context(|| format!("container {id:?}: kill the processes of its cgroup"))?;
-    }
-    if let Some(record) = &container.state.host_mounts {
-        remove_host_mounts(id, record)?;
-    }
-    if let Some(cgroup) = cgroup {
-        cgroup
-            .destroy()
-            .with_context(|| format!("container {id:?}: remove its cgroup"))?;
-    }
-    std::fs::remove_dir_all(&container.dir)
-        .with_context(|| format!("remove state dir {:?}", container.dir))?;
+    let remains = Remains::of(container);
+    remains.kill_cgroup()?;
+    remains.remove()?;
     let s = &container.state;
     if !s.hooks.poststop.is_empty() {
         // No pid: the init is gone, its pid may already be another's.
@@ -79,40 +68,100 @@ pub fn destroy(container: &Container) -> Result<()> {
     Ok(())
 }
 
+/// What a container has on the host besides its init, as its state or its
+/// cleanup record names it.
+struct Remains<'a> {
+    id: &'a str,
+    dir: &'a Path,
+    cgroup: Option<Box<dyn CgroupManager>>,
+    host_mounts: Option<&'a HostMounts>,
+}
+
+impl Remains<'_> {
+    fn of(container: &Container) -> Remains<'_> {
+        Remains {
+            id: container.id(),
+            dir: &container.dir,
+            cgroup: container.cgroup(),
+            host_mounts: container.state.host_mounts.as_ref(),
+        }
+    }
+
+    /// SIGKILL the init `init` (pid `pid`) and, in the cgroup hull made,
+    /// everything else; thaw a frozen cgroup so they can die; wait for the
+    /// init to exit.
+    fn kill(&self, init: &OwnedFd, pid: i32) -> Result<()> {
+        if let Some(cgroup) = self.cgroup.as_ref().filter(|c| c.state().owned) {
+            // Everything in the cgroup, frozen or not (cgroup.kill on v2).
+            cgroup.kill_all()?;
+            // Already dead from the above, most likely.
+            let _ = crate::process::pidfd::send_signal(init, libc::SIGKILL);
+        } else {
+            // SIGKILL to a pid namespace's init takes every process in it
+            // along. Without one, in a joined (shared) cgroup, the
+            // container's other processes cannot be told from its
+            // neighbours': only the init.
+            crate::process::pidfd::send_signal(init, libc::SIGKILL)?;
+        }
+        if let Some(cgroup) = &self.cgroup {
+            // A paused container's processes die once thawed (v1).
+            if cgroup.is_frozen().unwrap_or(false) {
+                cgroup.thaw()?;
+            }
+        }
+        if !pidfd_wait_exit(init.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {
+            bail!(
+                "container {:?}: init {pid} did not exit within {} s of SIGKILL",
+                self.id,
+                KILL_WAIT_MS / 1000
+            );
+        }
+        Ok(())
+    }
+
+    /// Kill what is left in the cgroup hull made (processes a container
+    /// without its own pid namespace left), and thaw it if it is frozen
+    /// (a paused container's processes die once thawed, on v1).
+    fn kill_cgroup(&self) -> Result<()> {
+        let id = self.id;
+        let Some(cgroup) = self.cgroup.as_ref().filter(|c| c.state().owned) else {
+            return Ok(());
+        };
+        let killed = cgroup
+            .kill_all()
+            .with_context(|| format!("container {id:?}: kill the processes of its cgroup"));
+        if cgroup.is_frozen().unwrap_or(false) {
+            cgroup
+                .thaw()
+                .with_context(|| format!("container {id:?}: thaw its cgroup"))?;
+        }
+        killed
+    }
+
+    /// Unmount its mounts below root.path, remove its cgroup and its state
+    /// directory.
+    fn remove(self) -> Result<()> {
+        let id = self.id;
+        if let Some(record) = self.host_mounts {
+            remove_host_mounts(id, record)?;
+        }
+        if let Some(cgroup) = self.cgroup {
+            cgroup
+                .destroy()
+                .with_context(|| format!("container {id:?}: remove its cgroup"))?;
+        }
+        std::fs::remove_dir_all(self.dir)
+            .with_context(|| format!("remove state dir {:?}", self.dir))
+    }
+}
+
 /// SIGKILL the init (and, with an owned cgroup, everything in it) and wait
 /// for the init to exit; an init already gone is fine.
 pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
     let Some(pidfd) = container.init_pidfd() else {
         return Ok(());
     };
-    let cgroup = container.cgroup().filter(|c| c.state().owned);
-    if let Some(cgroup) = &cgroup {
-        // Everything in the cgroup, frozen or not (cgroup.kill on v2).
-        cgroup.kill_all()?;
-        // Already dead from the above, most likely.
-        let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
-    } else {
-        // SIGKILL to a pid namespace's init takes every process in it
-        // along. Without one, in a joined (shared) cgroup, the container's
-        // other processes cannot be told from its neighbours': only the init.
-        crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL)?;
-    }
-    if let Some(cgroup) = container.cgroup() {
-        // A paused container's processes die once thawed (v1).
-        if cgroup.is_frozen().unwrap_or(false) {
-            cgroup.thaw()?;
-        }
-    }
-    use std::os::fd::AsFd;
-    if !pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS).context("wait for the init to exit")? {
-        bail!(
-            "container {:?}: init {} did not exit within {} s of SIGKILL",
-            container.id(),
-            container.state.pid,
-            KILL_WAIT_MS / 1000
-        );
-    }
-    Ok(())
+    Remains::of(container).kill(&pidfd, container.state.pid)
 }
 
 /// `delete --force` of a container whose state.json is missing or cannot
@@ -156,34 +205,26 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
         );
     }
     let record = record.unwrap_or_default();
-    if record.pid > 0 {
-        if let Some(pidfd) = crate::process::pidfd::open_verified(record.pid, record.pid_start_time)
-        {
-            let _ = crate::process::pidfd::send_signal(&pidfd, libc::SIGKILL);
-            use std::os::fd::AsFd;
-            let _ = pidfd_wait_exit(pidfd.as_fd(), KILL_WAIT_MS);
-        }
+    let init = (record.pid > 0)
+        .then(|| crate::process::pidfd::open_verified(record.pid, record.pid_start_time))
+        .flatten();
+    let remains = Remains {
+        id,
+        dir: &dir,
+        cgroup: record
+            .cgroup
+            .as_ref()
+            .map(crate::cgroups::manager_from_state),
+        host_mounts: record.host_mounts.as_ref(),
+    };
+    // A create killed early: the init may be gone already, and a cgroup
+    // it never made has nothing to kill.
+    if let Some(init) = &init {
+        let _ = crate::process::pidfd::send_signal(init, libc::SIGKILL);
+        let _ = remains.kill(init, record.pid);
     }
-    let cgroup = record
-        .cgroup
-        .as_ref()
-        .map(crate::cgroups::manager_from_state);
-    if let Some(cgroup) = cgroup.as_ref().filter(|c| c.state().owned) {
-        // A dir that was never made has nothing to kill.
-        let _ = cgroup.kill_all();
-        if cgroup.is_frozen().unwrap_or(false) {
-            let _ = cgroup.thaw();
-        }
-    }
-    if let Some(host_mounts) = &record.host_mounts {
-        remove_host_mounts(id, host_mounts)?;
-    }
-    if let Some(cgroup) = cgroup {
-        cgroup
-            .destroy()
-            .with_context(|| format!("container {id:?}: remove its cgroup"))?;
-    }
-    std::fs::remove_dir_all(&dir).with_context(|| format!("remove state dir {dir:?}"))?;
+    let _ = remains.kill_cgroup();
+    remains.remove()?;
     Ok(None)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 
 pub struct EventsOptions {
     pub stats_once: bool,

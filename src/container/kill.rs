@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 
 pub fn kill(container: &Container, signal: i32, all: bool) -> Result<()> {
     let id = container.id();

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 use crate::files::DirLock;
 
 pub fn pause(container: &Container) -> Result<()> {

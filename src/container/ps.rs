@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PsFormat {

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 use crate::files::DirLock;
 use crate::state::EXEC_FIFO;
 use crate::syscall::poll_readable;
@@ -114,7 +114,7 @@ pub fn start(container: &Container, interrupt: Option<RawFd>) -> Result<()> {
 fn stop_and_destroy(container: &Container, why: String) -> anyhow::Error {
     let id = container.id();
     let destroyed =
-        super::delete::kill_and_wait(container).and_then(|()| super::destroy(container));
+        super::delete::kill_and_wait(container).and_then(|()| super::delete::destroy(container));
     if let Err(err) = destroyed {
         crate::logging::warn(&format!("container {id:?}: {err:#}"));
     }

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 
-use super::{Container, Status};
+use super::record::{Container, Status};
 use crate::cgroups;
 use crate::files::DirLock;
 

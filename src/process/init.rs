@@ -12,7 +12,7 @@ use nix::sched::CloneFlags;
 use pathrs::flags::OpenFlags;
 use pathrs::procfs::{ProcfsBase, ProcfsHandle, ProcfsHandleBuilder};
 
-use super::channel::{recv_message, send_message, Message};
+use super::channel::ChildEnd;
 use super::setup;
 use crate::config::Plan;
 use crate::rootfs;
@@ -21,7 +21,7 @@ pub struct InitArgs<'a> {
     pub plan: &'a Plan,
     pub no_pivot: bool,
     /// The init's end of the sync socket.
-    pub sync: OwnedFd,
+    pub sync: ChildEnd,
     /// exec.fifo opened O_PATH by hull before the clone.
     pub fifo: OwnedFd,
     /// Without a mount namespace: root.path's lock, shared with hull and
@@ -31,6 +31,8 @@ pub struct InitArgs<'a> {
     /// The container id (for the state hooks read).
     pub id: String,
     pub preserve_fds: u32,
+    /// Added to the plan's env for the execve (LISTEN_FDS, LISTEN_PID).
+    pub extra_env: Vec<String>,
     /// The connected --console-socket, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
     /// Session keyring name (the container id), or None for --no-new-keyring.
@@ -66,7 +68,7 @@ pub fn init_main(mut args: InitArgs) -> ! {
         },
         Err(err) => err,
     };
-    let _ = send_message(&args.sync, &Message::Error(format!("{err:#}")));
+    let _ = args.sync.send_error(&err);
     // SAFETY: as above.
     unsafe { libc::_exit(1) }
 }
@@ -103,16 +105,14 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     keep.extend(args.idmapped.iter().map(|(_, fd)| fd.as_raw_fd()));
     crate::syscall::close_fds_except(3 + args.preserve_fds as i32, &keep)
         .context("close inherited fds")?;
-    // SAFETY: prctl/umask with integer arguments.
-    unsafe {
-        libc::umask(0);
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-    }
+    // SAFETY: umask with an integer argument.
+    unsafe { libc::umask(0) };
     // The init must not outlive a hull that dies before it recorded the
     // container: PDEATHSIG from here on; a parent that died before the
     // prctl shows as another parent or, in a new pid namespace (where
     // getppid() says 0), as a hung-up sync socket (its fds close before
     // the parent is gone).
+    set_parent_death_signal(libc::SIGKILL)?;
     let ppid = nix::unistd::getppid().as_raw();
     if (ppid != 0 && ppid != args.parent_pid) || peer_hung_up(&args.sync) {
         // SAFETY: _exit is always safe; nobody is left to tell.
@@ -122,15 +122,12 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
         // hull writes the id maps; until then this process has no ids in
         // its namespace. It must stay dumpable meanwhile: /proc/PID of a
         // non-dumpable process is the host root's, and hull may not be.
-        match recv_message(&args.sync)? {
-            Some(Message::IdMapsDone) => {}
-            other => bail!("hull did not write the id maps (got {other:?})"),
-        }
+        args.sync.wait_for_id_maps()?;
     }
     // Not dumpable until exec: the container cannot ptrace or read the
     // memory of its init while it still holds host resources. Nothing of
     // the container runs before this point.
-    set_dumpable(false);
+    setup::set_dumpable(false)?;
     join_namespaces(plan)?;
     if plan.in_user_namespace() {
         become_root().context("become root of the user namespace")?;
@@ -160,11 +157,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     let container_pid = nix::unistd::getpid().as_raw();
     let before_pivot = || -> Result<()> {
         if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
-            send_message(&args.sync, &Message::RunHooks)?;
-            match recv_message(&args.sync)? {
-                Some(Message::HooksDone) => {}
-                _ => bail!("hull did not confirm the createRuntime hooks"),
-            }
+            args.sync.run_hooks()?;
         }
         let state = hook_state(plan, &args.id, "creating", container_pid);
         crate::hooks::run_all("createContainer", &hooks.create_container, &state)?;
@@ -186,7 +179,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     if let Some(persona) = plan.personality {
         crate::security::attrs::set_personality(persona)?;
     }
-    let exec = setup::apply(&plan.process, plan.seccomp.as_ref())?;
+    let exec = setup::apply(&plan.process, &args.extra_env, plan.seccomp.as_ref())?;
     Ok(Ready {
         exec,
         procfs,
@@ -207,17 +200,18 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     if ready.exec.notifies() {
         setup::load(&mut ready.exec, Some(&args.sync))?;
     }
-    send_message(&args.sync, &Message::Ready)?;
+    args.sync.send_ready()?;
     // Until hull has recorded the container, its death ends the init
     // (PDEATHSIG, or the socket closing here); then the init stays, and
     // closing its end tells hull it may exit.
-    match recv_message(&args.sync) {
-        Ok(Some(Message::Committed)) => {}
+    if !args.sync.wait_for_commit() {
         // SAFETY: _exit is always safe; hull is gone or gave up.
-        _ => unsafe { libc::_exit(1) },
+        unsafe { libc::_exit(1) }
     }
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    // Before the close: hull exits once it sees it, and must not take the
+    // init along. On an error the init says why on the container's stderr
+    // and exits, and the container shows as stopped.
+    set_parent_death_signal(0)?;
     drop(args.sync);
 
     // Blocks until `start` opens the fifo for reading. Straight through the
@@ -298,7 +292,7 @@ fn join_namespaces(plan: &Plan) -> Result<()> {
 }
 
 /// Whether the other end of the sync socket is closed (hull died).
-fn peer_hung_up(sync: &OwnedFd) -> bool {
+fn peer_hung_up(sync: &ChildEnd) -> bool {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut fds = [PollFd::new(sync.as_fd(), PollFlags::empty())];
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
@@ -307,9 +301,16 @@ fn peer_hung_up(sync: &OwnedFd) -> bool {
             .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR))
 }
 
-fn set_dumpable(on: bool) {
+/// The signal the init gets when hull dies (0: none).
+fn set_parent_death_signal(sig: libc::c_int) -> Result<()> {
     // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) };
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) } != 0 {
+        bail!(
+            "prctl PR_SET_PDEATHSIG {sig}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 /// uid and gid 0 of the user namespace, so what the init creates in the
@@ -335,9 +336,9 @@ fn enter_new_time_namespace(procfs: &ProcfsHandle, offsets: &[(String, i64, u32)
         // /proc/self of a non-dumpable process belongs to the host's root,
         // which a user namespace's root is not. Nothing else of the
         // container runs yet, so the init is dumpable for this one write.
-        set_dumpable(true);
+        setup::set_dumpable(true)?;
         let written = write_proc(procfs, ProcfsBase::ProcSelf, "timens_offsets", &text);
-        set_dumpable(false);
+        setup::set_dumpable(false)?;
         written.with_context(|| format!("linux.timeOffsets: write {text:?}"))?;
     }
     let ns = procfs

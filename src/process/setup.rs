@@ -3,12 +3,11 @@
 //! the executable's lookup, no_new_privs, then execve.
 
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
 
 use anyhow::{bail, Context, Result};
 use nix::unistd::{Gid, Uid};
 
-use super::channel::{send_message_fd, Message};
+use super::channel::ChildEnd;
 use super::exec_path::find_executable;
 use crate::config::ProcessPlan;
 use crate::security::seccomp::{self, SeccompPlan};
@@ -41,20 +40,51 @@ enum Held {
 }
 
 /// Apply `p` to the calling process (its filesystem view is the
-/// container's already); returns what to exec. Everything that opens a
-/// file, lists fds or resolves a path happens here, before any filter.
-pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>) -> Result<Exec> {
-    // As runc does: without HOME in the env, the user's home from the
-    // container's /etc/passwd, else "/".
-    let mut env = p.env.clone();
-    if !env.iter().any(|v| v.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(p.uid)));
-    }
+/// container's already); returns what to exec, with `extra_env` after the
+/// plan's env. Everything that opens a file, lists fds or resolves a path
+/// happens here, before any filter.
+pub fn apply(p: &ProcessPlan, extra_env: &[String], filter: Option<&SeccompPlan>) -> Result<Exec> {
+    let env = exec_env(p, extra_env);
     let filter = filter.map(seccomp::build).transpose()?;
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN for the load: it
     // is held through the user switch and dropped right after the load.
     let privileged_load = filter.is_some() && !p.no_new_privileges;
     nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
+    set_rlimits(p)?;
+    // While the process still has every capability (RT classes and
+    // priorities need CAP_SYS_ADMIN / CAP_SYS_NICE).
+    if let Some(io) = p.io_priority {
+        attrs::set_io_priority(io)?;
+    }
+    if let Some(sched) = &p.scheduler {
+        attrs::set_scheduler(sched)?;
+    }
+    let held = switch_user(p, privileged_load)?;
+    // As the container's user: access() checks the real uid, whatever is held.
+    let program = find_executable(&p.args[0], &p.env)?;
+    if p.no_new_privileges {
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            bail!(
+                "process.noNewPrivileges: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Exec::new(program, &p.args, &env, filter, held)
+}
+
+/// The env execve gets: the plan's, `extra`, and as runc does, without
+/// HOME in them, the user's home from the container's /etc/passwd, else "/".
+fn exec_env(p: &ProcessPlan, extra: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = p.env.iter().chain(extra).cloned().collect();
+    if !env.iter().any(|v| v.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(p.uid)));
+    }
+    env
+}
+
+fn set_rlimits(p: &ProcessPlan) -> Result<()> {
     for r in &p.rlimits {
         let lim = libc::rlimit {
             rlim_cur: r.soft,
@@ -76,21 +106,45 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>) -> Result<Exec> {
             );
         }
     }
+    Ok(())
+}
 
-    // While the process still has every capability (RT classes and
-    // priorities need CAP_SYS_ADMIN / CAP_SYS_NICE).
-    if let Some(io) = p.io_priority {
-        attrs::set_io_priority(io)?;
-    }
-    if let Some(sched) = &p.scheduler {
-        attrs::set_scheduler(sched)?;
-    }
+/// Groups, gid and uid of the process, with its capabilities set around
+/// the switch; returns what is held for a privileged filter load.
+fn switch_user(p: &ProcessPlan, privileged_load: bool) -> Result<Held> {
     let keep_all = privileged_load && p.capabilities.is_none() && p.uid != 0;
     if let Some(caps) = &p.capabilities {
         capabilities::before_user_switch(caps)?;
     } else if keep_all {
         capabilities::keep_across_user_switch()?;
     }
+    set_groups(p)?;
+    let gid = Gid::from_raw(p.gid);
+    nix::unistd::setresgid(gid, gid, gid)
+        .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
+    let uid = Uid::from_raw(p.uid);
+    nix::unistd::setresuid(uid, uid, uid)
+        .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
+    Ok(match &p.capabilities {
+        Some(plan) => {
+            let hold =
+                privileged_load && !plan.effective.contains(&caps::Capability::CAP_SYS_ADMIN);
+            capabilities::after_user_switch(plan, hold)?;
+            if hold {
+                Held::Plan(Box::new(plan.clone()))
+            } else {
+                Held::Nothing
+            }
+        }
+        None if keep_all => {
+            capabilities::raise_kept()?;
+            Held::All
+        }
+        None => Held::Nothing,
+    })
+}
+
+fn set_groups(p: &ProcessPlan) -> Result<()> {
     let gids: Vec<Gid> = p
         .additional_gids
         .iter()
@@ -113,68 +167,42 @@ pub fn apply(p: &ProcessPlan, filter: Option<&SeccompPlan>) -> Result<Exec> {
             p.additional_gids
         );
     }
-    let gid = Gid::from_raw(p.gid);
-    nix::unistd::setresgid(gid, gid, gid)
-        .with_context(|| format!("process.user.gid: setresgid {}", p.gid))?;
-    let uid = Uid::from_raw(p.uid);
-    nix::unistd::setresuid(uid, uid, uid)
-        .with_context(|| format!("process.user.uid: setresuid {}", p.uid))?;
-    let held = match &p.capabilities {
-        Some(plan) => {
-            let hold =
-                privileged_load && !plan.effective.contains(&caps::Capability::CAP_SYS_ADMIN);
-            capabilities::after_user_switch(plan, hold)?;
-            if hold {
-                Held::Plan(Box::new(plan.clone()))
-            } else {
-                Held::Nothing
-            }
-        }
-        None if keep_all => {
-            capabilities::raise_kept()?;
-            Held::All
-        }
-        None => Held::Nothing,
-    };
-
-    // As the container's user: access() checks the real uid, whatever is held.
-    let program = find_executable(&p.args[0], &p.env)?;
-
-    if p.no_new_privileges {
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            bail!(
-                "process.noNewPrivileges: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-    }
-    let cstrings = |list: &[String], what: &str| -> Result<Vec<CString>> {
-        list.iter()
-            .map(|a| CString::new(a.as_bytes()))
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{what}: contains a NUL byte"))
-    };
-    let argv = cstrings(&p.args, "process.args")?;
-    let envp = cstrings(&env, "process.env")?;
-    let ptrs = |list: &[CString]| -> Vec<*const libc::c_char> {
-        list.iter()
-            .map(|c| c.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect()
-    };
-    Ok(Exec {
-        program,
-        argv_ptrs: ptrs(&argv),
-        envp_ptrs: ptrs(&envp),
-        _argv: argv,
-        _envp: envp,
-        filter,
-        held,
-    })
+    Ok(())
 }
 
 impl Exec {
+    fn new(
+        program: CString,
+        args: &[String],
+        env: &[String],
+        filter: Option<seccomp::Filter>,
+        held: Held,
+    ) -> Result<Exec> {
+        let cstrings = |list: &[String], what: &str| -> Result<Vec<CString>> {
+            list.iter()
+                .map(|a| CString::new(a.as_bytes()))
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("{what}: contains a NUL byte"))
+        };
+        let argv = cstrings(args, "process.args")?;
+        let envp = cstrings(env, "process.env")?;
+        let ptrs = |list: &[CString]| -> Vec<*const libc::c_char> {
+            list.iter()
+                .map(|c| c.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect()
+        };
+        Ok(Exec {
+            program,
+            argv_ptrs: ptrs(&argv),
+            envp_ptrs: ptrs(&envp),
+            _argv: argv,
+            _envp: envp,
+            filter,
+            held,
+        })
+    }
+
     /// A notifying filter: its listener must get the fd during create, so
     /// the init loads it before it says `Ready` (runc does the same).
     pub fn notifies(&self) -> bool {
@@ -187,7 +215,7 @@ impl Exec {
 /// capabilities held for the load. Call it right before the last
 /// syscalls: from here on the process makes only those the filter must
 /// allow anyway (docs/ARCHITECTURE.md, "After the filter").
-pub fn load(what: &mut Exec, sync: Option<&OwnedFd>) -> Result<()> {
+pub fn load(what: &mut Exec, sync: Option<&ChildEnd>) -> Result<()> {
     let Some(filter) = what.filter.take() else {
         return Ok(());
     };
@@ -201,7 +229,7 @@ pub fn load(what: &mut Exec, sync: Option<&OwnedFd>) -> Result<()> {
     }
     if let Some(notify_fd) = filter.load()? {
         let sync = sync.context("linux.seccomp: no channel for the notify fd")?;
-        send_message_fd(sync, &Message::SeccompFd, &notify_fd)
+        sync.send_seccomp_fd(&notify_fd)
             .context("linux.seccomp: hand the notify fd to hull")?;
     }
     // Kept alive: releasing libseccomp's context now would only free memory.
@@ -256,4 +284,18 @@ pub fn reset_signals() {
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
+}
+
+/// Make the calling process (not) dumpable: a non-dumpable one cannot be
+/// ptraced, and its /proc/PID belongs to the host's root.
+pub fn set_dumpable(on: bool) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) } != 0 {
+        bail!(
+            "prctl PR_SET_DUMPABLE {}: {}",
+            u8::from(on),
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
