@@ -214,3 +214,43 @@ impl OomWatch {
         saw
     }
 }
+
+/// The table itself: unique names, resources that parse, fields the VM's
+/// tab-split reader keeps whole, and no check that a backend of its cgroup
+/// version would run without reading a single file.
+#[test]
+fn the_limit_table_is_well_formed() {
+    use super::checks::{Feature, Version};
+    let mut names = std::collections::BTreeSet::new();
+    for check in LIMIT_CHECKS {
+        assert!(names.insert(check.name), "two checks named {}", check.name);
+        assert!(
+            !check.name.contains(char::is_whitespace),
+            "{}: a name is one word",
+            check.name
+        );
+        serde_json::from_str::<Value>(check.resources)
+            .unwrap_or_else(|e| panic!("{}: resources: {e}", check.name));
+        let v2_only = check.needs.contains(&Need::Feature(Feature::Unified));
+        for version in [Version::V1, Version::V2] {
+            if version == Version::V1 && v2_only {
+                continue;
+            }
+            let reads = check.steps.iter().any(|step| {
+                matches!(step, Step::Expect(list)
+                    if list.iter().any(|e| e.version == version && e.only_with.is_none()))
+            });
+            assert!(reads, "{}: nothing is read back on {version:?}", check.name);
+        }
+    }
+    let (table, required, _) = super::checks::vm_table();
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert!(
+            fields.iter().all(|f| !f.is_empty()) && fields.len() <= 5,
+            "a VM record the shell cannot read: {line:?}"
+        );
+    }
+    let unique: std::collections::BTreeSet<&String> = required.iter().collect();
+    assert_eq!(unique.len(), required.len(), "one VM result name twice");
+}
