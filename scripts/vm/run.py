@@ -220,8 +220,6 @@ def vm_config(spec):
     process["args"] = "@ARGS@"
     caps = process["capabilities"]
     defaults = {
-        # Every bundle shares the archive's read-only busybox + probe tree.
-        "ROOTFS": "/vm/rootfs",
         "HOSTNAME": "hull-vm-ct",
         "CAPS": caps["bounding"],
         "RESOURCES": spec["linux"]["resources"],
@@ -229,6 +227,8 @@ def vm_config(spec):
     }
     for name in caps:
         caps[name] = "@CAPS@"
+    # Every bundle shares the archive's read-only busybox + probe tree
+    # (lib.sh's $VM_ROOTFS, /vm/rootfs).
     spec["root"]["path"] = "@ROOTFS@"
     spec["hostname"] = "@HOSTNAME@"
     # The root is read-only: the containers get a writable /tmp.
@@ -240,8 +240,8 @@ def vm_config(spec):
     # First, so that the line (with its comma) goes when no path is given.
     spec["linux"] = {"cgroupsPath": "@CGROUPS_PATH@", **linux}
     template = json.dumps(spec, indent=2) + "\n"
-    lines = ["# The defaults of config.template.json's placeholders, from `hull spec`",
-             "# (written by scripts/vm/run.py)."]
+    lines = ["# The defaults of config.template.json's placeholders: `hull spec`'s",
+             "# values and the VM's hostname (written by scripts/vm/run.py)."]
     for name, value in defaults.items():
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         assert "'" not in text, text

@@ -1,11 +1,12 @@
 # hull's cgroup v2 support, end to end: limits from linux.resources bite in
 # the container's cgroup (cgroupsPath), devices are denied, pause/resume
 # freeze, events report stats, delete kills what is left and removes the cgroup.
-# The limit files are checked by the host's table (limit_checks); the tests
-# here show the limits bite. Each test runs only when hull_has (lib.sh) finds
-# the feature by trying it;
-# until then it prints `skip NAME: needs hull cgroup v2 support`. Add new
-# v2 tests here (or in another tests/NN-*.sh) as functions listed in TESTS.
+# The limit files are read back by the host suite's table (limit_checks);
+# the other tests show the limits bite. Each test runs only when hull_has
+# (lib.sh) finds the feature by trying it; until then it prints
+# `skip NAME: needs hull cgroup v2 support`. Add new v2 tests here (or in
+# another tests/NN-*.sh) as functions listed in TESTS; new limit checks go
+# in tests/cgroups/checks.rs.
 . /vm/lib.sh
 
 TESTS="limit_checks memory_max_oom pids_max_fork_bomb cpu_max_throttling devices_denied freeze_thaw
