@@ -71,8 +71,7 @@ fn wrong_type() {
 fn unsupported_oci_version() {
     // hull only: runc 1.1.5 does not check ociVersion.
     if !is_hull() {
-        eprintln!("skipped: ociVersion is only checked for hull");
-        return;
+        skip!("ociVersion is only checked for hull");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -273,8 +272,7 @@ fn assert_panic_is_one_line(rt: &Runtime, point: &str, args: &[&str]) {
 fn a_panic_is_one_error_line_and_leaves_nothing() {
     // No input makes hull panic; the trigger is a debug-build-only env var.
     if !is_hull() {
-        eprintln!("skipped: HULL_TEST_PANIC is hull's own test trigger");
-        return;
+        skip!("HULL_TEST_PANIC is hull's own test trigger");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -313,8 +311,7 @@ fn nul_refused_by_hull(field: &str, edit: impl FnOnce(&mut Value)) {
 #[track_caller]
 fn nul_refused_by(field: &str, checked: bool, edit: impl FnOnce(&mut Value)) {
     if !checked {
-        eprintln!("skipped {field}: runc 1.1.5 accepts a NUL byte there");
-        return;
+        skip!("{field}: runc 1.1.5 accepts a NUL byte there");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -477,8 +474,7 @@ fn exec_overrides_on_a_process_of_the_wrong_shape() {
 fn hostname_in_hulls_own_uts_namespace() {
     // hull only: runc 1.1.5 sets it, and so the host's hostname.
     if !is_hull() {
-        eprintln!("skipped: runc sets the hostname of a joined host uts namespace");
-        return;
+        skip!("runc sets the hostname of a joined host uts namespace");
     }
     let rt = Runtime::new();
     // The host's own names: should the check ever fail, nothing changes.
@@ -513,8 +509,7 @@ fn hostname_in_hulls_own_uts_namespace() {
 fn preserve_fds_past_the_largest_fd_number() {
     // 3 + N overflowed in the process setup: a panic (debug build).
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 fails differently (it has no such fds)");
-        return;
+        skip!("runc 1.1.5 fails differently (it has no such fds)");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();

@@ -125,8 +125,7 @@ fn hostname_is_set() {
 fn domainname_is_set() {
     // hull only: runc 1.1.5 predates `domainname` and ignores it.
     if !is_hull() {
-        eprintln!("skipped: domainname is only checked for hull");
-        return;
+        skip!("domainname is only checked for hull");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -370,10 +369,7 @@ fn without_mount_namespace_shares_hulls_mounts_in_a_chroot() {
     // namespace (binds it onto itself there and leaves that mount behind,
     // makes the host's "/" rslave) before its chroot.
     if !is_hull() {
-        eprintln!(
-            "skipped: runc 1.1.5 leaves the rootfs bound on the host without a mount namespace"
-        );
-        return;
+        skip!("runc 1.1.5 leaves the rootfs bound on the host without a mount namespace");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -615,8 +611,7 @@ fn without_mount_namespace_failed_create_removes_its_mounts() {
 fn without_mount_namespace_killed_create_leaves_no_mounts_after_delete_force() {
     // hull only: runc 1.1.5 leaves its mounts after any delete.
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 leaves the mounts of a container without a mount namespace");
-        return;
+        skip!("runc 1.1.5 leaves the mounts of a container without a mount namespace");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -673,8 +668,7 @@ fn without_mount_namespace_killed_create_leaves_no_mounts_after_delete_force() {
 fn without_mount_namespace_mounts_already_below_the_rootfs_are_refused() {
     // hull only: runc 1.1.5 mounts over whatever is there.
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 does not check the rootfs's mounts");
-        return;
+        skip!("runc 1.1.5 does not check the rootfs's mounts");
     }
     let rt = Runtime::new();
     let mut first = rt.bundle();
@@ -716,8 +710,7 @@ fn without_mount_namespace_mounts_already_below_the_rootfs_are_refused() {
 fn without_mount_namespace_a_mount_on_the_rootfs_itself_is_kept() {
     // hull only: runc 1.1.5 leaves its mounts on top of it.
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 leaves the mounts of a container without a mount namespace");
-        return;
+        skip!("runc 1.1.5 leaves the mounts of a container without a mount namespace");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -814,8 +807,7 @@ fn config_without_linux_inherits_every_namespace() {
     // itself in the host's mount namespace (and leaves it there), then
     // fails to close fds without a /proc in the rootfs.
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 cannot run a config without linux");
-        return;
+        skip!("runc 1.1.5 cannot run a config without linux");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -850,8 +842,7 @@ fn joins_the_mount_namespace_of_another_container_and_sees_its_files() {
     // namespace and fails there ("error preparing rootfs: open
     // /proc/self/mountinfo: no such file or directory"; runc issue #1700).
     if !is_hull() {
-        eprintln!("skipped: runc 1.1.5 cannot join another container's mount namespace");
-        return;
+        skip!("runc 1.1.5 cannot join another container's mount namespace");
     }
     let rt = Runtime::new();
     let mut first = rt.bundle();
@@ -951,8 +942,7 @@ fn joining_hulls_own_mount_namespace_is_refused() {
     // rootfs up in the namespace it is given, here the host's own, and
     // would pivot_root the host.
     if !is_hull() {
-        eprintln!("skipped: would set a rootfs up among the host's mounts");
-        return;
+        skip!("would set a rootfs up among the host's mounts");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();

@@ -170,7 +170,7 @@ fn exec_errors() {
 fn exec_lsm_flags_are_checked_like_the_config() {
     let rt = Runtime::new();
     if !is_hull() {
-        return; // runc's messages differ
+        skip!("runc's messages differ");
     }
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim() == "Y");

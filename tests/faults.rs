@@ -46,14 +46,6 @@ impl Rng {
     }
 }
 
-fn skip_unless_hull() -> bool {
-    if !is_hull() {
-        eprintln!("skipped: hull-only (see the module comment)");
-        return true;
-    }
-    false
-}
-
 /// A container that sleeps, with a memory and pids limit so that every
 /// v1 hierarchy hull joins gets a directory with something in it.
 fn limited_sleeper(rt: &Runtime) -> Bundle {
@@ -83,8 +75,8 @@ fn delete_force_ok(rt: &Runtime, id: &str) {
 
 #[test]
 fn killed_create_leaves_nothing_after_delete_force() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);
@@ -107,8 +99,8 @@ fn killed_create_leaves_nothing_after_delete_force() {
 
 #[test]
 fn killed_start_exec_and_delete_leave_nothing_after_delete_force() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);
@@ -137,8 +129,8 @@ fn killed_start_exec_and_delete_leave_nothing_after_delete_force() {
 
 #[test]
 fn hundred_concurrent_creates_of_one_id_leave_one_container() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);
@@ -161,8 +153,8 @@ fn hundred_concurrent_creates_of_one_id_leave_one_container() {
 
 #[test]
 fn fifty_concurrent_lifecycles() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -184,8 +176,8 @@ fn fifty_concurrent_lifecycles() {
 
 #[test]
 fn broken_state_files_are_listed_and_removed_by_delete_force() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);
@@ -231,8 +223,8 @@ fn broken_state_files_are_listed_and_removed_by_delete_force() {
 
 #[test]
 fn command_line_errors_are_one_line() {
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let lines: &[&[&str]] = &[
@@ -324,8 +316,8 @@ fn full_or_read_only_state_root_fails_in_one_line() {
 fn state_root_refusing_fsync_fails_in_one_line() {
     // A filesystem that refuses fsync, played by a filter answering fsync
     // with ENOSYS: the state cannot be made durable, so create fails.
-    if skip_unless_hull() {
-        return;
+    if !is_hull() {
+        skip!("hull-only (see the module comment)");
     }
     let rt = Runtime::new();
     let bundle = limited_sleeper(&rt);

@@ -128,7 +128,7 @@ fn preserve_fds_beyond_what_was_passed_is_refused() {
     // exec.fifo) would take the free numbers and reach the container.
     // runc 1.1.5 passes whatever sits there.
     if !is_hull() {
-        return;
+        skip!("runc 1.1.5 passes whatever fds sit past --preserve-fds");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();

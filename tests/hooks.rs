@@ -194,7 +194,7 @@ fn container_hooks_get_the_host_pid_without_a_pid_namespace() {
 #[test]
 fn poststart_hooks_run_once_the_process_is_executed() {
     if !is_hull() {
-        return; // runc 1.1.5 runs poststart hooks within create, while its init still waits
+        skip!("runc 1.1.5 runs poststart hooks within create, while its init still waits");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -281,7 +281,7 @@ fn hook_past_its_timeout_is_killed() {
 #[test]
 fn failing_start_container_hook_fails_start_and_the_container_is_destroyed() {
     if !is_hull() {
-        return; // runc 1.1.5 runs it after start has returned and cannot report it
+        skip!("runc 1.1.5 runs it after start has returned and cannot report it");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -369,7 +369,7 @@ fn failing_poststop_hook_does_not_stop_delete_or_the_other_hooks() {
 #[test]
 fn start_fails_when_the_process_cannot_be_executed() {
     if !is_hull() {
-        return; // runc 1.1.5's start returns 0 and the init reports it on its stderr
+        skip!("runc 1.1.5's start returns 0 and the init reports it on its stderr");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -395,7 +395,7 @@ fn start_fails_when_the_process_cannot_be_executed() {
 #[test]
 fn relative_hook_path_is_refused() {
     if !is_hull() {
-        return; // runc 1.1.5 only fails when it runs the hook
+        skip!("runc 1.1.5 only fails when it runs the hook");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();

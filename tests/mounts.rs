@@ -393,8 +393,7 @@ fn host_has_cgroup_v1(controller: &str) -> bool {
 #[test]
 fn cgroup_v1_mount_without_cgroup_namespace_shows_own_cgroup_only() {
     if !host_has_cgroup_v1("memory") {
-        eprintln!("skipped: needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
-        return;
+        skip!("needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
     }
     // The container stays in the caller's memory cgroup (no cgroup is made
     // for it yet): in the root cgroup a correct bind also has root "/".
@@ -403,8 +402,7 @@ fn cgroup_v1_mount_without_cgroup_namespace_shows_own_cgroup_only() {
         .lines()
         .any(|l| l.split(':').nth(1) == Some("memory") && l.ends_with(":/"))
     {
-        eprintln!("skipped: the test runs in the root memory cgroup, where a bind and the whole hierarchy look alike");
-        return;
+        skip!("the test runs in the root memory cgroup, where a bind and the whole hierarchy look alike");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -433,8 +431,7 @@ fn cgroup_v1_mount_without_cgroup_namespace_shows_own_cgroup_only() {
 #[test]
 fn cgroup_v1_mount_with_cgroup_namespace_is_rooted_at_namespace() {
     if !host_has_cgroup_v1("memory") {
-        eprintln!("skipped: needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
-        return;
+        skip!("needs a cgroup v1 memory hierarchy at /sys/fs/cgroup/memory");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -507,7 +504,7 @@ fn every_rootfs_propagation_value_runs_and_shows_on_root() {
         // runc 1.1.5 makes "/" unbindable before it binds the rootfs,
         // which the kernel then refuses (EINVAL).
         if !is_hull() && value.ends_with("unbindable") {
-            eprintln!("skipped for this runtime: rootfsPropagation {value:?}");
+            skip_note!("rootfsPropagation {value:?}: runc 1.1.5 refuses it (EINVAL)");
             continue;
         }
         let mut bundle = rt.bundle();

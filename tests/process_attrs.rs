@@ -29,7 +29,7 @@ fn sched_policy(read: &Value) -> i64 {
 #[test]
 fn personality_linux32() {
     if !is_hull() {
-        return; // runc 1.1 does not apply linux.personality
+        skip!("runc 1.1 does not apply linux.personality");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -45,7 +45,7 @@ fn personality_linux32() {
 #[test]
 fn io_priority_is_set() {
     if !is_hull() {
-        return; // runc 1.1 predates process.ioPriority
+        skip!("runc 1.1 predates process.ioPriority");
     }
     let rt = Runtime::new();
     for (class, nr, level) in [
@@ -67,7 +67,7 @@ fn io_priority_is_set() {
 #[test]
 fn scheduler_policy_and_nice() {
     if !is_hull() {
-        return; // runc 1.1 predates process.scheduler
+        skip!("runc 1.1 predates process.scheduler");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -111,7 +111,7 @@ fn cpus_allowed(report_status: &Value) -> String {
 #[test]
 fn exec_cpu_affinity_initial_then_final() {
     if !is_hull() {
-        return; // runc 1.1 predates process.execCPUAffinity
+        skip!("runc 1.1 predates process.execCPUAffinity");
     }
     let rt = Runtime::new();
     let cpus = online_cpus();
@@ -150,7 +150,7 @@ fn apparmor_profile_without_apparmor_is_refused() {
     let enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|v| v.starts_with('Y'));
     if enabled {
-        return; // needs a host without AppArmor
+        skip!("needs a host without AppArmor");
     }
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
@@ -168,7 +168,7 @@ fn apparmor_profile_without_apparmor_is_refused() {
 #[test]
 fn selinux_labels_without_selinux_are_refused() {
     if std::path::Path::new("/sys/fs/selinux/enforce").exists() {
-        return; // needs a host without SELinux
+        skip!("needs a host without SELinux");
     }
     for (pointer, label, field) in [
         (
@@ -197,7 +197,7 @@ fn selinux_labels_without_selinux_are_refused() {
 #[test]
 fn bad_values_are_refused() {
     if !is_hull() {
-        return; // runc 1.1 does not know most of these fields
+        skip!("runc 1.1 does not know most of these fields");
     }
     let cases: [(&str, Value, &str); 6] = [
         (

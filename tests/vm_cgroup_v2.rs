@@ -1,9 +1,13 @@
 //! cgroup v2 in a VM: boots scripts/vm/run.py once for all tests here (a
 //! Debian cloud kernel under qemu, cgroup2 with every controller enabled)
 //! and checks the `ok` / `not ok` / `skip` lines of each script it ran.
-//! This host is hybrid, so real v2 limits are only shown there. A missing
-//! qemu or kernel fails the tests with the make target that provides it.
+//! This host is hybrid, so real v2 limits are only shown there. The limit
+//! checks are the host suite's (tests/cgroups/checks.rs), exported to the VM
+//! as a table. A missing qemu or kernel fails the tests with the make target
+//! that provides it.
 
+#[path = "cgroups/checks.rs"]
+mod checks;
 mod common;
 
 use std::collections::BTreeMap;
@@ -85,6 +89,8 @@ fn boot(runtime: Option<&Path>, scripts: &[PathBuf]) -> VmRun {
     if let Some(runtime) = runtime {
         cmd.arg("--runtime").arg(runtime);
     }
+    let flavor = runtime.map_or("hull".into(), |r| r.file_name().unwrap().to_string_lossy());
+    cmd.arg("--limits").arg(limits_table(&flavor));
     let out = cmd
         .arg("--")
         .args(scripts)
@@ -109,6 +115,14 @@ fn boot(runtime: Option<&Path>, scripts: &[PathBuf]) -> VmRun {
         stdout,
         stderr,
     }
+}
+
+/// The limit checks as the VM runs them, written for run.py to pack (one
+/// file per runtime: the two VMs boot side by side).
+fn limits_table(flavor: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("vm-limits-{flavor}.tsv"));
+    std::fs::write(&path, checks::vm_table().0).expect("write the VM's limit table");
+    path
 }
 
 /// Result lines per script, from the `HULL-VM-BEGIN NAME` …
@@ -259,6 +273,20 @@ fn vm_hull_cgroup_v2_limits_bite() {
     assert!(script.skip.is_empty(), "skipped: {:?}", script.skip);
 }
 
+/// Every limit check of the host suite's table ran in the VM with hull and
+/// reported `ok` for each file, update and refusal (hull's messages too).
+#[test]
+fn vm_hull_passes_the_limit_checks() {
+    let (_, required, hull_only) = checks::vm_table();
+    let names: Vec<&str> = required
+        .iter()
+        .chain(&hull_only)
+        .map(String::as_str)
+        .collect();
+    let script = assert_script("20-hull-cgroup-v2.sh", &names);
+    assert!(script.skip.is_empty(), "skipped: {:?}", script.skip);
+}
+
 /// Every script under scripts/vm/tests ran and passed, also ones added
 /// later without a test of their own here, and the VM said so itself.
 #[test]
@@ -291,6 +319,9 @@ fn vm_every_script_passes() {
 fn vm_cgroup_v2_tests_pass_against_runc() {
     let run = vm_runc();
     assert_script_in(run, "20-hull-cgroup-v2.sh", &V2_TESTS);
+    let (_, required, _) = checks::vm_table();
+    let names: Vec<&str> = required.iter().map(String::as_str).collect();
+    assert_script_in(run, "20-hull-cgroup-v2.sh", &names);
     assert_eq!(
         run.code, 0,
         "the runc VM run exited {}; stderr:\n{}",

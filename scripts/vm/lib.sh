@@ -3,7 +3,8 @@
 #   ok NAME | not ok NAME: reason | skip NAME: reason
 # and `vm_done` prints the script's `N passed, M failed, K skipped` line.
 # Bundles share one read-only rootfs (/vm/rootfs: busybox + /bin/probe);
-# config.json is written here from a template, as the VM has no jq.
+# config.json is `hull spec`'s, from a template run.py made of it (the VM
+# has no jq or python).
 
 HULL=${HULL:-/bin/hull}
 VM_ROOTFS=${VM_ROOTFS:-/vm/rootfs}
@@ -112,84 +113,57 @@ json_args() {
 
 # bundle DIR [--hostname H] [--cgroups-path P] [--resources JSON]
 #        [--no-cgroupns] [--no-pidns] [--caps 'CAP_X CAP_Y']
-#        [--linux-extra 'JSON members,']
 #        -- ARGS...
-# Writes DIR/config.json: hull spec's defaults (read-only root, pid, net,
-# ipc, uts, mount and cgroup namespaces, the usual mounts, masked and
-# read-only paths, no terminal) with ARGS as the process.
+# Writes DIR/config.json: `hull spec`'s default config (read-only root,
+# pid, net, ipc, uts, mount and cgroup namespaces, the usual mounts,
+# masked and read-only paths, every device denied) with ARGS as the
+# process, as run.py turned it into /vm/config.template.json (no terminal,
+# /vm/rootfs as root, a /tmp tmpfs) with the placeholders filled here; their
+# defaults come from hull spec too (/vm/spec-defaults.sh).
 bundle() {
-	local dir=$1 b_hostname b_cgroups_path b_resources b_cgroupns b_extra b_caps b_pidns
+	local dir=$1 b_ARGS b_HOSTNAME b_CGROUPS_PATH b_RESOURCES b_CAPS b_NAMESPACES b_ROOTFS line ph tok v
 	shift
-	b_hostname=hull-vm-ct
-	b_cgroups_path=
-	b_resources='{"devices":[{"allow":false,"access":"rwm"}]}'
-	b_cgroupns='{"type":"cgroup"},'
-	b_pidns='{"type":"pid"},'
-	b_extra=
-	b_caps='["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]'
+	. "${VM_SPEC_DEFAULTS:-/vm/spec-defaults.sh}"
+	b_ROOTFS=$(json_str "$VM_ROOTFS")
+	b_HOSTNAME=$(json_str "$SPEC_HOSTNAME")
+	b_CGROUPS_PATH=
+	b_RESOURCES=$SPEC_RESOURCES
+	b_CAPS=$SPEC_CAPS
+	b_NAMESPACES=$SPEC_NAMESPACES
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--hostname) b_hostname=$2; shift 2 ;;
-		--cgroups-path) b_cgroups_path="\"cgroupsPath\": $(json_str "$2"),"; shift 2 ;;
-		--resources) b_resources=$2; shift 2 ;;
-		--no-cgroupns) b_cgroupns=; shift ;;
-		--no-pidns) b_pidns=; shift ;;
-		--caps) b_caps=$(json_args $2); shift 2 ;;
-		--linux-extra) b_extra=$2; shift 2 ;;
+		--hostname) b_HOSTNAME=$(json_str "$2"); shift 2 ;;
+		--cgroups-path) b_CGROUPS_PATH=$(json_str "$2"); shift 2 ;;
+		--resources) b_RESOURCES=$2; shift 2 ;;
+		--no-cgroupns) b_NAMESPACES=$(ns_without "$b_NAMESPACES" cgroup); shift ;;
+		--no-pidns) b_NAMESPACES=$(ns_without "$b_NAMESPACES" pid); shift ;;
+		--caps) b_CAPS=$(json_args $2); shift 2 ;;
 		--) shift; break ;;
 		*) echo "bundle: unknown option: $1" >&2; return 2 ;;
 		esac
 	done
 	[ $# -gt 0 ] || set -- /bin/sh
+	b_ARGS=$(json_args "$@")
 	mkdir -p "$dir"
-	cat >"$dir/config.json" <<EOF
-{
-  "ociVersion": "1.2.0",
-  "process": {
-    "terminal": false,
-    "user": {"uid": 0, "gid": 0},
-    "args": $(json_args "$@"),
-    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-    "cwd": "/",
-    "capabilities": {
-      "bounding": $b_caps,
-      "effective": $b_caps,
-      "permitted": $b_caps
-    },
-    "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-    "noNewPrivileges": true
-  },
-  "root": {"path": "$VM_ROOTFS", "readonly": true},
-  "hostname": $(json_str "$b_hostname"),
-  "mounts": [
-    {"destination": "/proc", "type": "proc", "source": "proc"},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-     "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-    {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-     "options": ["nosuid", "noexec", "nodev", "ro"]},
-    {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-     "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
-    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-     "options": ["nosuid", "nodev", "mode=1777"]}
-  ],
-  "linux": {
-    $b_cgroups_path
-    $b_extra
-    "resources": $b_resources,
-    "namespaces": [
-      $b_pidns {"type": "network"}, {"type": "ipc"},
-      {"type": "uts"}, $b_cgroupns {"type": "mount"}
-    ],
-    "maskedPaths": ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-      "/proc/timer_list", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-  }
+	while IFS= read -r line; do
+		for ph in ARGS HOSTNAME CGROUPS_PATH RESOURCES CAPS NAMESPACES ROOTFS; do
+			tok="\"@$ph@\""
+			case $line in
+			*"$tok"*)
+				eval "v=\$b_$ph"
+				# No cgroupsPath: its line (and comma) goes.
+				[ -n "$v" ] || continue 2
+				line="${line%%"$tok"*}$v${line#*"$tok"}"
+				;;
+			esac
+		done
+		printf '%s\n' "$line"
+	done <"${VM_CONFIG_TEMPLATE:-/vm/config.template.json}" >"$dir/config.json"
 }
-EOF
+
+# ns_without LIST TYPE: the JSON namespace list without TYPE's entry.
+ns_without() {
+	printf '%s' "$1" | sed "s/{\"type\":\"$2\"},//; s/,{\"type\":\"$2\"}//"
 }
 
 # hull_state_field ID FIELD: a string or number field of `hull state ID`.

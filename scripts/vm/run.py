@@ -15,6 +15,7 @@ The kernel comes from scripts/vm/fetch-kernel.sh (`make vm-kernel`).
 import argparse
 import glob
 import hashlib
+import json
 import os
 import re
 import selectors
@@ -83,6 +84,9 @@ def parse_args():
     p.add_argument("--runtime", help="another runtime binary (e.g. /usr/sbin/runc) "
                    "packed with its shared libraries instead of hull; the scripts "
                    "run it as $HULL, which proves the tests themselves right")
+    p.add_argument("--limits", help="the cgroup limit checks as a table "
+                   "(tests/cgroups/checks.rs, exported by tests/vm_cgroup_v2.rs), "
+                   "packed as /vm/limits.tsv for 20-hull-cgroup-v2.sh")
     p.add_argument("--kernel", default=".build/vm/kernel",
                    help="unpacked kernel (vmlinuz, config, modules)")
     p.add_argument("--cache", default=".build/vm", help="where archives are kept")
@@ -111,7 +115,7 @@ def parse_args():
                    "(default: scripts/vm/tests/*.sh); they run in name order")
     args = p.parse_args()
     # Relative paths are the repository's, wherever the runner is called from.
-    for name in ("hull", "probe", "busybox", "kernel", "cache", "console", "runtime"):
+    for name in ("hull", "probe", "busybox", "kernel", "cache", "console", "runtime", "limits"):
         value = getattr(args, name)
         if value is not None and not os.path.isabs(value):
             setattr(args, name, os.path.join(REPO, value))
@@ -205,11 +209,65 @@ def runtime_files(runtime):
     return files
 
 
+# The VM's changes to `hull spec`'s default config, the one source of it;
+# lib.sh's `bundle` fills the "@NAME@" placeholders per container.
+def vm_config(spec):
+    """`spec` (hull spec's JSON) as the VM's config template, and the
+    defaults of its placeholders as a sourceable shell file."""
+    process = spec["process"]
+    # Output goes to files and the console, never a terminal.
+    process["terminal"] = False
+    process["args"] = "@ARGS@"
+    caps = process["capabilities"]
+    defaults = {
+        "HOSTNAME": "hull-vm-ct",
+        "CAPS": caps["bounding"],
+        "RESOURCES": spec["linux"]["resources"],
+        "NAMESPACES": spec["linux"]["namespaces"],
+    }
+    for name in caps:
+        caps[name] = "@CAPS@"
+    # Every bundle shares the archive's read-only busybox + probe tree
+    # (lib.sh's $VM_ROOTFS, /vm/rootfs).
+    spec["root"]["path"] = "@ROOTFS@"
+    spec["hostname"] = "@HOSTNAME@"
+    # The root is read-only: the containers get a writable /tmp.
+    spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "mode=1777"]})
+    linux = spec["linux"]
+    linux["resources"] = "@RESOURCES@"
+    linux["namespaces"] = "@NAMESPACES@"
+    # First, so that the line (with its comma) goes when no path is given.
+    spec["linux"] = {"cgroupsPath": "@CGROUPS_PATH@", **linux}
+    template = json.dumps(spec, indent=2) + "\n"
+    lines = ["# The defaults of config.template.json's placeholders: `hull spec`'s",
+             "# values and the VM's hostname (written by scripts/vm/run.py)."]
+    for name, value in defaults.items():
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        assert "'" not in text, text
+        lines.append(f"SPEC_{name}='{text}'")
+    return template, "\n".join(lines) + "\n"
+
+
+def hull_spec(hull):
+    """`hull spec`'s default config, from the binary the VM tests."""
+    if not hull or not os.access(hull, os.X_OK):
+        raise SetupError(f"hull: not found: {hull}: the VM's config comes from "
+                         "`hull spec`; build it with `make build`")
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([hull, "spec", "--bundle", d], check=True)
+        with open(os.path.join(d, "config.json")) as f:
+            return json.load(f)
+
+
 def build_initramfs(args):
     if shutil.which("qemu-system-x86_64") is None:
         raise SetupError("qemu-system-x86_64 not found: install it with "
                          "`make vm-deps` (Debian package qemu-system-x86)")
     release = check_kernel(args.kernel)
+    # The config template comes from hull spec also when another runtime
+    # runs in hull's place.
+    template, spec_defaults = vm_config(hull_spec(args.hull))
     if args.runtime:
         args.hull = None  # the other runtime runs in its place
     else:
@@ -227,11 +285,14 @@ def build_initramfs(args):
 
     mkrootfs = os.path.join(REPO, "scripts", "mkrootfs.sh")
     h = hashlib.sha256(f"layout {LAYOUT} kernel {release} modules {args.module}".encode())
+    h.update(f"\0config\0{template}\0{spec_defaults}".encode())
     for label, path in [
         ("init", os.path.join(HERE, "init")), ("lib", os.path.join(HERE, "lib.sh")),
         ("builder", os.path.join(HERE, "initramfs.py")), ("mkrootfs", mkrootfs),
         ("probe", args.probe), ("busybox", args.busybox),
-    ] + ([("hull", args.hull)] if args.hull else []) + [
+    ] + ([("hull", args.hull)] if args.hull else []) + (
+        [("limits", args.limits)] if args.limits else []
+    ) + [
         (f"script {n}", s) for n, s in zip(names, args.scripts)
     ] + [
         (f"runtime {dest}", src) for dest, src in runtime_files(args.runtime)
@@ -260,6 +321,10 @@ def build_initramfs(args):
         if args.hull:
             a.file("bin/hull", source=stripped(args.hull, work), mode=0o755)
         a.file("vm/lib.sh", source=os.path.join(HERE, "lib.sh"), mode=0o644)
+        a.file("vm/config.template.json", data=template.encode(), mode=0o644)
+        a.file("vm/spec-defaults.sh", data=spec_defaults.encode(), mode=0o644)
+        if args.limits:
+            a.file("vm/limits.tsv", source=args.limits, mode=0o644)
         for script, name in zip(args.scripts, names):
             a.file(f"vm/tests/{name}", source=script, mode=0o755)
         a.tree("vm/rootfs", rootfs)

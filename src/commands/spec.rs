@@ -13,11 +13,7 @@ pub fn run(args: &SpecArgs) -> Result<i32> {
     if path.exists() {
         bail!("{path:?} already exists: remove it first");
     }
-    let spec = if args.rootless {
-        rootless_spec()
-    } else {
-        default_spec()
-    };
+    let spec = default_spec(args.rootless);
     let mut text = serde_json::to_string_pretty(&spec)?;
     text.push('\n');
     let mut file = std::fs::OpenOptions::new()
@@ -32,7 +28,18 @@ pub fn run(args: &SpecArgs) -> Result<i32> {
 
 const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-pub fn default_spec() -> Value {
+/// The config `hull spec` writes (`--rootless`: runc's rootless variant).
+/// The one copy of the defaults: the integration tests' bundles and the VM
+/// test bed's config template start from it and name what they change.
+pub fn default_spec(rootless: bool) -> Value {
+    if rootless {
+        rootless_spec()
+    } else {
+        root_spec()
+    }
+}
+
+fn root_spec() -> Value {
     json!({
         "ociVersion": crate::OCI_VERSION,
         "process": {
@@ -87,8 +94,8 @@ pub fn default_spec() -> Value {
 
 /// runc's rootless changes: a user namespace mapping the caller to root, no
 /// network namespace, /sys bound from the host, no device cgroup rules.
-pub fn rootless_spec() -> Value {
-    let mut spec = default_spec();
+fn rootless_spec() -> Value {
+    let mut spec = root_spec();
     // SAFETY: getuid/getgid cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let linux = &mut spec["linux"];
@@ -128,10 +135,10 @@ mod tests {
 
     #[test]
     fn default_spec_parses_as_an_oci_spec() {
-        let text = serde_json::to_vec(&default_spec()).unwrap();
+        let text = serde_json::to_vec(&default_spec(false)).unwrap();
         let spec = crate::config::parse_spec(&text).unwrap();
         assert_eq!(spec.hostname().as_deref(), Some("hull"));
-        let text = serde_json::to_vec(&rootless_spec()).unwrap();
+        let text = serde_json::to_vec(&default_spec(true)).unwrap();
         let spec = crate::config::parse_spec(&text).unwrap();
         assert!(spec.linux().as_ref().unwrap().uid_mappings().is_some());
     }

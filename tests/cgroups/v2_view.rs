@@ -3,44 +3,27 @@
 //! the one at /sys/fs/cgroup/unified, whose only controller is hugetlb).
 //! Creation, CLONE_INTO_CGROUP, the freezer, cgroup.kill and the device
 //! eBPF program all work there; limits of absent controllers fail clearly.
+//! (Its limit checks and limits that bite: suite.rs, with the other backends.)
 
-use super::*;
+use super::backend::{cg_path, read, On};
+use super::checks::Backend;
+use super::host_v1::{bundle_with, counter, counting_bundle, wait_counter_past};
+use crate::common::*;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-/// The host's cgroup2 hierarchy, as seen from here.
-fn v2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    mounts.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let mp = pre.split(' ').nth(4)?;
-        (post.starts_with("cgroup2 ") && mp.starts_with("/sys/fs/cgroup"))
-            .then(|| PathBuf::from(mp))
-    })
-}
-
-/// A Runtime whose binary is a wrapper entering the v2 view first.
-fn v2_runtime() -> Option<(Runtime, PathBuf)> {
-    let root = v2_root().or_else(|| {
-        eprintln!("skipped: no cgroup2 hierarchy under /sys/fs/cgroup");
-        None
-    })?;
-    if !is_hull() {
-        eprintln!("skipped: the v2 view wraps the hull binary");
-        return None;
-    }
-    let mut rt = Runtime::new();
-    let wrapper = rt.work.join("hull-v2-view");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec unshare -m --propagation private sh -c 'umount -R /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec \"$0\" \"$@\"' {} \"$@\"\n",
-            rt.bin.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    rt.bin = wrapper;
-    Some((rt, root))
+/// The v2 view's runtime and the hierarchy's mount point here, or skip.
+macro_rules! v2_view_or_skip {
+    () => {
+        match On::new(Backend::V2View) {
+            Ok(on) => {
+                let root = on.v2_root.clone().unwrap();
+                (on, root)
+            }
+            Err(reason) => skip!("{reason}"),
+        }
+    };
 }
 
 /// Remove `path` from the cgroup2 hierarchy if a failed test left it, and
@@ -73,13 +56,12 @@ fn loop0_bundle(rt: &Runtime, id: &str, rules: Value) -> Bundle {
 
 #[test]
 fn v2_view_clone_into_cgroup_and_device_filter() {
-    let Some((rt, root)) = v2_runtime() else {
-        return;
-    };
+    let (on, root) = v2_view_or_skip!();
+    let rt = &on.rt;
     let id = rt.new_id();
     let path = cg_path(&id);
     let deny_all = json!([{"allow": false, "access": "rwm"}]);
-    let out = rt.run(&id, &loop0_bundle(&rt, &id, deny_all));
+    let out = rt.run(&id, &loop0_bundle(rt, &id, deny_all));
     out.assert_ok("run");
     let results = out.json();
     assert_eq!(results[0]["ok"], true, "/dev/null must open: {results}");
@@ -101,7 +83,7 @@ fn v2_view_clone_into_cgroup_and_device_filter() {
     let id = rt.new_id();
     let rules = json!([{"allow": false, "access": "rwm"},
         {"allow": true, "type": "b", "major": 7, "minor": 0, "access": "r"}]);
-    let out = rt.run(&id, &loop0_bundle(&rt, &id, rules));
+    let out = rt.run(&id, &loop0_bundle(rt, &id, rules));
     out.assert_ok("run");
     let results = out.json();
     assert_ne!(
@@ -113,14 +95,13 @@ fn v2_view_clone_into_cgroup_and_device_filter() {
 
 #[test]
 fn v2_view_pause_resume_kill_and_delete() {
-    let Some((rt, root)) = v2_runtime() else {
-        return;
-    };
+    let (on, root) = v2_view_or_skip!();
+    let rt = &on.rt;
     let id = rt.new_id();
     let path = cg_path(&id);
     let dir = root.join(path.trim_start_matches('/'));
     let out = rt.host_dir("out");
-    rt.create_running(&id, &counting_bundle(&rt, &id, &out));
+    rt.create_running(&id, &counting_bundle(rt, &id, &out));
     wait_counter_past(&out, 0);
     rt.cmd(&["pause", &id]).assert_ok("pause");
     assert_eq!(read(&dir, "cgroup.freeze"), "1");
@@ -147,12 +128,11 @@ fn v2_view_pause_resume_kill_and_delete() {
 
 #[test]
 fn v2_view_delete_force_empties_the_cgroup() {
-    let Some((rt, root)) = v2_runtime() else {
-        return;
-    };
+    let (on, root) = v2_view_or_skip!();
+    let rt = &on.rt;
     let id = rt.new_id();
     let path = cg_path(&id);
-    let mut b = bundle_with(&rt, &id, json!({}));
+    let mut b = bundle_with(rt, &id, json!({}));
     b.without_namespace("pid");
     b.shell("sleep 1000 & exec sleep 1000");
     rt.create_running(&id, &b);
@@ -180,16 +160,14 @@ fn v2_view_delete_force_empties_the_cgroup() {
 
 #[test]
 fn v2_view_absent_controller_fails_clearly() {
-    let Some((rt, root)) = v2_runtime() else {
-        return;
-    };
+    let (on, root) = v2_view_or_skip!();
+    let rt = &on.rt;
     let available = read(&root, "cgroup.controllers");
     if available.split_whitespace().any(|c| c == "memory") {
-        eprintln!("skipped: this cgroup2 hierarchy has the memory controller");
-        return;
+        skip!("this cgroup2 hierarchy has the memory controller");
     }
     let id = rt.new_id();
-    let mut b = bundle_with(&rt, &id, json!({"memory": {"limit": 16777216}}));
+    let mut b = bundle_with(rt, &id, json!({"memory": {"limit": 16777216}}));
     b.probe(&[]);
     rt.create(&id, &b)
         .assert_failed("memory limit without a memory controller")
@@ -198,103 +176,10 @@ fn v2_view_absent_controller_fails_clearly() {
         );
     assert_no_v2_cgroup(&root, &cg_path(&id));
     let id = rt.new_id();
-    let mut b = bundle_with(&rt, &id, json!({"unified": {"memory.high": "1000000"}}));
+    let mut b = bundle_with(rt, &id, json!({"unified": {"memory.high": "1000000"}}));
     b.probe(&[]);
     rt.create(&id, &b)
         .assert_failed("unified key of an absent controller")
         .assert_stderr_contains("\"memory\" controller is not available");
-    assert_no_v2_cgroup(&root, &cg_path(&id));
-}
-
-/// The v2 runtime, when its hierarchy offers every one of `controllers`
-/// (a real cgroup v2 host or VM; not this hybrid host's cgroup2).
-fn v2_with(controllers: &[&str]) -> Option<(Runtime, PathBuf)> {
-    let (rt, root) = v2_runtime()?;
-    let available = read(&root, "cgroup.controllers");
-    let missing: Vec<&&str> = controllers
-        .iter()
-        .filter(|c| !available.split_whitespace().any(|a| a == **c))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped: the cgroup2 hierarchy lacks {missing:?} (needs a cgroup v2 host)");
-        return None;
-    }
-    Some((rt, root))
-}
-
-#[test]
-fn v2_limits_are_written_with_runcs_conversions() {
-    let Some((rt, root)) = v2_with(&["memory", "cpu", "pids"]) else {
-        return;
-    };
-    let id = rt.new_id();
-    let path = cg_path(&id);
-    let mut b = bundle_with(
-        &rt,
-        &id,
-        json!({
-            "memory": {"limit": 67108864, "reservation": 33554432, "swap": 100663296},
-            "cpu": {"shares": 1024, "quota": 50000, "period": 100000},
-            "pids": {"limit": 42},
-            "unified": {"memory.high": "60000000"}
-        }),
-    );
-    b.probe(&["sleep-forever"]);
-    rt.create_ok(&id, &b);
-    let dir = root.join(path.trim_start_matches('/'));
-    assert_eq!(read(&dir, "memory.max"), "67108864");
-    assert_eq!(read(&dir, "memory.low"), "33554432");
-    if dir.join("memory.swap.max").exists() {
-        // memsw 96 MiB - memory 64 MiB.
-        assert_eq!(read(&dir, "memory.swap.max"), "33554432");
-    }
-    assert_eq!(read(&dir, "memory.high"), "60000000");
-    assert_eq!(read(&dir, "cpu.weight"), "39");
-    assert_eq!(read(&dir, "cpu.max"), "50000 100000");
-    assert_eq!(read(&dir, "pids.max"), "42");
-    rt.cmd(&[
-        "update",
-        "--memory",
-        "32m",
-        "--pids-limit",
-        "7",
-        "--cpu-quota",
-        "20000",
-        &id,
-    ])
-    .assert_ok("update");
-    assert_eq!(read(&dir, "memory.max"), "33554432");
-    assert_eq!(read(&dir, "pids.max"), "7");
-    assert_eq!(read(&dir, "cpu.max"), "20000 100000");
-    rt.delete_force(&id).assert_ok("delete --force");
-    assert_no_v2_cgroup(&root, &path);
-}
-
-#[test]
-fn v2_pids_limit_stops_forks() {
-    let Some((rt, root)) = v2_with(&["pids"]) else {
-        return;
-    };
-    let id = rt.new_id();
-    let mut b = bundle_with(&rt, &id, json!({"pids": {"limit": 4}}));
-    b.shell("for i in 1 2 3 4 5 6; do sleep 30 & done; exit 0");
-    let out = rt.run(&id, &b);
-    assert!(
-        out.stderr.contains("fork") || out.stderr.contains("Resource temporarily unavailable"),
-        "no fork failed under pids.max 4: {out:?}"
-    );
-    assert_no_v2_cgroup(&root, &cg_path(&id));
-}
-
-#[test]
-fn v2_memory_limit_oom_kills_and_events_report_it() {
-    let Some((rt, root)) = v2_with(&["memory"]) else {
-        return;
-    };
-    let id = rt.new_id();
-    let watch = OomWatch::start(&rt, &id);
-    assert_eq!(watch.first["type"], "stats", "{}", watch.first);
-    assert!(watch.saw_oom(), "events never reported an oom");
-    rt.delete_force(&id).assert_ok("delete --force");
     assert_no_v2_cgroup(&root, &cg_path(&id));
 }

@@ -1,9 +1,10 @@
 //! OCI bundles for tests: a busybox + probe rootfs and a config.json built
-//! from `runc spec` output, rewritten after every change.
+//! from `hull spec`'s default, rewritten after every change.
 
 use super::probe_path;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 const APPLETS: &[&str] = &[
     "sh", "cat", "ls", "echo", "sleep", "true", "false", "hostname", "id", "mount", "stat",
@@ -11,52 +12,53 @@ const APPLETS: &[&str] = &[
     "head",
 ];
 
-/// The config a bundle starts with: `runc spec` output, without
-/// `linux.resources.devices`, with `terminal: false` and the probe as process.
-pub fn default_config() -> Value {
-    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
-    json!({
-        "ociVersion": "1.0.2-dev",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": ["/bin/probe"],
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-            "cwd": "/",
-            "capabilities": {
-                "bounding": caps, "effective": caps, "permitted": caps, "ambient": caps
-            },
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": true},
-        "hostname": "runc",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
-            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
-        ],
-        "linux": {
-            "namespaces": [
-                {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}
-            ],
-            "maskedPaths": [
-                "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
-            ],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-        }
+/// `hull spec`'s default config (src/commands/spec.rs, `default_spec`),
+/// as the hull binary cargo built prints it, also when the tests run
+/// against another runtime.
+pub fn hull_spec() -> Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "hull-spec-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hull"))
+            .args(["spec", "--bundle"])
+            .arg(&dir)
+            .output()
+            .expect("run hull spec");
+        let text = std::fs::read(dir.join("config.json"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(out.status.success(), "hull spec: {out:?}");
+        serde_json::from_slice(&text.unwrap()).expect("hull spec writes JSON")
     })
+    .clone()
+}
+
+/// The config a bundle starts with: `hull spec`'s default with the
+/// harness's changes, each one something tests rely on.
+pub fn default_config() -> Value {
+    let mut config = hull_spec();
+    // runc spec's version: hooks.rs checks that the state carries it through.
+    config["ociVersion"] = json!("1.0.2-dev");
+    // Output is captured, never a terminal; the probe reports by default.
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(["/bin/probe"]);
+    // runc spec's hostname, which container.rs and seccomp.rs expect.
+    config["hostname"] = json!("runc");
+    let linux = config["linux"].as_object_mut().expect("linux is an object");
+    // No device cgroup rules: tests add the resources they test.
+    linux.remove("resources");
+    // No cgroup namespace: tests read their cgroup's host path in
+    // /proc/self/cgroup (cgroups.rs, mounts.rs add one where they test it).
+    linux["namespaces"]
+        .as_array_mut()
+        .expect("namespaces is an array")
+        .retain(|ns| ns["type"] != "cgroup");
+    config
 }
 
 /// An OCI bundle in a temp dir: busybox + probe rootfs and a config.json that

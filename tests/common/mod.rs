@@ -50,6 +50,50 @@ pub fn is_hull() -> bool {
         .unwrap_or(false)
 }
 
+/// Report that the running test skips (part of) its checks, as one
+/// grep-able line: `skipped: <test name>: <reason>`. The test name is the
+/// test thread's (libtest names it after the test), else `fallback`.
+pub fn report_skip(fallback: &str, reason: &str) {
+    let thread = std::thread::current();
+    let name = match thread.name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => fallback
+            .split_once("::")
+            .map_or(fallback, |(_, rest)| rest)
+            .to_string(),
+    };
+    eprintln!("skipped: {name}: {reason}");
+}
+
+/// Skip the rest of the test, saying why: `skip!("needs {thing}")` prints
+/// `skipped: <test name>: needs …` and returns. Never return early from a
+/// test without it.
+#[allow(unused_macros)]
+macro_rules! skip {
+    ($($reason:tt)+) => {{
+        $crate::common::skip_note!($($reason)+);
+        return;
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use skip;
+
+/// Say that a check is skipped without leaving the function (for helpers
+/// that return an `Option` or skip one part of a test).
+#[allow(unused_macros)]
+macro_rules! skip_note {
+    ($($reason:tt)+) => {{
+        fn here() {}
+        let name = std::any::type_name_of_val(&here);
+        $crate::common::report_skip(
+            name.strip_suffix("::here").unwrap_or(name),
+            &format!($($reason)+),
+        );
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use skip_note;
+
 /// The static probe binary copied into every rootfs as /bin/probe.
 pub fn probe_path() -> PathBuf {
     let path = match std::env::var_os("HULL_PROBE") {
