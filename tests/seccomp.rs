@@ -377,6 +377,43 @@ fn exec_gets_the_containers_filter() {
     rt.wait_status(&id, "stopped");
 }
 
+/// A container created by an older hull kept its profile in seccomp.json
+/// beside state.json: processes exec'd into it after an upgrade still get
+/// the filter.
+#[test]
+fn exec_reads_the_profile_an_older_hull_saved() {
+    let rt = Runtime::new();
+    let profile = deny_mkdir(Some(38));
+    let bundle = bundle_with(&rt, profile.clone(), &["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let dir = rt.root.join(&id);
+    let state_file = dir.join("state.json");
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(&state_file).expect("read state.json"))
+            .expect("parse state.json");
+    assert!(
+        state["seccomp"].is_object(),
+        "the profile rides in state.json: {state}"
+    );
+    state
+        .as_object_mut()
+        .expect("state object")
+        .remove("seccomp");
+    std::fs::write(&state_file, state.to_string()).expect("write state.json");
+    std::fs::write(dir.join("seccomp.json"), profile.to_string()).expect("write seccomp.json");
+    let out = rt.cmd(&["exec", &id, "/bin/probe", "mkdir", "/dev/shm/x"]);
+    out.assert_ok("exec probe");
+    assert_eq!(out.json()["errno"], ENOSYS, "{out:?}");
+    // A broken legacy file is an error, never an exec without the filter.
+    std::fs::write(dir.join("seccomp.json"), "{").expect("write seccomp.json");
+    let out = rt.cmd(&["exec", &id, "/bin/true"]);
+    assert_ne!(out.code, 0, "exec with a broken seccomp.json: {out:?}");
+    assert!(out.stderr.contains("seccomp.json"), "{out:?}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}
+
 fn notify_profile(socket: &std::path::Path) -> Value {
     json!({
         "defaultAction": "SCMP_ACT_ALLOW",

@@ -12,6 +12,7 @@ use nix::sched::CloneFlags;
 use super::record::{check_fd_count, write_pid_file, Container, Status};
 use crate::config::ProcessPlan;
 use crate::process::spawn::{self, ExecLaunch};
+use crate::security::seccomp;
 use crate::syscall::pidfd_send_signal;
 
 pub struct ExecOptions {
@@ -66,9 +67,14 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
         Some(open_init_root(init_pid, &init)?)
     };
     // The container's filter applies to every process run in it.
-    let seccomp = match &container.state.seccomp {
+    let legacy = match &container.state.seccomp {
+        Some(_) => None,
+        None => seccomp::load_legacy(&container.dir)
+            .with_context(|| format!("exec in container {id:?}"))?,
+    };
+    let seccomp = match container.state.seccomp.as_ref().or(legacy.as_ref()) {
         Some(spec) => Some(
-            crate::security::seccomp::plan(spec, &mut Vec::new())
+            seccomp::plan(spec, &mut Vec::new())
                 .with_context(|| format!("exec in container {id:?}"))?,
         ),
         None => None,

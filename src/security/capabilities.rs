@@ -89,8 +89,7 @@ pub fn before_user_switch(plan: &CapsPlan) -> Result<()> {
 /// the plan drops it: a seccomp filter without no_new_privs needs it to be
 /// loaded, which happens later; `release` then takes it away.
 pub fn after_user_switch(plan: &CapsPlan, hold_sys_admin: bool) -> Result<()> {
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    clear_keepcaps()?;
     // Raise every permitted cap into effective first: with CAP_SETPCAP held
     // the inheritable set may then go beyond permitted, as runc's single
     // capset allows. Permitted is narrowed last (effective must stay in it).
@@ -133,6 +132,16 @@ pub fn after_user_switch(plan: &CapsPlan, hold_sys_admin: bool) -> Result<()> {
     Ok(())
 }
 
+/// The user switch is done: the keep-caps flag is not for the container's
+/// own setuid calls.
+fn clear_keepcaps() -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("prctl(PR_SET_KEEPCAPS, 0)");
+    }
+    Ok(())
+}
+
 /// Keep the permitted caps across the coming setuid (PR_SET_KEEPCAPS) when
 /// the config names no capabilities but a filter must still be loaded
 /// with CAP_SYS_ADMIN after the user switch; `release_all` then does what
@@ -148,8 +157,7 @@ pub fn keep_across_user_switch() -> Result<()> {
 /// After `keep_across_user_switch` and the setuid: the kept caps effective
 /// again, until `release_all`.
 pub fn raise_kept() -> Result<()> {
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) };
+    clear_keepcaps()?;
     let current = caps::read(None, CapSet::Permitted).context("read permitted caps")?;
     caps::set(None, CapSet::Effective, &current).context("raise effective caps")
 }

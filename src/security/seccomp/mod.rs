@@ -21,25 +21,21 @@ pub use names::{
 pub use notify::{forward, send_to_listener};
 pub use plan::{plan, plan_with_flags, Listener, SeccompPlan};
 
-/// The profile kept in the container's state dir: `exec` applies the
-/// container's filter as it was at create, whatever the bundle says now.
-pub const SAVED_FILE: &str = "seccomp.json";
+/// Where containers created before the profile moved into `state.json`
+/// kept it. `exec` still reads it: a container made by an older hull must
+/// not lose its filter for the processes run in it after an upgrade.
+const LEGACY_FILE: &str = "seccomp.json";
 
-pub fn save(dir: &Path, spec: &LinuxSeccomp) -> Result<()> {
-    let bytes = serde_json::to_vec(spec).context("encode linux.seccomp")?;
-    crate::files::write_atomic(&dir.join(SAVED_FILE), &bytes)
-        .with_context(|| format!("save the seccomp profile in {dir:?}"))
-}
-
-/// The saved profile of the container in `dir`, planned again.
-pub fn load_saved(dir: &Path) -> Result<Option<SeccompPlan>> {
-    let path = dir.join(SAVED_FILE);
+/// The profile an older hull left in the container's state dir `dir`, if
+/// any.
+pub fn load_legacy(dir: &Path) -> Result<Option<LinuxSeccomp>> {
+    let path = dir.join(LEGACY_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("read {path:?}")),
     };
-    let spec: LinuxSeccomp =
-        serde_json::from_slice(&bytes).with_context(|| format!("parse {path:?}"))?;
-    plan(&spec, &mut Vec::new()).map(Some)
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .with_context(|| format!("parse {path:?}"))
 }
