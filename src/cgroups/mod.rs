@@ -3,6 +3,7 @@
 //! backend, each in its folder with its own conversion of
 //! `linux.resources` into interface files.
 
+pub mod both;
 pub mod common;
 pub mod devices;
 pub mod fs;

@@ -63,22 +63,5 @@ pub fn writes(c: &LinuxCpu, out: &mut Vec<Write>) {
         // linux.resources.cpu.idle
         out.push(Write::new("cpu", "cpu.idle", i, "linux.resources.cpu.idle"));
     }
-    if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-        // linux.resources.cpu.cpus
-        out.push(Write::new(
-            "cpuset",
-            "cpuset.cpus",
-            cpus,
-            "linux.resources.cpu.cpus",
-        ));
-    }
-    if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-        // linux.resources.cpu.mems
-        out.push(Write::new(
-            "cpuset",
-            "cpuset.mems",
-            mems,
-            "linux.resources.cpu.mems",
-        ));
-    }
+    crate::cgroups::both::cpuset(c, out);
 }

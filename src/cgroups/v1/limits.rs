@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use oci_spec::runtime::LinuxResources;
 
+use crate::cgroups::both;
 use crate::cgroups::common::{limits_with, Limits, Write};
 
 use super::blkio;
@@ -28,32 +29,16 @@ pub fn writes(r: &LinuxResources) -> Vec<Write> {
     if let Some(c) = r.cpu() {
         cpu::writes(c, &mut out);
     }
-    pids(r, &mut out);
+    if let Some(p) = r.pids() {
+        both::pids(p, &mut out);
+    }
     if let Some(b) = r.block_io() {
         blkio::writes(b, &mut out);
     }
     hugetlb(r, &mut out);
     network(r, &mut out);
-    rdma(r, &mut out);
+    both::rdma(r, &mut out);
     out
-}
-
-fn pids(r: &LinuxResources, out: &mut Vec<Write>) {
-    let Some(p) = r.pids().as_ref().filter(|p| p.limit() != 0) else {
-        return;
-    };
-    // linux.resources.pids.limit: -1 (or below) is no limit.
-    let value = if p.limit() > 0 {
-        p.limit().to_string()
-    } else {
-        "max".into()
-    };
-    out.push(Write::new(
-        "pids",
-        "pids.max",
-        value,
-        "linux.resources.pids.limit",
-    ));
 }
 
 fn hugetlb(r: &LinuxResources, out: &mut Vec<Write>) {
@@ -81,25 +66,6 @@ fn network(r: &LinuxResources, out: &mut Vec<Write>) {
         let line = format!("{} {}", p.name(), p.priority());
         let field = format!("linux.resources.network.priorities[{i}]");
         out.push(Write::new("net_prio", "net_prio.ifpriomap", line, field));
-    }
-}
-
-fn rdma(r: &LinuxResources, out: &mut Vec<Write>) {
-    let mut devs: Vec<_> = r.rdma().iter().flatten().collect();
-    devs.sort_by(|a, b| a.0.cmp(b.0));
-    for (dev, l) in devs {
-        // linux.resources.rdma.<device>.hcaHandles/.hcaObjects
-        let mut v = dev.clone();
-        if let Some(h) = l.hca_handles() {
-            v.push_str(&format!(" hca_handle={h}"));
-        }
-        if let Some(o) = l.hca_objects() {
-            v.push_str(&format!(" hca_object={o}"));
-        }
-        if v != *dev {
-            let field = format!("linux.resources.rdma.{dev}");
-            out.push(Write::new("rdma", "rdma.max", v, field));
-        }
     }
 }
 

@@ -55,23 +55,6 @@ pub fn writes(c: &LinuxCpu, out: &mut Vec<Write>) -> Result<()> {
             "linux.resources.cpu.burst",
         ));
     }
-    if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-        // linux.resources.cpu.cpus
-        out.push(Write::new(
-            "cpuset",
-            "cpuset.cpus",
-            cpus,
-            "linux.resources.cpu.cpus",
-        ));
-    }
-    if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-        // linux.resources.cpu.mems
-        out.push(Write::new(
-            "cpuset",
-            "cpuset.mems",
-            mems,
-            "linux.resources.cpu.mems",
-        ));
-    }
+    crate::cgroups::both::cpuset(c, out);
     Ok(())
 }

@@ -5,13 +5,13 @@
 use anyhow::{anyhow, Result};
 use oci_spec::runtime::LinuxResources;
 
+use crate::cgroups::both;
 use crate::cgroups::common::{check_unified_key, limits_with, Limits, Write};
 
 use super::cpu;
 use super::hugetlb;
 use super::io;
 use super::memory;
-use super::pids;
 
 /// Convert `r` for a unified host; what v2 ignores goes to `warnings`.
 pub fn convert(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<Limits> {
@@ -28,7 +28,7 @@ pub fn writes(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<Vec<Writ
         cpu::writes(c, &mut out)?;
     }
     if let Some(p) = r.pids() {
-        pids::writes(p, &mut out);
+        both::pids(p, &mut out);
     }
     if let Some(b) = r.block_io() {
         io::writes(b, &mut out, warnings);
@@ -44,28 +44,9 @@ pub fn writes(r: &LinuxResources, warnings: &mut Vec<String>) -> Result<Vec<Writ
                 .into(),
         );
     }
-    rdma(r, &mut out);
+    both::rdma(r, &mut out);
     unified(r, &mut out)?;
     Ok(out)
-}
-
-fn rdma(r: &LinuxResources, out: &mut Vec<Write>) {
-    let mut devs: Vec<_> = r.rdma().iter().flatten().collect();
-    devs.sort_by(|a, b| a.0.cmp(b.0));
-    for (dev, l) in devs {
-        // linux.resources.rdma.<device>.hcaHandles/.hcaObjects
-        let mut v = dev.clone();
-        if let Some(h) = l.hca_handles() {
-            v.push_str(&format!(" hca_handle={h}"));
-        }
-        if let Some(o) = l.hca_objects() {
-            v.push_str(&format!(" hca_object={o}"));
-        }
-        if v != *dev {
-            let field = format!("linux.resources.rdma.{dev}");
-            out.push(Write::new("rdma", "rdma.max", v, field));
-        }
-    }
 }
 
 /// linux.resources.unified: each key is its own file, written as it is.

@@ -7,7 +7,6 @@ mod hugetlb;
 mod io;
 pub mod limits;
 mod memory;
-mod pids;
 pub mod stats;
 
 pub use limits::convert;
