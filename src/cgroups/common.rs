@@ -177,3 +177,27 @@ mod tests {
         assert!(parse_cpuset("a").is_err());
     }
 }
+
+/// What the backends' conversion tests share: resources from JSON and
+/// writes as comparable triples.
+#[cfg(test)]
+pub mod testing {
+    use oci_spec::runtime::LinuxResources;
+
+    use super::Write;
+
+    pub fn res(json: &str) -> LinuxResources {
+        serde_json::from_str(json).unwrap()
+    }
+
+    pub fn pairs(writes: &[Write]) -> Vec<(String, String, String)> {
+        writes
+            .iter()
+            .map(|w| (w.controller.clone(), w.file.clone(), w.value.clone()))
+            .collect()
+    }
+
+    pub fn p(c: &str, f: &str, v: &str) -> (String, String, String) {
+        (c.into(), f.into(), v.into())
+    }
+}

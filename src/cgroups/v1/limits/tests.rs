@@ -2,21 +2,7 @@
 
 use super::super::memory;
 use super::*;
-
-fn res(json: &str) -> LinuxResources {
-    serde_json::from_str(json).unwrap()
-}
-
-fn pairs(writes: &[Write]) -> Vec<(String, String, String)> {
-    writes
-        .iter()
-        .map(|w| (w.controller.clone(), w.file.clone(), w.value.clone()))
-        .collect()
-}
-
-fn p(c: &str, f: &str, v: &str) -> (String, String, String) {
-    (c.into(), f.into(), v.into())
-}
+use crate::cgroups::common::testing::{p, pairs, res};
 
 /// What the order of the writes depends on in the cgroup as it is.
 struct Facts {

@@ -4,21 +4,7 @@ use super::super::cpu::shares_to_weight;
 use super::super::io::blkio_to_io_weight;
 use super::super::memory::memsw_to_swap;
 use super::*;
-
-fn res(json: &str) -> LinuxResources {
-    serde_json::from_str(json).unwrap()
-}
-
-fn pairs(writes: &[Write]) -> Vec<(String, String, String)> {
-    writes
-        .iter()
-        .map(|w| (w.controller.clone(), w.file.clone(), w.value.clone()))
-        .collect()
-}
-
-fn p(c: &str, f: &str, v: &str) -> (String, String, String) {
-    (c.into(), f.into(), v.into())
-}
+use crate::cgroups::common::testing::{p, pairs, res};
 
 /// What the writes depend on in the cgroup as it is.
 #[derive(Default)]
