@@ -10,6 +10,7 @@ pub mod fs;
 pub mod manager;
 pub mod path;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 pub mod validate;

@@ -9,7 +9,10 @@ pub mod limits;
 mod memory;
 pub mod stats;
 
+pub use cpu::shares_to_weight;
+pub use io::blkio_to_io_weight;
 pub use limits::convert;
+pub use memory::memsw_to_swap;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
