@@ -4,5 +4,6 @@
 //! `slice:prefix:name`; `properties` turns linux.resources into unit
 //! properties.
 
+pub mod annotations;
 pub mod properties;
 pub mod unit;

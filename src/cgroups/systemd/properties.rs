@@ -18,8 +18,13 @@ pub const INFINITY: u64 = u64::MAX;
 pub enum Value {
     Bool(bool),
     Str(String),
-    U64(u64),
+    Byte(u8),
+    I16(i16),
+    U16(u16),
+    I32(i32),
     U32(u32),
+    I64(i64),
+    U64(u64),
     /// `as`
     Strs(Vec<String>),
     /// `au` (PIDs)
