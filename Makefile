@@ -3,6 +3,7 @@
 #   make test    install system packages, fmt, clippy, build, cargo test
 #   make bench   time create/start/wait/delete: hull vs runc (vs crun)
 #   make vm-test run scripts/vm/tests in a cgroup v2 VM (qemu, Debian kernel)
+#   make vm-systemd-test  run scripts/vm-systemd/tests in a VM booting systemd
 # Runs as root (containers need it). Everything is idempotent.
 
 SHELL := /bin/bash
@@ -35,18 +36,24 @@ FUZZ_SECONDS ?= 20
 VM_PACKAGES := qemu-system-x86
 VM_DIR := .build/vm
 VM_KERNEL := $(VM_DIR)/kernel
+# The systemd VM test bed (scripts/vm-systemd): the same kernel, a Debian 12
+# root file system debootstrap'd from apt's mirror into an ext4 image (made
+# with mkfs.ext4 -d), cached here with the .debs.
+VM_SYSTEMD_PACKAGES := debootstrap debian-archive-keyring e2fsprogs
+VM_SYSTEMD_DIR := .build/vm-systemd
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	libc6-dev python3 libseccomp-dev $(VM_PACKAGES)
+	libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
-	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile
+	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile \
+	vm-systemd-image vm-systemd-test vm-systemd-clean
 
 all: build
 
@@ -100,7 +107,8 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 	$(RUNTIME) run hello-$$$$ --bundle $(HELLO) </dev/null
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
-test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test oci-validation
+test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test \
+	vm-systemd-test oci-validation
 
 # The OCI runtime-tools validation suite (docs/oci-validation.md): built once
 # from Debian's source package with Debian's Go (scripts/oci-validation/
@@ -187,6 +195,21 @@ vm-test: deps vm-kernel build examples
 
 vm-clean:
 	rm -rf $(VM_DIR)
+
+# The systemd VM test bed (scripts/vm-systemd, docs/ARCHITECTURE.md): the
+# image is rebuilt only when its inputs change (build-image.sh, the kernel
+# release), otherwise reused from $(VM_SYSTEMD_DIR).
+vm-systemd-image: deps vm-kernel
+	scripts/vm-systemd/build-image.sh --cache $(VM_SYSTEMD_DIR) --kernel $(VM_KERNEL) >/dev/null
+
+# Release hull (/vm/hull) and the probe in the VM; every
+# scripts/vm-systemd/tests/*.sh runs.
+vm-systemd-test: deps vm-kernel build examples vm-systemd-image
+	python3 scripts/vm-systemd/boot.py --kernel $(VM_KERNEL) --cache $(VM_SYSTEMD_DIR) \
+		--hull $(HULL) --probe $(PROBE)
+
+vm-systemd-clean:
+	rm -rf $(VM_SYSTEMD_DIR)
 
 clean:
 	$(CARGO) clean
