@@ -26,6 +26,14 @@ ct_start() {
 # ct_delete ID CGROUP NAME: delete, and the cgroup must be gone with it.
 ct_delete() {
 	"$HULL" delete --force "$1" >/dev/null 2>&1
+	if ! is_hull; then
+		# runc's one rmdir races the exit of what it just killed (EBUSY)
+		# under emulation; hull waits for the cgroup to empty.
+		gone() { rmdir "/sys/fs/cgroup$2" 2>/dev/null || [ ! -d "/sys/fs/cgroup$2" ]; }
+		wait_for 100 gone
+		skip "$3-cgroup-removed" "hull-only check: ${HULL##*/} does not wait for the cgroup to empty"
+		return
+	fi
 	if [ -d "/sys/fs/cgroup$2" ]; then
 		not_ok "$3-cgroup-removed" "/sys/fs/cgroup$2 is left after delete"
 		rmdir "/sys/fs/cgroup$2" 2>/dev/null
@@ -289,16 +297,7 @@ delete_kills_cgroup() {
 			not_ok "$name" "cgroup.procs: $(cg_file "$cg" cgroup.procs | tr '\n' ' ')"
 		fi
 	fi
-	if is_hull; then
-		ct_delete "$id" "$cg" "$name"
-	else
-		# runc's one rmdir races the exit of what it just killed (EBUSY)
-		# under emulation; hull waits for the cgroup to empty.
-		"$HULL" delete --force "$id" >/dev/null 2>&1
-		gone() { rmdir "/sys/fs/cgroup$cg" 2>/dev/null || [ ! -d "/sys/fs/cgroup$cg" ]; }
-		wait_for 100 gone
-		skip "$name-cgroup-removed" "hull-only check: ${HULL##*/} does not wait for the cgroup to empty"
-	fi
+	ct_delete "$id" "$cg" "$name"
 	rm -rf "$dir"
 }
 
