@@ -24,6 +24,8 @@ pub mod error;
 pub mod marshal;
 pub mod systemd;
 pub mod unmarshal;
+#[cfg(test)]
+mod wire_tests;
 
 pub use conn::Connection;
 pub use error::{Error, Result};

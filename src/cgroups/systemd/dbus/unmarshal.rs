@@ -191,6 +191,7 @@ fn bad(why: String) -> Error {
 }
 
 /// Reads values from `buf`; alignment counts from `buf`'s start.
+#[derive(Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
