@@ -16,6 +16,9 @@ pub enum Error {
     /// The peer answered with an error: its name and its message.
     #[error("{name}: {message}")]
     Method { name: String, message: String },
+    /// A systemd job ended, but not with "done".
+    #[error("job {job} ended with result {result:?}")]
+    Job { job: String, result: String },
     /// Nothing came before the deadline: what we waited for.
     #[error("timed out waiting for {0}")]
     Timeout(String),

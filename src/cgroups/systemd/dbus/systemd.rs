@@ -41,6 +41,7 @@ impl CallError {
 /// A connection to systemd's manager that receives its JobRemoved signals.
 pub struct Systemd {
     conn: Connection,
+    job_timeout: Duration,
 }
 
 impl Systemd {
@@ -83,7 +84,15 @@ impl Systemd {
             what: "subscribe to systemd's signals".into(),
             cause,
         })?;
-        Ok(Systemd { conn })
+        Ok(Systemd {
+            conn,
+            job_timeout: JOB_TIMEOUT,
+        })
+    }
+
+    /// Wait at most `timeout` for a job (JOB_TIMEOUT unless set).
+    pub fn set_job_timeout(&mut self, timeout: Duration) {
+        self.job_timeout = timeout;
     }
 
     /// The connection, for calls not typed here.
@@ -111,13 +120,13 @@ impl Systemd {
             Arg::Props(props),
             Arg::NoAuxUnits,
         ];
-        self.job("StartTransientUnit", args, name, what)
+        self.job("StartTransientUnit", args, what)
     }
 
     /// Stop the unit `name` and wait until its job is done.
     pub fn stop_unit(&mut self, name: &str, mode: &str) -> std::result::Result<String, CallError> {
         let what = || format!("stop unit {name:?}");
-        self.job("StopUnit", vec![Arg::Str(name), Arg::Str(mode)], name, what)
+        self.job("StopUnit", vec![Arg::Str(name), Arg::Str(mode)], what)
     }
 
     /// Call `member`, which answers a job path, and wait for the job's
@@ -126,7 +135,6 @@ impl Systemd {
         &mut self,
         member: &str,
         args: Vec<Arg>,
-        unit: &str,
         what: impl Fn() -> String,
     ) -> std::result::Result<String, CallError> {
         let fail = |cause| CallError {
@@ -138,12 +146,10 @@ impl Systemd {
             .and_then(|reply| reply.args("o")?.object_path())
             .map_err(fail)?;
         let result = self
-            .wait_job(&job, Instant::now() + JOB_TIMEOUT)
+            .wait_job(&job, Instant::now() + self.job_timeout)
             .map_err(fail)?;
         if result != "done" {
-            return Err(fail(Error::Protocol(format!(
-                "job {job} for unit {unit:?} ended with result {result:?}"
-            ))));
+            return Err(fail(Error::Job { job, result }));
         }
         Ok(job)
     }
