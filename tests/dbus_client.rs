@@ -29,13 +29,32 @@ struct Bus {
 impl Bus {
     /// None (after saying why) when dbus-daemon is not installed.
     fn start() -> Option<Bus> {
+        Bus::start_as(None)
+    }
+
+    /// A bus run by `uid` (root only), or by us.
+    fn start_as(uid: Option<u32>) -> Option<Bus> {
         let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new("dbus-daemon");
+        if let Some(uid) = uid {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid)).unwrap();
+            command = Command::new("setpriv");
+            let id = uid.to_string();
+            command.args([
+                "--reuid",
+                &id,
+                "--regid",
+                &id,
+                "--clear-groups",
+                "dbus-daemon",
+            ]);
+        }
         let socket = dir.path().join("bus.sock");
         // Its complaints (it cannot raise its fd limit) go to a log read
         // only when it fails to start.
         let log_path = dir.path().join("dbus-daemon.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let spawned = Command::new("dbus-daemon")
+        let spawned = command
             .args(["--session", "--nofork", "--print-address"])
             .arg(format!("--address=unix:path={}", socket.display()))
             .stdout(Stdio::piped())
@@ -390,4 +409,55 @@ fn connect_errors_name_the_socket() {
         err,
         "/nonexistent/bus.sock: connect: no such file or directory"
     );
+}
+
+/// The uid that runs the bus and the user namespace in the test below.
+const OUTSIDE_UID: u32 = 1000;
+const SOCKET_ENV: &str = "HULL_TEST_DBUS_SOCKET";
+
+/// Inside `unshare -U -r` getuid() is 0 but the bus sees the uid outside:
+/// a client that said "0" in AUTH EXTERNAL would be refused. Ours lets
+/// the bus take the socket's credentials, so it gets in.
+#[test]
+fn auth_from_inside_a_user_namespace() {
+    if !nix::unistd::getuid().is_root() {
+        skip!("needs root, to run the bus and the client as uid {OUTSIDE_UID}");
+    }
+    let Some(bus) = Bus::start_as(Some(OUTSIDE_UID)) else {
+        return;
+    };
+    let id = OUTSIDE_UID.to_string();
+    let out = Command::new("setpriv")
+        .args(["--reuid", &id, "--regid", &id, "--clear-groups"])
+        .args(["unshare", "--user", "--map-root-user"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "client_in_a_user_namespace", "--include-ignored"])
+        .env(SOCKET_ENV, &bus.socket)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{}\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+/// Run by the test above in the user namespace.
+#[test]
+#[ignore = "run in a user namespace by auth_from_inside_a_user_namespace"]
+fn client_in_a_user_namespace() {
+    let socket = std::env::var_os(SOCKET_ENV).expect("the bus socket in $HULL_TEST_DBUS_SOCKET");
+    assert_eq!(nix::unistd::getuid().as_raw(), 0);
+    assert_eq!(
+        hull::cgroups::systemd::dbus::address::outside_uid(),
+        OUTSIDE_UID
+    );
+    let addr = Address {
+        path: socket.into(),
+        direct: false,
+    };
+    let conn = Connection::connect(&addr, soon()).unwrap();
+    assert!(conn.unique_name().is_some_and(|n| n.starts_with(':')));
 }
