@@ -407,7 +407,7 @@ fn connect_errors_name_the_socket() {
         .to_string();
     assert_eq!(
         err,
-        "/nonexistent/bus.sock: connect: no such file or directory"
+        "/nonexistent/bus.sock: connect: ENOENT: No such file or directory"
     );
 }
 
@@ -460,4 +460,70 @@ fn client_in_a_user_namespace() {
     };
     let conn = Connection::connect(&addr, soon()).unwrap();
     assert!(conn.unique_name().is_some_and(|n| n.starts_with(':')));
+}
+
+/// A one-shot server on a socket in `dir` that reads the auth request and
+/// then writes `answer` (for each of `connections` connections).
+fn answering_server(
+    dir: &Path,
+    answer: &'static [u8],
+    connections: usize,
+) -> (Address, JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let path = dir.join("server.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 64];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(answer);
+            // Open until the client hangs up, as a bus would be.
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    });
+    let addr = Address {
+        path,
+        direct: false,
+    };
+    (addr, server)
+}
+
+#[test]
+fn a_refusing_bus_is_an_auth_error_naming_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    // Refused with our socket's credentials, then with the uid said.
+    let (addr, server) = answering_server(dir.path(), b"REJECTED EXTERNAL\r\n", 2);
+    let err = Connection::connect(&addr, soon()).err().unwrap();
+    server.join().unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "authentication refused: {}: \"REJECTED EXTERNAL\"",
+            addr.path.display()
+        )
+    );
+}
+
+#[test]
+fn a_peer_that_sends_no_d_bus_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, server) = answering_server(dir.path(), b"OK 0123\r\nHTTP/1.1 200 OK\r\n\r\n", 1);
+    let err = Connection::connect(&addr, soon()).err().unwrap();
+    server.join().unwrap();
+    assert!(matches!(err, Error::Protocol(_)), "{err}");
+    assert_eq!(err.to_string(), "bad D-Bus message: endianness byte 0x48");
+    // Silence after the auth: Hello ends at its deadline.
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, server) = answering_server(dir.path(), b"OK 0123\r\n", 1);
+    let started = Instant::now();
+    let err = Connection::connect(&addr, started + Duration::from_millis(200))
+        .err()
+        .unwrap();
+    server.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        err.to_string(),
+        "timed out waiting for the reply to org.freedesktop.DBus.Hello"
+    );
 }

@@ -18,7 +18,6 @@ use super::address::{outside_uid, Address};
 use super::error::{Error, Result};
 use super::marshal::{Arg, Kind, Outgoing};
 use super::unmarshal::{decode, message_len, Message, FIXED_HEADER};
-use crate::error::describe_io;
 
 /// Messages kept while waiting for something else; past this the oldest
 /// go (a bus that floods us with unrelated signals must not grow us).
@@ -114,7 +113,7 @@ impl Connection {
         Error::Io(format!(
             "{}: {what}: {}",
             self.path.display(),
-            describe_io(err)
+            errno_text(err)
         ))
     }
 
@@ -354,7 +353,7 @@ fn connect_socket(path: &Path, deadline: Instant) -> Result<UnixStream> {
         Error::Io(format!(
             "{}: {what}: {}",
             path.display(),
-            describe_io(&e.into())
+            errno_text(&e.into())
         ))
     };
     let addr = UnixAddr::new(path).map_err(|e| fail("socket address", e))?;
@@ -378,5 +377,17 @@ fn connect_socket(path: &Path, deadline: Instant) -> Result<UnixStream> {
             }
             Err(e) => return Err(fail("connect", e)),
         }
+    }
+}
+
+/// "EPIPE: Broken pipe": the errno's name, which a person can search for,
+/// and its text, without Rust's "(os error N)" tail.
+fn errno_text(err: &std::io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => {
+            let errno = nix::errno::Errno::from_raw(code);
+            format!("{errno:?}: {}", errno.desc())
+        }
+        None => err.to_string(),
     }
 }

@@ -113,20 +113,20 @@ impl Systemd {
         mode: &str,
         props: &[Property],
     ) -> std::result::Result<String, CallError> {
-        let what = || format!("start unit {name:?}");
+        let what = format!("start unit {name:?}");
         let args = vec![
             Arg::Str(name),
             Arg::Str(mode),
             Arg::Props(props),
             Arg::NoAuxUnits,
         ];
-        self.job("StartTransientUnit", args, what)
+        self.job("StartTransientUnit", args, &what, props)
     }
 
     /// Stop the unit `name` and wait until its job is done.
     pub fn stop_unit(&mut self, name: &str, mode: &str) -> std::result::Result<String, CallError> {
-        let what = || format!("stop unit {name:?}");
-        self.job("StopUnit", vec![Arg::Str(name), Arg::Str(mode)], what)
+        let what = format!("stop unit {name:?}");
+        self.job("StopUnit", vec![Arg::Str(name), Arg::Str(mode)], &what, &[])
     }
 
     /// Call `member`, which answers a job path, and wait for the job's
@@ -135,10 +135,11 @@ impl Systemd {
         &mut self,
         member: &str,
         args: Vec<Arg>,
-        what: impl Fn() -> String,
+        what: &str,
+        props: &[Property],
     ) -> std::result::Result<String, CallError> {
         let fail = |cause| CallError {
-            what: what(),
+            what: blame(what, props, &cause),
             cause,
         };
         let job = self
@@ -193,12 +194,9 @@ impl Systemd {
         let args = vec![Arg::Str(name), Arg::Bool(runtime), Arg::Props(props)];
         self.manager_call("SetUnitProperties", args)
             .map(drop)
-            .map_err(|cause| {
-                let names: Vec<_> = props.iter().map(|p| p.name.as_str()).collect();
-                CallError {
-                    what: format!("set {} of unit {name:?}", names.join(", ")),
-                    cause,
-                }
+            .map_err(|cause| CallError {
+                what: blame(&format!("set properties of unit {name:?}"), props, &cause),
+                cause,
             })
     }
 
@@ -257,6 +255,26 @@ impl Systemd {
     }
 }
 
+/// `what`, and the property of `props` that systemd's error text names
+/// with the config field it came from, so the error points at the config:
+/// `start unit "x.scope": property MemoryMax (linux.resources.memory.limit)`.
+fn blame(what: &str, props: &[Property], cause: &Error) -> String {
+    let Error::Method { message, .. } = cause else {
+        return what.to_string();
+    };
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let named = props.iter().find(|p| {
+        message.match_indices(p.name.as_str()).any(|(at, _)| {
+            !word(message[..at].chars().next_back())
+                && !word(message[at + p.name.len()..].chars().next())
+        })
+    });
+    match named {
+        Some(p) => format!("{what}: property {} ({})", p.name, p.field),
+        None => what.to_string(),
+    }
+}
+
 /// The object path of the unit `name`, escaped as systemd does: every
 /// byte but [A-Za-z0-9] as _XX.
 pub fn unit_object_path(name: &str) -> String {
@@ -288,6 +306,32 @@ mod tests {
             unit_object_path("-.slice"),
             "/org/freedesktop/systemd1/unit/_2d_2eslice"
         );
+    }
+
+    #[test]
+    fn errors_name_the_property_systemd_names() {
+        let props = [
+            Property::new("MemoryMax", Value::U64(1), "linux.resources.memory.limit"),
+            Property::new("Memory", Value::U64(1), "annotations[\"x\"]"),
+        ];
+        let cause = |message: &str| Error::Method {
+            name: "org.freedesktop.DBus.Error.InvalidArgs".into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            blame(
+                "start unit \"x\"",
+                &props,
+                &cause("Cannot set property MemoryMax, or unknown property.")
+            ),
+            "start unit \"x\": property MemoryMax (linux.resources.memory.limit)"
+        );
+        assert_eq!(
+            blame("w", &props, &cause("Unknown assignment: Memory")),
+            "w: property Memory (annotations[\"x\"])"
+        );
+        assert_eq!(blame("w", &props, &cause("MemoryMaxes")), "w");
+        assert_eq!(blame("w", &props, &Error::Io("MemoryMax".into())), "w");
     }
 
     #[test]
