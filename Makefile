@@ -43,9 +43,10 @@ VM_SYSTEMD_PACKAGES := debootstrap debian-archive-keyring e2fsprogs
 VM_SYSTEMD_DIR := .build/vm-systemd
 
 # Debian packages the build, tests and bench need. Command-line tools first;
-# libc6-dev holds the static glibc that +crt-static links against.
+# libc6-dev holds the static glibc that +crt-static links against;
+# dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
+	dbus-daemon libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)

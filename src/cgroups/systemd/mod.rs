@@ -2,8 +2,9 @@
 //! a transient unit that systemd makes and owns, with `Delegate=yes` so
 //! hull writes the files systemd has no property for. `unit` reads
 //! `slice:prefix:name`; `properties` turns linux.resources into unit
-//! properties.
+//! properties; `dbus` sends them to systemd.
 
 pub mod annotations;
+pub mod dbus;
 pub mod properties;
 pub mod unit;
