@@ -50,6 +50,10 @@ while [ $# -gt 0 ]; do
 	*) die "unknown option: $1" ;;
 	esac
 done
+# Absolute from here on: debootstrap refuses a relative --cache-dir.
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+case $KERNEL in /*) ;; *) KERNEL=$PWD/$KERNEL ;; esac
 
 # The first mirror apt is configured with for $SUITE (not -security/-updates).
 apt_mirror() {
