@@ -532,3 +532,54 @@ fn preserve_fds_past_the_largest_fd_number() {
     assert!(one_line(&out).contains("--preserve-fds 4294967295: more fds"));
     rt.delete(&id).assert_ok("delete");
 }
+
+/// `--systemd-cgroup` where systemd cannot make the unit (this host has v1
+/// hierarchies and no systemd; a v2 host without systemd has no bus): one
+/// short message naming the driver, and nothing is left.
+#[test]
+fn systemd_cgroup_without_systemd() {
+    let rt = Runtime::new();
+    let bundle = rt.bundle();
+    let id = rt.new_id();
+    let dir = bundle
+        .config_path()
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let out = rt.cmd(&["--systemd-cgroup", "create", "--bundle", &dir, &id]);
+    assert_rejected(&rt, &out, "--systemd-cgroup create without systemd");
+    out.assert_stderr_contains("systemd");
+}
+
+/// Under `--systemd-cgroup` linux.cgroupsPath is `slice:prefix:name`: a
+/// path, a bad slice or a name systemd refuses is named, before anything
+/// is made, on any host.
+#[test]
+fn systemd_cgroups_path_must_be_slice_prefix_name() {
+    let rt = Runtime::new();
+    for (path, says) in [
+        ("/hull-test/x", "slice:prefix:name"),
+        ("a--b.slice:hull:x", "no empty part"),
+        ("system:hull:x", "does not end in \".slice\""),
+        ("system.slice:hull:a/b", "not allowed"),
+        ("system.slice:hull:", "the name part is empty"),
+    ] {
+        let mut bundle = rt.bundle();
+        bundle.set("/linux/cgroupsPath", json!(path));
+        let dir = bundle
+            .config_path()
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let out = rt.cmd(&["--systemd-cgroup", "create", "--bundle", &dir, &rt.new_id()]);
+        assert_rejected(&rt, &out, path);
+        if is_hull() {
+            out.assert_stderr_contains("linux.cgroupsPath")
+                .assert_stderr_contains(says);
+        }
+    }
+}

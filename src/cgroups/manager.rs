@@ -6,6 +6,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::common::Limits;
@@ -32,6 +33,20 @@ pub struct CgroupState {
     /// Whether hull made the leaf directories (a joined, shared cgroup is
     /// neither emptied nor removed on delete).
     pub owned: bool,
+    /// `--systemd-cgroup`: the transient unit the cgroup is, which delete
+    /// stops (absent for the cgroupfs driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<SystemdUnit>,
+}
+
+/// The systemd unit a container's cgroup is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemdUnit {
+    /// "hull-ID.scope", or a slice.
+    pub unit: String,
+    /// Started by the calling user's manager (rootless), not the system's.
+    #[serde(default)]
+    pub user: bool,
 }
 
 /// One cgroup of a container, whatever the host's mode.
@@ -42,10 +57,22 @@ pub trait CgroupManager {
     /// the backend refused, controllers present, cpus that exist) before
     /// anything is made.
     fn check(&self, limits: &Limits) -> Result<()>;
-    /// Make the directories (the ones that do not exist yet).
-    fn create(&mut self) -> Result<()>;
+    /// Whether the cgroup can only be made around a process (a systemd
+    /// scope is started with its first pid): then `create` runs after the
+    /// clone with the init's pid, and the init waits for it.
+    fn needs_init(&self) -> bool {
+        false
+    }
+    /// Make the directories (the ones that do not exist yet); `init`: the
+    /// init's pid, when `needs_init`.
+    fn create(&mut self, init: Option<i32>) -> Result<()>;
     /// Write the limits that are set; `update` for a running container.
     fn apply(&self, limits: &Limits, update: bool) -> Result<()>;
+    /// `update`: `resources` (as the command gave them) converted into
+    /// `limits`, written into the running container's cgroup.
+    fn update(&self, _resources: &LinuxResources, limits: &Limits) -> Result<()> {
+        self.apply(limits, true)
+    }
     /// Device rules (v1 devices.allow/deny, v2 an eBPF program).
     fn apply_devices(&self, rules: &[DeviceRule]) -> Result<()>;
     /// The v1 `tasks` files, opened for writing: the init, still

@@ -22,7 +22,7 @@ use oci_spec::runtime::LinuxResources;
 
 pub use common::{Limits, Write};
 pub use devices::DeviceRule;
-pub use manager::{CgroupManager, CgroupState, Mode, SubCgroup};
+pub use manager::{CgroupManager, CgroupState, Mode, SubCgroup, SystemdUnit};
 pub use path::CGROUP_ROOT;
 pub use stats::Stats;
 
@@ -86,8 +86,24 @@ pub fn detect_mode() -> Result<Mode> {
     }
 }
 
+/// Who makes a container's cgroup: hull through the files, or systemd
+/// (`--systemd-cgroup`) as a transient unit with the annotations'
+/// `org.systemd.property.*` among its properties.
+#[derive(Debug, Clone, Copy)]
+pub enum Driver<'a> {
+    Cgroupfs,
+    Systemd(&'a std::collections::HashMap<String, String>),
+}
+
 /// The manager for a new container's cgroup: paths resolved on this host.
-pub fn manager_for(plan: &CgroupPlan, id: &str) -> Result<Box<dyn CgroupManager>> {
+pub fn manager_for(plan: &CgroupPlan, id: &str, driver: Driver) -> Result<Box<dyn CgroupManager>> {
+    if let Driver::Systemd(annotations) = driver {
+        return Ok(Box::new(systemd::manager::Manager::resolve(
+            plan,
+            annotations,
+            id,
+        )?));
+    }
     match plan.mode.as_ref().map_err(|why| anyhow!("{why}"))? {
         Mode::Unified => Ok(Box::new(v2::Manager::resolve(plan.path.as_deref(), id)?)),
         Mode::Legacy => Ok(Box::new(v1::Manager::resolve(plan.path.as_deref(), id)?)),
@@ -96,6 +112,9 @@ pub fn manager_for(plan: &CgroupPlan, id: &str) -> Result<Box<dyn CgroupManager>
 
 /// The manager of an existing container, from its state.
 pub fn manager_from_state(state: &CgroupState) -> Box<dyn CgroupManager> {
+    if let Some(unit) = &state.systemd {
+        return Box::new(systemd::manager::Manager::from_state(state, unit));
+    }
     match state.mode {
         Mode::Unified => Box::new(v2::Manager::from_state(state)),
         Mode::Legacy => Box::new(v1::Manager::from_state(state)),

@@ -4,8 +4,9 @@ use crate::cli::CreateArgs;
 use crate::container::{self, CreateOptions};
 use crate::state::StateRoot;
 
-pub fn options(args: &CreateArgs) -> CreateOptions {
+pub fn options(args: &CreateArgs, systemd_cgroup: bool) -> CreateOptions {
     CreateOptions {
+        systemd_cgroup,
         id: args.id.clone(),
         bundle: args.bundle.clone(),
         pid_file: args.pid_file.clone(),
@@ -19,8 +20,8 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
     }
 }
 
-pub fn run(root: &StateRoot, args: &CreateArgs) -> Result<i32> {
-    container::create(root, &options(args))?;
+pub fn run(root: &StateRoot, args: &CreateArgs, systemd_cgroup: bool) -> Result<i32> {
+    container::create(root, &options(args, systemd_cgroup))?;
     Ok(0)
 }
 

@@ -17,7 +17,7 @@ mod update;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{Cli, Command, GlobalOpts};
+use crate::cli::{Cli, Command};
 use crate::state::StateRoot;
 
 /// The fds a command hands to the container's process (socket activation
@@ -65,16 +65,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     };
     let root = StateRoot::new(global.root.as_deref());
     match command {
-        Command::Create(args) => {
-            refuse_systemd(global)?;
-            create::run(&root, &args)
-        }
+        Command::Create(args) => create::run(&root, &args, global.systemd_cgroup),
         Command::Start(args) => start::run(&root, &args.id),
         Command::Exec(args) => exec::run(&root, &args),
-        Command::Run(args) => {
-            refuse_systemd(global)?;
-            run::run(&root, &args)
-        }
+        Command::Run(args) => run::run(&root, &args, global.systemd_cgroup),
         Command::State(args) => state::run(&root, &args.id),
         Command::Kill(args) => kill::run(&root, &args),
         Command::Delete(args) => delete::run(&root, &args),
@@ -83,20 +77,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Features => features::run(),
         Command::Pause(args) => pause::pause(&root, &args.id),
         Command::Resume(args) => pause::resume(&root, &args.id),
-        Command::Update(args) => {
-            refuse_systemd(global)?;
-            update::run(&root, &args)
-        }
+        // The container's state says which driver made its cgroup.
+        Command::Update(args) => update::run(&root, &args),
         Command::Events(args) => events::run(&root, &args),
         Command::Ps(args) => ps::run(&root, &args),
     }
-}
-
-fn refuse_systemd(global: &GlobalOpts) -> Result<()> {
-    if global.systemd_cgroup {
-        bail!("--systemd-cgroup: the systemd cgroup driver is not supported yet (use the cgroupfs driver)");
-    }
-    Ok(())
 }
 
 fn print_version() {

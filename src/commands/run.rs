@@ -11,8 +11,8 @@ use crate::process::spawn::Child;
 use crate::process::terminal::Proxy;
 use crate::state::StateRoot;
 
-pub fn run(root: &StateRoot, args: &RunArgs) -> Result<i32> {
-    let opts = super::create::options(&args.create);
+pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32> {
+    let opts = super::create::options(&args.create, systemd_cgroup);
     if args.detach {
         let created = container::create(root, &opts)?;
         let c = as_container(&created);

@@ -31,6 +31,8 @@ pub struct CreateOptions {
     /// comes back to hull (in `Created::terminal`) for it to proxy.
     pub own_terminal: bool,
     pub no_pivot: bool,
+    /// `--systemd-cgroup`: the cgroup is a transient systemd unit.
+    pub systemd_cgroup: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// Socket-activation fds (3..3+N) handed on ahead of --preserve-fds,
@@ -113,8 +115,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     check_plan(&plan, opts)?;
     // Paths resolved and limits checked against the host while nothing
     // exists yet.
-    let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id)?;
-    cgroup.check(&plan.cgroup.limits)?;
+    let cgroup = cgroup_manager(&plan, opts)?;
     // Without a mount namespace the mounts are made among hull's own:
     // root.path is claimed (locked, checked, recorded) before anything.
     let claim = host_mounts::claim(&plan)?;
@@ -139,7 +140,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         ..Default::default()
     };
     state::save_cleanup(&dir, &record)?;
-    let cgroup_state = make_cgroup(&mut cleanup, cgroup, &plan, &dir, &mut record)?;
+    // A systemd unit is started around the init, after the clone.
+    let around_init = cgroup.needs_init();
+    let mut cgroup_state = if around_init {
+        cleanup.cgroup = Some(cgroup);
+        None
+    } else {
+        make_cgroup(&mut cleanup, cgroup, &plan, &dir, &mut record)?
+    };
     logging::test_panic_point("create");
     // The init holds root.path's lock too, until its mounts are made: a
     // create that dies meanwhile leaves it locked until the init is gone.
@@ -152,6 +160,18 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         ),
         None => None,
     };
+    let mut start_unit = |pid: i32| -> Result<()> {
+        if let Some(cgroup) = cleanup.cgroup.as_deref_mut() {
+            cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid))?);
+        }
+        Ok(())
+    };
+    let (launch_cgroup, around): (Option<&dyn CgroupManager>, Option<spawn::AroundInit>) =
+        if around_init {
+            (None, Some(&mut start_unit))
+        } else {
+            (cleanup.cgroup.as_deref(), None)
+        };
     // Declared after `cleanup`, so dropped before it: on an error from
     // here on the init is killed and reaped before its cgroup goes.
     let mut init = spawn::spawn_init(InitLaunch {
@@ -164,7 +184,8 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         console_socket: opts.console_socket.as_deref(),
         fifo,
         rootfs_lock,
-        cgroup: cleanup.cgroup.as_deref(),
+        cgroup: launch_cgroup,
+        cgroup_around_init: around,
         interrupt: opts.interrupt,
     })?;
     let pid = init.pid();
@@ -195,6 +216,19 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pidfd,
         terminal,
     })
+}
+
+/// The container's cgroup, to be made by the driver asked for, its
+/// limits checked against the host.
+fn cgroup_manager(plan: &Plan, opts: &CreateOptions) -> Result<Box<dyn CgroupManager>> {
+    let driver = if opts.systemd_cgroup {
+        cgroups::Driver::Systemd(&plan.annotations)
+    } else {
+        cgroups::Driver::Cgroupfs
+    };
+    let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id, driver)?;
+    cgroup.check(&plan.cgroup.limits)?;
+    Ok(cgroup)
 }
 
 /// What the plan asks of this create that it cannot give: a container
@@ -312,7 +346,7 @@ fn make_cgroup(
 ) -> Result<Option<CgroupState>> {
     let euid = nix::unistd::geteuid();
     let cgroup = cleanup.cgroup.insert(cgroup);
-    match setup_cgroup(cgroup.as_mut(), plan) {
+    match setup_cgroup(cgroup.as_mut(), plan, None) {
         Ok(state) => Ok(Some(state)),
         Err(err) if !euid.is_root() && !asks_for_limits(plan) && is_permission_error(&err) => {
             logging::warn(&format!(
@@ -350,9 +384,13 @@ fn is_permission_error(err: &anyhow::Error) -> bool {
 /// Make the cgroup and write its limits and device rules. A cgroup that
 /// already existed is joined: only the limits that are set are written,
 /// and device rules only when the config has some (the spec's rule for
-/// shared cgroups).
-fn setup_cgroup(cgroup: &mut dyn CgroupManager, plan: &Plan) -> Result<CgroupState> {
-    cgroup.create()?;
+/// shared cgroups). `init`: the init's pid, for a cgroup made around it.
+fn setup_cgroup(
+    cgroup: &mut dyn CgroupManager,
+    plan: &Plan,
+    init: Option<i32>,
+) -> Result<CgroupState> {
+    cgroup.create(init)?;
     cgroup.apply(&plan.cgroup.limits, false)?;
     let resources = &plan.cgroup.resources;
     if cgroup.state().owned || resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {

@@ -27,6 +27,6 @@ pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
     }
     cgroup.check(&limits)?;
     cgroup
-        .apply(&limits, true)
+        .update(resources, &limits)
         .with_context(|| format!("update container {id:?}"))
 }

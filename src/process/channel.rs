@@ -92,6 +92,8 @@ enum Message {
     HooksDone,
     /// hull has written the init's id maps: go on.
     IdMapsDone,
+    /// hull has put the init in its cgroup (a unit started around it): go on.
+    CgroupReady,
     /// hull has recorded the container (state.json): the init may now
     /// outlive it, and closes its end to say it knows.
     Committed,
@@ -110,6 +112,7 @@ impl Message {
             Message::RunHooks => b"H".to_vec(),
             Message::HooksDone => b"D".to_vec(),
             Message::IdMapsDone => b"M".to_vec(),
+            Message::CgroupReady => b"G".to_vec(),
             Message::Committed => b"K".to_vec(),
             Message::SeccompFd => b"S".to_vec(),
             Message::Cloned(pid) => {
@@ -137,6 +140,7 @@ impl Message {
             (b'H', _) => Some(Message::RunHooks),
             (b'D', _) => Some(Message::HooksDone),
             (b'M', _) => Some(Message::IdMapsDone),
+            (b'G', _) => Some(Message::CgroupReady),
             (b'K', _) => Some(Message::Committed),
             (b'S', _) => Some(Message::SeccompFd),
             (b'C', pid) => Some(Message::Cloned(i32::from_le_bytes(pid.try_into().ok()?))),
@@ -232,6 +236,10 @@ impl HullEnd {
         send_message(&self.0, &Message::IdMapsDone)
     }
 
+    pub fn send_cgroup_ready(&self) -> Result<()> {
+        send_message(&self.0, &Message::CgroupReady)
+    }
+
     pub fn send_hooks_done(&self) -> Result<()> {
         send_message(&self.0, &Message::HooksDone)
     }
@@ -271,6 +279,14 @@ impl ChildEnd {
         match recv_message_fd(&self.0)?.0 {
             Some(Message::IdMapsDone) => Ok(()),
             other => anyhow::bail!("hull did not write the id maps (got {other:?})"),
+        }
+    }
+
+    /// Wait until hull has put this process in its cgroup.
+    pub fn wait_for_cgroup(&self) -> Result<()> {
+        match recv_message_fd(&self.0)?.0 {
+            Some(Message::CgroupReady) => Ok(()),
+            other => anyhow::bail!("hull did not make the container's cgroup (got {other:?})"),
         }
     }
 

@@ -43,6 +43,9 @@ pub struct InitArgs<'a> {
     /// cgroup2 `cgroup.procs`), opened by hull: the init writes "0" (itself)
     /// into each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
+    /// hull makes the cgroup around this process (a systemd unit started
+    /// with its pid): wait for its word before anything else.
+    pub wait_for_cgroup: bool,
     /// Unshare the cgroup namespace after joining the cgroup, so that its
     /// root is the container's cgroup (it was left out of the clone).
     pub unshare_cgroupns: bool,
@@ -50,10 +53,16 @@ pub struct InitArgs<'a> {
 
 /// Never returns: either execs the container's process or exits.
 pub fn init_main(mut args: InitArgs) -> ! {
-    let joined = join_cgroup(
-        std::mem::take(&mut args.cgroup_procs),
-        args.unshare_cgroupns,
-    );
+    let placed = match args.wait_for_cgroup {
+        true => args.sync.wait_for_cgroup(),
+        false => Ok(()),
+    };
+    let joined = placed.and_then(|()| {
+        join_cgroup(
+            std::mem::take(&mut args.cgroup_procs),
+            args.unshare_cgroupns,
+        )
+    });
     let rootfs_lock = args.rootfs_lock.take();
     let err = match joined.and_then(|()| prepare(&args, rootfs_lock)) {
         Ok(ready) => match wait_and_exec(args, ready) {

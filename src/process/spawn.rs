@@ -108,9 +108,15 @@ pub struct InitLaunch<'a> {
     /// root.path's lock, held by the init until its mounts are made.
     pub rootfs_lock: Option<OwnedFd>,
     pub cgroup: Option<&'a dyn CgroupManager>,
+    /// Makes the cgroup around the cloned init (a systemd unit started
+    /// with its pid), which waits for it before its first step.
+    pub cgroup_around_init: Option<AroundInit<'a>>,
     /// A signalfd whose terminating signals abort the create.
     pub interrupt: Option<RawFd>,
 }
+
+/// Called with the init's pid right after the clone.
+pub type AroundInit<'a> = &'a mut dyn FnMut(i32) -> Result<()>;
 
 /// An init that said `Ready` and waits for the commit. Dropped without
 /// `commit`, it is killed and reaped.
@@ -140,7 +146,7 @@ impl ReadyInit {
 }
 
 /// Clone the init and wait for its word: ready, or an error to report.
-pub fn spawn_init(launch: InitLaunch<'_>) -> Result<ReadyInit> {
+pub fn spawn_init(mut launch: InitLaunch<'_>) -> Result<ReadyInit> {
     let (plan, id, interrupt) = (launch.plan, launch.id, launch.interrupt);
     // Connected here, in hull's namespaces: after pivot_root the init could
     // not reach the socket's path.
@@ -159,7 +165,18 @@ pub fn spawn_init(launch: InitLaunch<'_>) -> Result<ReadyInit> {
         None => None,
     };
     let joined_userns = prepare_hull(plan)?;
-    let (mut child, sync) = clone_init(launch, joined_userns.as_ref(), console_socket)?;
+    let around_init = launch.cgroup_around_init.take();
+    let wait_for_cgroup = around_init.is_some();
+    let (mut child, sync) = clone_init(
+        launch,
+        joined_userns.as_ref(),
+        console_socket,
+        wait_for_cgroup,
+    )?;
+    if let Some(make_cgroup) = around_init {
+        make_cgroup(child.pid())?;
+        sync.send_cgroup_ready()?;
+    }
     if plan.new_user_namespace() {
         // Only a process outside the init's user namespace can write them.
         idmap::write_id_maps(plan, child.pid())?;
@@ -214,6 +231,7 @@ fn clone_init(
     launch: InitLaunch<'_>,
     joined_userns: Option<&std::fs::File>,
     console_socket: Option<OwnedFd>,
+    wait_for_cgroup: bool,
 ) -> Result<(Child, HullEnd)> {
     let plan = launch.plan;
     let (sync, child_end) = channel::pair()?;
@@ -258,6 +276,7 @@ fn clone_init(
                     .flatten(),
                 idmapped,
                 cgroup_procs,
+                wait_for_cgroup,
                 unshare_cgroupns: plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP),
             })
         }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # hull on a systemd host (systemd pid 1, pure cgroup v2) with its cgroupfs
 # driver, the default: its own cgroups beside systemd's tree, limits set
-# through the files; podman running hull with --cgroup-manager cgroupfs; and
-# --systemd-cgroup, still refused today (this test changes with the driver).
+# through the files; podman running hull with --cgroup-manager cgroupfs.
+# The systemd driver is 20-systemd-driver.sh's.
 . /vm/lib.sh
 
 check hull-version "$HULL" --version
@@ -83,30 +83,5 @@ esac
 check podman-hull-rm podman_hull rm -f -t 0 "$id"
 [ -n "$cgpath" ] && [ -d "/sys/fs/cgroup$cgpath" ] &&
 	not_ok podman-hull-cgroup-removed "/sys/fs/cgroup$cgpath is left"
-
-# --systemd-cgroup: refused, saying so, and nothing is left behind.
-dir=/tmp/sd-$$
-id=sd-$$
-bundle "$dir" --cgroups-path "system.slice:hull:$id" -- /bin/true
-out=$("$HULL" --systemd-cgroup run --bundle "$dir" "$id" 2>&1 </dev/null)
-rc=$?
-echo "# hull --systemd-cgroup run: rc=$rc: $out"
-if [ "$rc" != 0 ]; then ok hull-systemd-cgroup-refused; else not_ok hull-systemd-cgroup-refused "exit status 0"; fi
-expect_contains hull-systemd-cgroup-message "$out" \
-	"--systemd-cgroup: the systemd cgroup driver is not supported yet"
-if "$HULL" state "$id" >/dev/null 2>&1; then
-	not_ok hull-systemd-cgroup-nothing-left "hull state $id succeeds"
-	"$HULL" delete --force "$id" >/dev/null 2>&1
-else
-	ok hull-systemd-cgroup-nothing-left
-fi
-unit=hull-$id.scope
-if systemctl list-units --all --plain --no-legend "$unit" 2>/dev/null | grep -q . ||
-	[ -d "/sys/fs/cgroup/system.slice/$unit" ]; then
-	not_ok hull-systemd-cgroup-no-unit "$(systemctl status --no-pager "$unit" 2>&1)"
-else
-	ok hull-systemd-cgroup-no-unit
-fi
-rm -rf "$dir"
 
 vm_done

@@ -187,6 +187,7 @@ impl CgroupManager for Manager {
             mode: Mode::Legacy,
             paths: self.paths.clone(),
             owned: self.owned,
+            systemd: None,
         }
     }
 
@@ -208,7 +209,7 @@ impl CgroupManager for Manager {
         self.check_cpuset(limits)
     }
 
-    fn create(&mut self) -> Result<()> {
+    fn create(&mut self, _init: Option<i32>) -> Result<()> {
         let mut made_any = false;
         for (h, dir) in &self.paths {
             if dir.exists() {

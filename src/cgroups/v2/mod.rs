@@ -47,6 +47,15 @@ impl Manager {
         })
     }
 
+    /// The cgroup `dir` (under /sys/fs/cgroup), made by hull or not.
+    pub fn at(dir: PathBuf, owned: bool) -> Manager {
+        Manager { dir, owned }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn from_state(state: &CgroupState) -> Manager {
         Manager {
             dir: state.paths.values().next().cloned().unwrap_or_default(),
@@ -91,6 +100,7 @@ impl CgroupManager for Manager {
             mode: Mode::Unified,
             paths: BTreeMap::from([(String::new(), self.dir.clone())]),
             owned: self.owned,
+            systemd: None,
         }
     }
 
@@ -114,7 +124,7 @@ impl CgroupManager for Manager {
         )
     }
 
-    fn create(&mut self) -> Result<()> {
+    fn create(&mut self, _init: Option<i32>) -> Result<()> {
         if self.dir.exists() {
             self.owned = false;
             return Ok(());

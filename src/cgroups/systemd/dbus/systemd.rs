@@ -231,6 +231,15 @@ impl Systemd {
             })
     }
 
+    /// The manager's own property `name` (e.g. ControlGroup).
+    pub fn manager_property(&mut self, name: &str) -> std::result::Result<Value, CallError> {
+        self.get_property(MANAGER_PATH, MANAGER, name)
+            .map_err(|cause| CallError {
+                what: format!("get systemd's {name}"),
+                cause,
+            })
+    }
+
     /// The manager's Version ("252.39-1~deb12u1").
     pub fn version(&mut self) -> std::result::Result<String, CallError> {
         let what = || "get systemd's Version".to_string();
