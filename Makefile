@@ -206,7 +206,7 @@ vm-systemd-image: deps vm-kernel
 # Release hull (/vm/hull) and the probe in the VM; every
 # scripts/vm-systemd/tests/*.sh runs.
 vm-systemd-test: deps vm-kernel build examples vm-systemd-image
-	python3 scripts/vm-systemd/boot.py --kernel $(VM_KERNEL) --cache $(VM_SYSTEMD_DIR) \
+	python3 scripts/vm-systemd/boot.py --kernel $(VM_KERNEL) --cache $(VM_SYSTEMD_DIR) --timeout 1200 \
 		--hull $(HULL) --probe $(PROBE)
 
 vm-systemd-clean:
