@@ -533,23 +533,22 @@ fn preserve_fds_past_the_largest_fd_number() {
     rt.delete(&id).assert_ok("delete");
 }
 
+/// `--systemd-cgroup create` of a fresh id from `bundle`, refused.
+#[track_caller]
+fn systemd_create_rejected(rt: &Runtime, bundle: &Bundle, what: &str) -> Output {
+    let dir = bundle.config_path().parent().unwrap().display().to_string();
+    let out = rt.cmd(&["--systemd-cgroup", "create", "--bundle", &dir, &rt.new_id()]);
+    assert_rejected(rt, &out, what);
+    out
+}
+
 /// `--systemd-cgroup` where systemd cannot make the unit (this host has v1
 /// hierarchies and no systemd; a v2 host without systemd has no bus): one
 /// short message naming the driver, and nothing is left.
 #[test]
 fn systemd_cgroup_without_systemd() {
     let rt = Runtime::new();
-    let bundle = rt.bundle();
-    let id = rt.new_id();
-    let dir = bundle
-        .config_path()
-        .parent()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let out = rt.cmd(&["--systemd-cgroup", "create", "--bundle", &dir, &id]);
-    assert_rejected(&rt, &out, "--systemd-cgroup create without systemd");
+    let out = systemd_create_rejected(&rt, &rt.bundle(), "--systemd-cgroup without systemd");
     out.assert_stderr_contains("systemd");
 }
 
@@ -568,15 +567,7 @@ fn systemd_cgroups_path_must_be_slice_prefix_name() {
     ] {
         let mut bundle = rt.bundle();
         bundle.set("/linux/cgroupsPath", json!(path));
-        let dir = bundle
-            .config_path()
-            .parent()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        let out = rt.cmd(&["--systemd-cgroup", "create", "--bundle", &dir, &rt.new_id()]);
-        assert_rejected(&rt, &out, path);
+        let out = systemd_create_rejected(&rt, &bundle, path);
         if is_hull() {
             out.assert_stderr_contains("linux.cgroupsPath")
                 .assert_stderr_contains(says);

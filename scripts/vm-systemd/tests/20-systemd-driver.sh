@@ -102,6 +102,10 @@ lifecycle() {
 	expect_eq "$p-update-file-memory-max" 134217728 "$(cat "/sys/fs/cgroup$cg/memory.max" 2>&1)"
 	expect_eq "$p-update-file-pids-max" 64 "$(cat "/sys/fs/cgroup$cg/pids.max" 2>&1)"
 
+	# events: the stats read from the unit's cgroup (the updated pids limit).
+	out=$("$rt" events --stats "$id" 2>&1)
+	expect_contains "$p-events-stats" "$(echo "$out" | tr -d ' ')" '"limit":64'
+
 	# pause/resume through the unit's cgroup.
 	check "$p-pause" "$rt" pause "$id"
 	expect_eq "$p-paused" paused "$(state_field "$rt" "$id" status)"
@@ -139,36 +143,57 @@ run_bites() {
 	rm -rf "$dir"
 }
 
+# in_unit RT NAME ID CGROUPS-PATH CGROUP UNIT: a container created with
+# CGROUPS-PATH ("" for none) has its init in CGROUP, and delete leaves no UNIT.
+in_unit() {
+	local rt=$1 p=${1##*/}-sd name=$2 id=$3 dir=/tmp/${1##*/}-sd-$3 pid
+	if [ -n "$4" ]; then
+		bundle "$dir" --cgroups-path "$4" -- /bin/sleep 300
+	else
+		bundle "$dir" -- /bin/sleep 300
+	fi
+	if sd_create "$rt" "$dir" "$id"; then
+		pid=$(state_field "$rt" "$id" pid)
+		expect_eq "$p-$name" "0::$5" "$(cat "/proc/$pid/cgroup" 2>&1)"
+		check "$p-$name-delete" "$rt" delete --force "$id"
+		unit_gone "$p-$name" "$6" "$5"
+	else
+		not_ok "$p-$name" "$out"
+	fi
+	rm -rf "$dir"
+}
+
 # defaults RT: no cgroupsPath is ":RT:ID" (system.slice, the runtime's name
 # as prefix); a nested slice as the parent is expanded as systemd does.
 defaults() {
-	local rt=$1 p=${1##*/}-sd name=${1##*/} id dir pid cg
-	id=def-$$
-	dir=/tmp/$p-$id
-	bundle "$dir" -- /bin/sleep 300
-	if sd_create "$rt" "$dir" "$id"; then
-		pid=$(state_field "$rt" "$id" pid)
-		expect_eq "$p-default-unit" "0::/system.slice/$name-$id.scope" "$(cat "/proc/$pid/cgroup" 2>&1)"
-		check "$p-default-delete" "$rt" delete --force "$id"
-		unit_gone "$p-default" "$name-$id.scope" "/system.slice/$name-$id.scope"
-	else
-		not_ok "$p-default-unit" "$out"
-	fi
-	rm -rf "$dir"
-
-	id=nest-$$
-	dir=/tmp/$p-$id
-	cg=/hullt.slice/hullt-nest.slice/$p-$id.scope
-	bundle "$dir" --cgroups-path "hullt-nest.slice:$p:$id" -- /bin/sleep 300
-	if sd_create "$rt" "$dir" "$id"; then
-		pid=$(state_field "$rt" "$id" pid)
-		expect_eq "$p-nested-slice" "0::$cg" "$(cat "/proc/$pid/cgroup" 2>&1)"
-		check "$p-nested-delete" "$rt" delete --force "$id"
-		unit_gone "$p-nested" "$p-$id.scope" "$cg"
-	else
-		not_ok "$p-nested-slice" "$out"
-	fi
+	local rt=$1 p=${1##*/}-sd name=${1##*/}
+	in_unit "$rt" default-unit "def-$$" "" "/system.slice/$name-def-$$.scope" "$name-def-$$.scope"
+	in_unit "$rt" nested-slice "nest-$$" "hullt-nest.slice:$p:nest-$$" \
+		"/hullt.slice/hullt-nest.slice/$p-nest-$$.scope" "$p-nest-$$.scope"
 	systemctl stop hullt-nest.slice hullt.slice >/dev/null 2>&1
+}
+
+# failed_create RT: a create that fails after the unit was started (the
+# process cannot be found) leaves no unit, no cgroup and no container.
+failed_create() {
+	local rt=$1 p=${1##*/}-sd id dir unit
+	id=fail-$$
+	dir=/tmp/$p-$id
+	unit=$p-$id.scope
+	bundle "$dir" --cgroups-path "system.slice:$p:$id" -- /bin/no-such-program
+	if sd_create "$rt" "$dir" "$id"; then
+		not_ok "$p-failed-create" "create succeeded"
+		"$rt" delete --force "$id" >/dev/null 2>&1
+	else
+		ok "$p-failed-create"
+	fi
+	if "$rt" state "$id" >/dev/null 2>&1; then
+		not_ok "$p-failed-create-nothing-left" "$rt state $id succeeds"
+		"$rt" delete --force "$id" >/dev/null 2>&1
+	else
+		ok "$p-failed-create-nothing-left"
+	fi
+	unit_gone "$p-failed-create" "$unit" "/system.slice/$unit"
 	rm -rf "$dir"
 }
 
@@ -243,6 +268,7 @@ for rt in $RUNTIMES; do
 	lifecycle "$rt"
 	run_bites "$rt"
 	defaults "$rt"
+	failed_create "$rt"
 	existing "$rt"
 done
 
