@@ -23,7 +23,7 @@ pub fn document() -> Value {
                 "v1": true,
                 "v2": true,
                 "systemd": true,
-                "systemdUser": false,
+                "systemdUser": true,
                 "rdma": true,
             },
             "seccomp": {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The root file system of the systemd VM test bed: systemd as PID 1 on a pure
-# cgroup v2 hierarchy, with dbus, podman, containerd + ctr, runc and crun from
+# cgroup v2 hierarchy, with dbus (and the user bus), podman, containerd + ctr, runc and crun from
 # Debian 12's packages.
 #
 #   scripts/vm-systemd/build-image.sh [--cache DIR] [--kernel DIR]
@@ -31,7 +31,7 @@ KERNEL=${VM_KERNEL:-$REPO/.build/vm/kernel}
 SUITE=${VM_SUITE:-bookworm}
 # netavark: golang-github-containers-common depends on the virtual
 # container-network-stack, which debootstrap does not resolve.
-PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,podman,containerd,netavark,crun,kmod,busybox-static}
+PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,dbus-user-session,podman,containerd,netavark,crun,kmod,busybox-static}
 # Free space left in the image for container storage (writes go to qemu's
 # snapshot overlay, never to the image).
 FREE_MB=${VM_FREE_MB:-768}

@@ -66,6 +66,17 @@ pub trait CgroupManager {
     /// Make the directories (the ones that do not exist yet); `init`: the
     /// init's pid, when `needs_init`.
     fn create(&mut self, init: Option<i32>) -> Result<()>;
+    /// Whether a process `exec` starts is put in the cgroup by `attach`
+    /// after the clone (a rootless systemd unit: only systemd may move a
+    /// process into the user's delegated subtree) instead of being born
+    /// there; it waits meanwhile.
+    fn attaches_after_clone(&self) -> bool {
+        false
+    }
+    /// Put `pid` in the cgroup (see `attaches_after_clone`).
+    fn attach(&self, pid: i32) -> Result<()> {
+        bail!("process {pid}: this cgroup takes processes through its files")
+    }
     /// Write the limits that are set; `update` for a running container.
     fn apply(&self, limits: &Limits, update: bool) -> Result<()>;
     /// `update`: `resources` (as the command gave them) converted into

@@ -392,8 +392,18 @@ fn setup_cgroup(
 ) -> Result<CgroupState> {
     cgroup.create(init)?;
     cgroup.apply(&plan.cgroup.limits, false)?;
-    let resources = &plan.cgroup.resources;
-    if cgroup.state().owned || resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+    let asked = plan
+        .cgroup
+        .resources
+        .devices()
+        .as_ref()
+        .is_some_and(|d| !d.is_empty());
+    // Rootless, the default rules are left out: loading a device filter
+    // needs privilege hull has not, and the container's user namespace
+    // cannot make device nodes anyway. Rules the config asks for are
+    // applied or the create fails.
+    let rootless = !nix::unistd::geteuid().is_root();
+    if asked || (cgroup.state().owned && !rootless) {
         cgroup.apply_devices(&plan.cgroup.devices)?;
     }
     Ok(cgroup.state())

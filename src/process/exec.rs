@@ -28,13 +28,20 @@ pub struct ExecArgs<'a> {
     pub seccomp: Option<&'a SeccompPlan>,
     /// cgroup.procs (v1: each hierarchy's) to write itself into first.
     pub cgroup_procs: Vec<OwnedFd>,
+    /// hull puts the process in its cgroup (through systemd): wait for
+    /// its word before anything else.
+    pub wait_for_cgroup: bool,
 }
 
 /// Never returns: execs the process, or tells hull why not and exits.
 pub fn exec_main(args: ExecArgs<'_>) -> ! {
     args.sync.report_panics();
     crate::logging::test_panic_point("exec");
-    let err = match join_cgroup(&args.cgroup_procs).and_then(|()| prepare_and_exec(&args)) {
+    let placed = match args.wait_for_cgroup {
+        true => args.sync.wait_for_cgroup(),
+        false => join_cgroup(&args.cgroup_procs),
+    };
+    let err = match placed.and_then(|()| prepare_and_exec(&args)) {
         Ok(never) => match never {},
         Err(err) => err,
     };

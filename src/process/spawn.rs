@@ -441,9 +441,11 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
             .with_context(|| format!("join the pid namespace of init {init_pid}"))?;
     }
     let (sync, child_end) = channel::pair()?;
+    // Born in the cgroup, or put there by hull after the clone.
+    let attach = launch.cgroup.filter(|c| c.attaches_after_clone());
     let (mut cgroup_procs, into) = match launch.cgroup {
-        Some(c) => (c.open_procs()?, c.clone_into_fd()),
-        None => (Vec::new(), None),
+        Some(c) if attach.is_none() => (c.open_procs()?, c.clone_into_fd()),
+        _ => (Vec::new(), None),
     };
     let cloned = cgroups::clone_into(0, into.as_ref(), &mut cgroup_procs);
     let mut child = match cloned.context("clone the exec process")? {
@@ -459,10 +461,15 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
                 console_socket: launch.console_socket,
                 seccomp: launch.seccomp,
                 cgroup_procs,
+                wait_for_cgroup: attach.is_some(),
             })
         }
         CloneResult::Parent { pid, pidfd } => Child::new(pid, pidfd),
     };
+    if let Some(cgroup) = attach {
+        cgroup.attach(child.pid())?;
+        sync.send_cgroup_ready()?;
+    }
     drop(child_end);
     drop(cgroup_procs);
     drop(into);

@@ -226,7 +226,22 @@ impl CgroupManager for Manager {
     }
 
     fn clone_into_fd(&self) -> Option<OwnedFd> {
-        self.fs.clone_into_fd()
+        match self.unit.user {
+            true => None,
+            false => self.fs.clone_into_fd(),
+        }
+    }
+
+    /// Rootless: hull's own process is outside the user's delegated
+    /// subtree, so the kernel lets only systemd move a process into it.
+    fn attaches_after_clone(&self) -> bool {
+        self.unit.user
+    }
+
+    fn attach(&self, pid: i32) -> Result<()> {
+        let pid = u32::try_from(pid).map_err(|_| anyhow!("pid {pid}"))?;
+        connect(self.unit.user)?.attach_processes_to_unit(&self.unit.unit, "", &[pid])?;
+        Ok(())
     }
 
     fn freeze(&self) -> Result<()> {
