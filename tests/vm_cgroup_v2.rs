@@ -91,6 +91,9 @@ fn boot(runtime: Option<&Path>, scripts: &[PathBuf]) -> VmRun {
     }
     let flavor = runtime.map_or("hull".into(), |r| r.file_name().unwrap().to_string_lossy());
     cmd.arg("--limits").arg(limits_table(&flavor));
+    // Bounds for a loaded machine: both VMs boot at once on two cores under
+    // software emulation, and runc's limit checks wait for its cgroups.
+    cmd.args(["--script-timeout", "480", "--timeout", "900"]);
     let out = cmd
         .arg("--")
         .args(scripts)
