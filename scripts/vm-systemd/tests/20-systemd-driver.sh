@@ -173,6 +173,24 @@ defaults() {
 	systemctl stop hullt-nest.slice hullt.slice >/dev/null 2>&1
 }
 
+# private_socket RT: with no system bus to reach, systemd's own socket
+# (/run/systemd/private) makes the unit.
+private_socket() {
+	local rt=$1 p=${1##*/}-sd id dir rc
+	id=priv-$$
+	dir=/tmp/$p-$id
+	bundle "$dir" --cgroups-path "system.slice:$p:$id" -- /bin/sh -c 'cat /proc/self/cgroup'
+	env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/no-such-bus \
+		"$rt" --systemd-cgroup run --bundle "$dir" "$id" >/tmp/sd.out 2>/tmp/sd.err </dev/null
+	rc=$?
+	expect_eq "$p-private-socket-run" 0 "$rc"
+	[ "$rc" = 0 ] || cat /tmp/sd.err
+	expect_eq "$p-private-socket-cgroupns" "0::/" "$(cat /tmp/sd.out)"
+	"$rt" delete --force "$id" >/dev/null 2>&1
+	unit_gone "$p-private-socket" "$p-$id.scope" "/system.slice/$p-$id.scope"
+	rm -rf "$dir"
+}
+
 # failed_create RT: a create that fails after the unit was started (the
 # process cannot be found) leaves no unit, no cgroup and no container.
 failed_create() {
@@ -269,6 +287,7 @@ for rt in $RUNTIMES; do
 	run_bites "$rt"
 	defaults "$rt"
 	failed_create "$rt"
+	private_socket "$rt"
 	existing "$rt"
 done
 
