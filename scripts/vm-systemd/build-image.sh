@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The root file system of the systemd VM test bed: systemd as PID 1 on a pure
-# cgroup v2 hierarchy, with dbus (and the user bus), podman, containerd + ctr, runc and crun from
-# Debian 12's packages.
+# cgroup v2 hierarchy, with dbus (and the user bus), podman, containerd + ctr,
+# Docker, runc and crun from Debian 12's packages.
 #
 #   scripts/vm-systemd/build-image.sh [--cache DIR] [--kernel DIR]
 #
@@ -31,7 +31,7 @@ KERNEL=${VM_KERNEL:-$REPO/.build/vm/kernel}
 SUITE=${VM_SUITE:-bookworm}
 # netavark: golang-github-containers-common depends on the virtual
 # container-network-stack, which debootstrap does not resolve.
-PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,dbus-user-session,podman,containerd,netavark,crun,kmod,busybox-static}
+PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,dbus-user-session,podman,containerd,docker.io,netavark,crun,kmod,busybox-static}
 # Free space left in the image for container storage (writes go to qemu's
 # snapshot overlay, never to the image).
 FREE_MB=${VM_FREE_MB:-768}
@@ -161,6 +161,13 @@ done
 mkdir -p "$r/etc/containers/containers.conf.d"
 printf '[containers]\nnetns = "none"\n[engine]\ncgroup_manager = "systemd"\n[network]\nnetwork_backend = "netavark"\n' \
 	>"$r/etc/containers/containers.conf.d/hull-vm.conf"
+# Docker: started by the test that uses it (not at boot: it is slow under
+# emulation), no network setup, the systemd cgroup driver, hull as a runtime.
+rm -f "$r"/etc/systemd/system/multi-user.target.wants/docker.service \
+	"$r"/etc/systemd/system/sockets.target.wants/docker.socket
+mkdir -p "$r/etc/docker"
+printf '{"iptables": false, "ip-masq": false, "bridge": "none", "exec-opts": ["native.cgroupdriver=systemd"], "runtimes": {"hull": {"path": "/vm/hull"}}}\n' \
+	>"$r/etc/docker/daemon.json"
 # containers-common's CNI bridge config: podman warns about its missing
 # plugins on every call (netavark is the backend; no network anyway).
 rm -f "$r/etc/cni/net.d/87-podman-bridge.conflist"

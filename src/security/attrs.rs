@@ -248,7 +248,13 @@ pub fn selinux_enabled() -> bool {
 
 /// `process.apparmorProfile`: an error when AppArmor is off (runc refuses
 /// it too); a note in `not_applied` otherwise, as it is not applied yet.
+/// "unconfined" asks for no confinement, which is what the process gets
+/// without a profile (Docker passes it with `--security-opt
+/// apparmor=unconfined`): nothing to check or note.
 pub fn check_apparmor(profile: &str, enabled: bool, not_applied: &mut Vec<String>) -> Result<()> {
+    if profile == "unconfined" {
+        return Ok(());
+    }
     if !enabled {
         bail!("process.apparmorProfile {profile:?}: AppArmor is not enabled on this host");
     }

@@ -337,6 +337,20 @@ mod tests {
     }
 
     #[test]
+    fn unconfined_apparmor_profile_is_no_profile() {
+        let p = process(serde_json::json!({"apparmorProfile": "unconfined"}));
+        for apparmor in [false, true] {
+            let facts = ProcessFacts {
+                apparmor,
+                ..ProcessFacts::default()
+            };
+            let mut not_applied = Vec::new();
+            check_lsm_labels(&p, &facts, &mut not_applied).unwrap();
+            assert!(not_applied.is_empty(), "{not_applied:?}");
+        }
+    }
+
+    #[test]
     fn lsm_labels_need_their_lsm() {
         let p = process(serde_json::json!({"apparmorProfile": "x", "selinuxLabel": "y"}));
         let err = check_lsm_labels(&p, &ProcessFacts::default(), &mut Vec::new()).unwrap_err();
