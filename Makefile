@@ -18,6 +18,13 @@ CARGO ?= cargo
 TARGET := x86_64-unknown-linux-gnu
 HULL := target/$(TARGET)/release/hull
 PROBE := target/$(TARGET)/debug/examples/probe
+RECVTTY := target/$(TARGET)/release/hull-recvtty
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 BUSYBOX := /bin/busybox
 HELLO := bundles/hello
 # the runtime `make run` uses; `make run RUNTIME=runc` to compare
@@ -46,7 +53,7 @@ VM_SYSTEMD_DIR := .build/vm-systemd
 # libc6-dev holds the static glibc that +crt-static links against;
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	dbus-daemon libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
+	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)
@@ -54,7 +61,7 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
 	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile \
-	vm-systemd-image vm-systemd-test vm-systemd-clean
+	vm-systemd-image vm-systemd-test vm-systemd-clean install uninstall install-check docs
 
 all: build
 
@@ -92,6 +99,47 @@ build:
 	$(CARGO) build --release --bin hull
 	@$(call check_static,$(HULL))
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: hull and hull-recvtty
+# (0555), the man pages (man/*.8) and the bash, zsh and fish completions
+# (completions/), both generated from the command line and checked in
+# (`make docs` regenerates them; tests/generated_docs.rs fails when stale).
+# The binary guard is free when the binary sits on a read-only mount: see
+# README, "Install".
+install: build
+	$(CARGO) build --release --bin hull-recvtty
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0555 $(HULL) $(DESTDIR)$(BINDIR)/hull
+	install -m 0555 $(RECVTTY) $(DESTDIR)$(BINDIR)/hull-recvtty
+	install -m 0444 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0444 completions/hull.bash $(DESTDIR)$(BASHCOMPDIR)/hull
+	install -m 0444 completions/_hull $(DESTDIR)$(ZSHCOMPDIR)/_hull
+	install -m 0444 completions/hull.fish $(DESTDIR)$(FISHCOMPDIR)/hull.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hull $(DESTDIR)$(BINDIR)/hull-recvtty \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+		$(DESTDIR)$(BASHCOMPDIR)/hull $(DESTDIR)$(ZSHCOMPDIR)/_hull $(DESTDIR)$(FISHCOMPDIR)/hull.fish
+
+# What `make test` checks of the install: into a temporary DESTDIR, each
+# man page rendered by `man -l`, the installed hull runs, the bash
+# completion parses; nothing is left.
+install-check:
+	d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	$(MAKE) --no-print-directory install DESTDIR="$$d" >/dev/null; \
+	n=0; for page in "$$d$(MANDIR)"/man8/*.8; do \
+		out=$$(MANWIDTH=80 MANPAGER=cat man -l "$$page" 2>&1) || { echo "install-check: man -l $$page: $$out" >&2; exit 1; }; \
+		grep -q '^NAME' <<<"$$out" || { echo "install-check: $$page has no NAME section" >&2; exit 1; }; \
+		n=$$((n + 1)); \
+	done; \
+	"$$d$(BINDIR)/hull" --version >/dev/null; \
+	bash -n "$$d$(BASHCOMPDIR)/hull"; \
+	echo "install-check: ok: $$n man pages, hull, hull-recvtty, completions under DESTDIR"
+
+# man/ and completions/ from the current command line.
+docs:
+	HULL_REGENERATE=1 $(CARGO) test --test generated_docs -- --test-threads=1
+
 # `make static-check BIN=path` checks any file (default: release hull).
 BIN ?= $(HULL)
 static-check:
@@ -109,7 +157,7 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
 test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test \
-	vm-systemd-test oci-validation
+	install-check vm-systemd-test oci-validation
 
 # The OCI runtime-tools validation suite (docs/oci-validation.md): built once
 # from Debian's source package with Debian's Go (scripts/oci-validation/

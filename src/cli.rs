@@ -34,7 +34,7 @@ pub struct GlobalOpts {
     /// Log debug messages
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups
+    /// Have systemd make each new container's cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (before the subcommand, as in runc:
