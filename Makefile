@@ -47,13 +47,16 @@ VM_KERNEL := $(VM_DIR)/kernel
 # root file system debootstrap'd from apt's mirror into an ext4 image (made
 # with mkfs.ext4 -d), cached here with the .debs.
 VM_SYSTEMD_PACKAGES := debootstrap debian-archive-keyring e2fsprogs
+# The engines `engines-test` runs as private instances with hull (and runc).
+ENGINE_PACKAGES := podman
 VM_SYSTEMD_DIR := .build/vm-systemd
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against;
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(VM_PACKAGES) $(VM_SYSTEMD_PACKAGES)
+	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(ENGINE_PACKAGES) $(VM_PACKAGES) \
+	$(VM_SYSTEMD_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)
@@ -61,7 +64,7 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
 	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile \
-	vm-systemd-image vm-systemd-test vm-systemd-clean install uninstall install-check docs
+	vm-systemd-image vm-systemd-test vm-systemd-clean install uninstall install-check docs engines-test
 
 all: build
 
@@ -136,6 +139,12 @@ install-check:
 	bash -n "$$d$(BASHCOMPDIR)/hull"; \
 	echo "install-check: ok: $$n man pages, hull, hull-recvtty, completions under DESTDIR"
 
+# The engines with hull as their runtime, then with runc to prove the
+# checks (scripts/engines/run.sh: private instances in a mount namespace of
+# their own; nothing of the host's engines or images is touched).
+engines-test: deps build rootfs
+	scripts/engines/run.sh $(HULL) runc
+
 # man/ and completions/ from the current command line.
 docs:
 	HULL_REGENERATE=1 $(CARGO) test --test generated_docs -- --test-threads=1
@@ -157,7 +166,7 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
 test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test \
-	install-check vm-systemd-test oci-validation
+	install-check engines-test vm-systemd-test oci-validation
 
 # The OCI runtime-tools validation suite (docs/oci-validation.md): built once
 # from Debian's source package with Debian's Go (scripts/oci-validation/
