@@ -28,10 +28,11 @@ podman_checks() {
 	}
 	check "$n-load" pm load -q -i "$IMAGE"
 
-	out=$(run --rm localhost/bb:latest sh -c 'echo out; echo err >&2; exit 3' 2>&1)
+	out=$(run --rm localhost/bb:latest sh -c 'echo out; echo err >&2; exit 3' 2>"$dir/err")
 	rc=$?
 	expect_eq "$n-run-exit-code" 3 "$rc"
-	expect_eq "$n-run-output" "out err" "$(echo $out)"
+	expect_eq "$n-run-stdout" out "$out"
+	expect_eq "$n-run-stderr" err "$(cat "$dir/err")"
 	out=$(run --rm localhost/bb:latest /no/such/program 2>&1)
 	expect_eq "$n-run-missing-program" 127 "$?"
 

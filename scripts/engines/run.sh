@@ -26,6 +26,7 @@ VM_RESULTS=$WORK/results
 export VM_RESULTS
 . "$REPO/scripts/vm/lib.sh"
 . "$HERE/podman.sh"
+. "$HERE/containerd.sh"
 
 IMAGE=$WORK/bb.tar
 python3 "$HERE/image.py" "$REPO/bundles/hello/rootfs" "$IMAGE" || exit 2
@@ -41,7 +42,9 @@ cleanup() {
 trap cleanup EXIT
 
 for rt in "$@"; do
-	podman_checks "$(realpath "$(command -v "$rt" || echo "$rt")")"
+	rt=$(realpath "$(command -v "$rt" || echo "$rt")")
+	podman_checks "$rt"
+	containerd_checks "$rt"
 done
 # The containers' cgroups are gone (conmon's own stays until the end).
 left=$(ls -d /sys/fs/cgroup/*/"${CGROUP_PARENT#/}"/libpod-* 2>/dev/null)
