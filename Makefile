@@ -48,7 +48,7 @@ VM_KERNEL := $(VM_DIR)/kernel
 # with mkfs.ext4 -d), cached here with the .debs.
 VM_SYSTEMD_PACKAGES := debootstrap debian-archive-keyring e2fsprogs
 # The engines `engines-test` runs as private instances with hull (and runc).
-ENGINE_PACKAGES := podman containerd
+ENGINE_PACKAGES := podman containerd docker.io
 VM_SYSTEMD_DIR := .build/vm-systemd
 
 # Debian packages the build, tests and bench need. Command-line tools first;

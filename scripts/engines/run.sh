@@ -27,6 +27,7 @@ export VM_RESULTS
 . "$REPO/scripts/vm/lib.sh"
 . "$HERE/podman.sh"
 . "$HERE/containerd.sh"
+. "$HERE/docker.sh"
 
 IMAGE=$WORK/bb.tar
 python3 "$HERE/image.py" "$REPO/bundles/hello/rootfs" "$IMAGE" || exit 2
@@ -45,6 +46,7 @@ for rt in "$@"; do
 	rt=$(realpath "$(command -v "$rt" || echo "$rt")")
 	podman_checks "$rt"
 	containerd_checks "$rt"
+	docker_checks "$rt"
 done
 # The containers' cgroups are gone (conmon's own stays until the end).
 left=$(ls -d /sys/fs/cgroup/*/"${CGROUP_PARENT#/}"/libpod-* 2>/dev/null)
