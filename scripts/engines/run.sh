@@ -25,6 +25,7 @@ CGROUP_PARENT=/hull-engines-$$
 VM_RESULTS=$WORK/results
 export VM_RESULTS
 . "$REPO/scripts/vm/lib.sh"
+. "$HERE/cli.sh"
 . "$HERE/podman.sh"
 . "$HERE/containerd.sh"
 . "$HERE/docker.sh"
