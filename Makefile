@@ -128,7 +128,7 @@ uninstall:
 # man page rendered by `man -l`, the installed hull runs, the bash
 # completion parses; nothing is left.
 install-check:
-	d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
 	$(MAKE) --no-print-directory install DESTDIR="$$d" >/dev/null; \
 	n=0; for page in "$$d$(MANDIR)"/man8/*.8; do \
 		out=$$(MANWIDTH=80 MANPAGER=cat man -l "$$page" 2>&1) || { echo "install-check: man -l $$page: $$out" >&2; exit 1; }; \
