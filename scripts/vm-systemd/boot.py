@@ -25,7 +25,6 @@ import glob
 import hashlib
 import os
 import re
-import selectors
 import shutil
 import signal
 import subprocess
@@ -198,50 +197,26 @@ def boot(args, image, shim):
     marks = {}
     exit_code = None
     exit_seen = None
-    in_script = False
-    timed_out = False
-    tail = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    pending = b""
+
+    def on_line(line):
+        nonlocal exit_code, exit_seen
+        m = re.match(r"HULL-VM-(\w+)", line)
+        if m:
+            u = re.search(r"uptime=([\d.]+)", line)
+            marks[m.group(1)] = (time.monotonic() - started, u and u.group(1))
+        if line.startswith("HULL-VM-EXIT="):
+            exit_code = int(line.split("=", 1)[1])
+            exit_seen = time.monotonic()
+
+    def deadline():
+        # After HULL-VM-EXIT the guest only has to power off.
+        end = started + args.timeout
+        return end if exit_seen is None else min(end, exit_seen + args.poweroff_wait)
+
     try:
         with open(console, "wb") as log:
-            while True:
-                now = time.monotonic()
-                deadline = started + args.timeout
-                if exit_seen is not None:
-                    deadline = min(deadline, exit_seen + args.poweroff_wait)
-                if now >= deadline:
-                    timed_out = exit_seen is None
-                    break
-                if not sel.select(timeout=min(deadline - now, 1.0)):
-                    continue
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                log.write(chunk)
-                log.flush()
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    line = raw.decode(errors="replace").rstrip("\r")
-                    if "HULL-VM-" in line:
-                        line = line[line.index("HULL-VM-"):]
-                    tail = (tail + [line])[-60:]
-                    m = re.match(r"HULL-VM-(\w+)", line)
-                    if m:
-                        u = re.search(r"uptime=([\d.]+)", line)
-                        marks[m.group(1)] = (time.monotonic() - started, u and u.group(1))
-                    if line.startswith("HULL-VM-EXIT="):
-                        exit_code = int(line.split("=", 1)[1])
-                        exit_seen = time.monotonic()
-                    if line.startswith("HULL-VM-BEGIN"):
-                        in_script = True
-                    if (args.verbose or in_script or line.startswith("HULL-VM-")
-                            or line.startswith("Kernel panic")):
-                        print(line, flush=True)
-                    if line.startswith("HULL-VM-END"):
-                        in_script = False
+            passed, tail = vmrun.read_console(proc, log, deadline, args.verbose, on_line)
+        timed_out = passed and exit_seen is None
     finally:
         # qemu never outlives the runner (timeout, error or ^C).
         if proc.poll() is None:

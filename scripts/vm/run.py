@@ -367,50 +367,22 @@ def boot(args, archive):
     ready_at = None
     guest_ready = guest_done = None
     exit_code = None
-    in_script = False
-    timed_out = False
-    tail = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    pending = b""
+
+    def on_line(line):
+        nonlocal ready_at, guest_ready, guest_done, exit_code
+        if line.startswith("HULL-VM-READY"):
+            ready_at = time.monotonic() - started
+            m = re.search(r"uptime=([\d.]+)", line)
+            guest_ready = m and m.group(1)
+        elif line.startswith("HULL-VM-DONE"):
+            m = re.search(r"uptime=([\d.]+)", line)
+            guest_done = m and m.group(1)
+        elif line.startswith("HULL-VM-EXIT="):
+            exit_code = int(line.split("=", 1)[1])
+
     with open(args.console, "wb") as log:
-        while True:
-            left = started + args.timeout - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            if not sel.select(timeout=min(left, 1.0)):
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            log.write(chunk)
-            log.flush()
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                line = raw.decode(errors="replace").rstrip("\r")
-                # The firmware's terminal resets can share the first line.
-                if "HULL-VM-" in line:
-                    line = line[line.index("HULL-VM-"):]
-                tail = (tail + [line])[-60:]
-                if line.startswith("HULL-VM-READY"):
-                    ready_at = time.monotonic() - started
-                    m = re.search(r"uptime=([\d.]+)", line)
-                    guest_ready = m and m.group(1)
-                elif line.startswith("HULL-VM-DONE"):
-                    m = re.search(r"uptime=([\d.]+)", line)
-                    guest_done = m and m.group(1)
-                elif line.startswith("HULL-VM-EXIT="):
-                    exit_code = int(line.split("=", 1)[1])
-                if line.startswith("HULL-VM-BEGIN"):
-                    in_script = True
-                show = (args.verbose or in_script or line.startswith("HULL-VM-")
-                        or line.startswith("Kernel panic"))
-                if show:
-                    print(line, flush=True)
-                if line.startswith("HULL-VM-END"):
-                    in_script = False
+        timed_out, tail = read_console(proc, log, lambda: started + args.timeout,
+                                       args.verbose, on_line)
     if timed_out or proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -429,6 +401,47 @@ def boot(args, archive):
               + "\n".join(tail), file=sys.stderr)
         return 125
     return exit_code
+
+
+def read_console(proc, log, deadline, verbose, on_line):
+    """Read qemu's serial console until EOF or until time.monotonic()
+    passes deadline() (asked before each read, so the caller may move it).
+    Every chunk goes to `log`; each line, with a "HULL-VM-" marker cut out
+    of what precedes it (the firmware's terminal resets can share its
+    line), goes to on_line(line) and is printed when it is a marker, a
+    kernel panic or inside a script (every line with `verbose`). Returns
+    (whether the deadline passed, the last 60 lines)."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    pending = b""
+    tail = []
+    in_script = False
+    while True:
+        left = deadline() - time.monotonic()
+        if left <= 0:
+            return True, tail
+        if not sel.select(timeout=min(left, 1.0)):
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            return False, tail
+        log.write(chunk)
+        log.flush()
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            line = raw.decode(errors="replace").rstrip("\r")
+            if "HULL-VM-" in line:
+                line = line[line.index("HULL-VM-"):]
+            tail = (tail + [line])[-60:]
+            on_line(line)
+            if line.startswith("HULL-VM-BEGIN"):
+                in_script = True
+            if (verbose or in_script or line.startswith("HULL-VM-")
+                    or line.startswith("Kernel panic")):
+                print(line, flush=True)
+            if line.startswith("HULL-VM-END"):
+                in_script = False
 
 
 if __name__ == "__main__":

@@ -303,8 +303,9 @@ impl Connection {
                 && m.member.as_deref() == Some(member)
                 && matches(m)
         };
-        if let Some(at) = self.queue.iter().position(&mut wanted) {
-            return Ok(self.queue.remove(at).expect("position is in the queue"));
+        let queued = self.queue.iter().position(&mut wanted);
+        if let Some(m) = queued.and_then(|at| self.queue.remove(at)) {
+            return Ok(m);
         }
         loop {
             match self.read_message(deadline)? {
