@@ -49,13 +49,16 @@ VM_KERNEL := $(VM_DIR)/kernel
 VM_SYSTEMD_PACKAGES := debootstrap debian-archive-keyring e2fsprogs
 # The engines `engines-test` runs as private instances with hull (and runc).
 ENGINE_PACKAGES := podman containerd docker.io
+# The CRI test: protoc builds its client's CRI types, the pods' network is
+# Debian's CNI plugins.
+CRI_PACKAGES := protobuf-compiler containernetworking-plugins
 VM_SYSTEMD_DIR := .build/vm-systemd
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against;
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(ENGINE_PACKAGES) $(VM_PACKAGES) \
+	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
 	$(VM_SYSTEMD_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
@@ -64,7 +67,7 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build static-check rootfs run test fmt-check clippy examples \
 	cargo-test bench clean vm-deps vm-kernel vm-test vm-clean seccomp-profile \
-	vm-systemd-image vm-systemd-test vm-systemd-clean install uninstall install-check docs engines-test
+	vm-systemd-image vm-systemd-test vm-systemd-clean install uninstall install-check docs engines-test cri-test
 
 all: build
 
@@ -145,6 +148,15 @@ install-check:
 engines-test: deps build rootfs
 	scripts/engines/run.sh $(HULL) runc
 
+# hull as a Kubernetes runtime handler: containerd's CRI plugin driven by
+# the CRI v1 client in scripts/cri/client (scripts/cri/run.sh: a private
+# containerd in mount and network namespaces of its own), then the same
+# checks with runc as the handler.
+CRI_CLIENT := target/$(TARGET)/debug/hull-cri-client
+cri-test: deps build rootfs
+	$(CARGO) build -p hull-cri-client
+	scripts/cri/run.sh $(CRI_CLIENT) $(HULL) runc
+
 # man/ and completions/ from the current command line.
 docs:
 	HULL_REGENERATE=1 $(CARGO) test --test generated_docs -- --test-threads=1
@@ -166,7 +178,7 @@ run: deps rootfs $(if $(filter $(HULL),$(RUNTIME)),build)
 
 # vm-kernel: tests/vm_cgroup_v2.rs boots the cgroup v2 VM during cargo-test.
 test: deps vm-kernel rootfs seccomp-profile fmt-check clippy build examples cargo-test \
-	install-check engines-test vm-systemd-test oci-validation
+	install-check engines-test cri-test vm-systemd-test oci-validation
 
 # The OCI runtime-tools validation suite (docs/oci-validation.md): built once
 # from Debian's source package with Debian's Go (scripts/oci-validation/
@@ -219,7 +231,7 @@ fmt-check:
 	else echo "fmt-check: skipped (no rustfmt in this toolchain)"; fi
 
 clippy:
-	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --all-targets -- -D warnings; \
+	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --workspace --all-targets -- -D warnings; \
 	else echo "clippy: skipped (no clippy in this toolchain)"; fi
 
 # The probe runs inside test containers, so it must be static too.

@@ -2,10 +2,11 @@
 """A docker-archive image (`docker load` / `podman load` / `ctr images
 import` read it) of a root file system, with no registry:
 
-    scripts/engines/image.py ROOTFS OUT.tar [NAME:TAG]
+    scripts/engines/image.py ROOTFS OUT.tar [NAME:TAG [CMD...]]
 
-One layer (the tree, owned by 0:0), a config whose digest names it, and
-manifest.json tagging it NAME:TAG (default localhost/bb:latest)."""
+One layer (the tree, owned by 0:0), a config whose digest names it (its
+command CMD, default `sh`), and manifest.json tagging it NAME:TAG (default
+localhost/bb:latest)."""
 import hashlib
 import io
 import json
@@ -16,10 +17,11 @@ import tempfile
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
+    if len(sys.argv) < 3:
         sys.exit(__doc__.split("\n\n")[1])
     rootfs, out = sys.argv[1], sys.argv[2]
-    tag = sys.argv[3] if len(sys.argv) == 4 else "localhost/bb:latest"
+    tag = sys.argv[3] if len(sys.argv) > 3 else "localhost/bb:latest"
+    cmd = sys.argv[4:] or ["sh"]
     with tempfile.TemporaryDirectory() as tmp:
         layer = f"{tmp}/layer.tar"
         subprocess.run(["tar", "-C", rootfs, "--numeric-owner", "--owner=0", "--group=0",
@@ -30,7 +32,7 @@ def main():
             "architecture": "amd64",
             "os": "linux",
             "config": {
-                "Cmd": ["sh"],
+                "Cmd": cmd,
                 "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             },
             "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
