@@ -18,6 +18,8 @@ CARGO ?= cargo
 TARGET := x86_64-unknown-linux-gnu
 HULL := target/$(TARGET)/release/hull
 PROBE := target/$(TARGET)/debug/examples/probe
+# The CRI test's client (make cri-test, and in the systemd VM).
+CRI_CLIENT := target/$(TARGET)/debug/hull-cri-client
 RECVTTY := target/$(TARGET)/release/hull-recvtty
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -152,7 +154,6 @@ engines-test: deps build rootfs
 # the CRI v1 client in scripts/cri/client (scripts/cri/run.sh: a private
 # containerd in mount and network namespaces of its own), then the same
 # checks with runc as the handler.
-CRI_CLIENT := target/$(TARGET)/debug/hull-cri-client
 cri-test: deps build rootfs
 	$(CARGO) build -p hull-cri-client
 	scripts/cri/run.sh $(CRI_CLIENT) $(HULL) runc
@@ -274,9 +275,10 @@ vm-systemd-image: deps vm-kernel
 
 # Release hull (/vm/hull) and the probe in the VM; every
 # scripts/vm-systemd/tests/*.sh runs.
-vm-systemd-test: deps vm-kernel build examples vm-systemd-image
+vm-systemd-test: deps vm-kernel build examples rootfs vm-systemd-image
+	$(CARGO) build -p hull-cri-client
 	python3 scripts/vm-systemd/boot.py --kernel $(VM_KERNEL) --cache $(VM_SYSTEMD_DIR) --timeout 1200 \
-		--hull $(HULL) --probe $(PROBE)
+		--hull $(HULL) --probe $(PROBE) --cri-client $(CRI_CLIENT)
 
 vm-systemd-clean:
 	rm -rf $(VM_SYSTEMD_DIR)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # hull as a Kubernetes runtime handler, through containerd's CRI plugin:
-#   scripts/cri/run.sh CLIENT HULL [RUNTIME ...]
+#   scripts/cri/run.sh [--systemd] [--images DIR] CLIENT HULL [RUNTIME ...]
 # A private containerd (CRI plugin on, one runtime handler per RUNTIME, named
 # by its file name, each `io.containerd.runc.v2` with BinaryName = RUNTIME),
 # a locally built pause image as sandbox_image, Debian's CNI plugins
@@ -10,29 +10,50 @@
 # /var/tmp and /dev/shm: containerd's fixed paths, the pods' network
 # namespaces, the bridge and the CNI leases are this run's alone. Every pod
 # is under one cgroup parent of this run's, removed at the end.
-# Prints `ok`/`not ok`/`skip` lines and `N passed, M failed, K skipped`.
+# --systemd: the handlers' SystemdCgroup = true and the pods in slices
+#   (hullcri-RUNTIME-POD.slice); /run and /var/lib stay the host's (systemd
+#   and D-Bus live there): for a throwaway VM only.
+# --images DIR: DIR/bb.tar and DIR/pause.tar (scripts/cri/images.sh), for a
+#   host without python3.
+# Prints `ok`/`not ok`/`skip` lines and `N passed, M failed, K skipped`
+# (results also to $VM_RESULTS when set).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-[ $# -ge 2 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+SYSTEMD=
+IMAGES=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--systemd) SYSTEMD=1; shift ;;
+	--images) IMAGES=$(realpath "$2"); shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 2 ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 if [ -z "${HULL_CRI_NS:-}" ]; then
 	export HULL_CRI_NS=1
-	exec unshare -m -n --propagation private "$0" "$@"
+	exec unshare -m -n --propagation private "$0" ${SYSTEMD:+--systemd} \
+		${IMAGES:+--images "$IMAGES"} "$@"
 fi
-for d in /run /var/lib /var/tmp /dev/shm; do
-	mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 2
-done
-chmod 1777 /var/tmp /dev/shm
-ip link set lo up || exit 2
+if [ -z "$SYSTEMD" ]; then
+	for d in /run /var/lib /var/tmp /dev/shm; do
+		mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 2
+	done
+	chmod 1777 /var/tmp /dev/shm
+fi
+{ ip link set lo up || busybox ip link set lo up; } 2>/dev/null || exit 2
 
 CLIENT=$(realpath "$1")
 shift
 WORK=$(mktemp -d /tmp/hull-cri.XXXXXX)
 CGROUP_PARENT=/hull-cri-$$
-VM_RESULTS=$WORK/results
+VM_RESULTS=${VM_RESULTS:-$WORK/results}
 export VM_RESULTS
-. "$REPO/scripts/vm/lib.sh"
+# lib.sh: the repository's, or the VM's copy.
+for lib in "$HERE/../vm/lib.sh" /vm/lib.sh; do
+	[ -f "$lib" ] && break
+done
+. "$lib"
 
 cleanup() {
 	local h
@@ -47,10 +68,10 @@ cleanup() {
 trap cleanup EXIT
 
 # The images: busybox (command `sh`) and a pause that waits for TERM.
-python3 "$REPO/scripts/engines/image.py" "$REPO/bundles/hello/rootfs" "$WORK/bb.tar" || exit 2
-python3 "$REPO/scripts/engines/image.py" "$REPO/bundles/hello/rootfs" "$WORK/pause.tar" \
-	localhost/pause:hull sh -c 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done' \
-	hull-pause || exit 2
+if [ -z "$IMAGES" ]; then
+	IMAGES=$WORK
+	"$HERE/images.sh" "$IMAGES" || exit 2
+fi
 
 # The mount propagation checks need a shared mount on the host side (as
 # Kubernetes' Bidirectional and HostToContainer volumes do).
@@ -78,6 +99,8 @@ cat >"$WORK/cni/10-hull-cri.conflist" <<-CONF
 CONF
 
 # The configuration docs/guide.md shows, with this run's paths.
+SYSTEMD_CGROUP=false
+[ -z "$SYSTEMD" ] || SYSTEMD_CGROUP=true
 config=$WORK/config.toml
 cat >"$config" <<-CONF
 version = 2
@@ -101,6 +124,7 @@ for rt in "$@"; do
 	  runtime_type = "io.containerd.runc.v2"
 	  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${rt##*/}.options]
 	    BinaryName = "$rt"
+	    SystemdCgroup = $SYSTEMD_CGROUP
 	CONF
 done
 
@@ -113,13 +137,18 @@ if ! wait_for 300 test -S "$WORK/containerd.sock"; then
 fi
 ok cri-containerd-started
 for image in bb pause; do
-	check "cri-import-$image" ctr -a "$WORK/containerd.sock" -n k8s.io images import "$WORK/$image.tar"
+	check "cri-import-$image" ctr -a "$WORK/containerd.sock" -n k8s.io images import "$IMAGES/$image.tar"
 done
 
 for rt in "$@"; do
 	rt=$(realpath "$(command -v "$rt" || echo "$rt")")
 	name=${rt##*/}
 	mkdir -p "$WORK/$name"
+	if [ -n "$SYSTEMD" ]; then
+		parent=(--systemd --cgroup-parent "hullcri-$name")
+	else
+		parent=(--cgroup-parent "$CGROUP_PARENT/$name")
+	fi
 	while read -r status rest; do
 		case $status in
 		ok) ok "$rest" ;;
@@ -127,8 +156,8 @@ for rt in "$@"; do
 		skip) skip "${rest%%: *}" "${rest#*: }" ;;
 		*) echo "$status $rest" ;;
 		esac
-	done < <("$CLIENT" --socket "$WORK/containerd.sock" --handler "$name" \
-		--cgroup-parent "$CGROUP_PARENT/$name" --work "$WORK/$name" \
+	done < <("$CLIENT" --socket "$WORK/containerd.sock" --handler "$name" "${parent[@]}" \
+		--work "$WORK/$name" \
 		--shared "$WORK/shared" --image localhost/bb:latest \
 		--bundles "$WORK/state/io.containerd.runtime.v2.task/k8s.io" 2>&1)
 	# The shim ran RUNTIME with this root: nothing of its is left.

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Boot the systemd VM test bed and run shell test scripts inside it.
 
-    scripts/vm-systemd/boot.py [--hull BIN] [--probe BIN] [SCRIPT.sh ...]
+    scripts/vm-systemd/boot.py [--hull BIN] [--probe BIN] [--cri-client BIN] [SCRIPT.sh ...]
 
 Gets the root file system from build-image.sh (debootstrap'd Debian 12 with
 systemd, dbus, podman, containerd; cached by content key under --cache),
 builds a small boot shim initramfs (static busybox, virtio_blk.ko, /init,
 and /vm: the static hull as /vm/hull, a busybox bundle rootfs with the
 probe as /vm/rootfs, hull spec's config template, scripts/vm/lib.sh, the
+CRI test in /vm/cri: scripts/cri/run.sh, its client and its two images, the
 scripts), boots the cgroup v2 bed's Debian cloud kernel (--kernel, from
 `make vm-kernel`) under qemu -accel tcg with the image as a virtio-blk disk
 (snapshot=on: the image is never written) and the serial console on a pipe.
@@ -61,6 +62,9 @@ def parse_args():
                    help="static hull binary, /vm/hull in the VM (default: the release build)")
     p.add_argument("--probe", default=f"target/{TARGET}/debug/examples/probe",
                    help="static probe, /bin/probe of the bundle rootfs /vm/rootfs")
+    p.add_argument("--cri-client", default=f"target/{TARGET}/debug/hull-cri-client",
+                   help="static CRI test client, /vm/cri/client "
+                        "(`cargo build -p hull-cri-client`)")
     p.add_argument("--busybox", default="/bin/busybox", help="static busybox")
     p.add_argument("--kernel", default=".build/vm/kernel",
                    help="unpacked kernel (vmlinuz, config, modules): `make vm-kernel`")
@@ -84,7 +88,7 @@ def parse_args():
                    help="test scripts (default: scripts/vm-systemd/tests/*.sh), run in name order")
     args = p.parse_args()
     # Relative paths are the repository's, wherever the runner is called from.
-    for name in ("hull", "probe", "busybox", "kernel", "cache"):
+    for name in ("hull", "probe", "cri_client", "busybox", "kernel", "cache"):
         value = getattr(args, name)
         if not os.path.isabs(value):
             setattr(args, name, os.path.join(REPO, value))
@@ -103,6 +107,8 @@ def main():
         release = vmrun.check_kernel(args.kernel)
         vmrun.require_static(args.hull, "hull", "build it with `make build`")
         vmrun.require_static(args.probe, "probe", "build it with `make examples`")
+        vmrun.require_static(args.cri_client, "CRI client",
+                             "build it with `cargo build -p hull-cri-client`")
         vmrun.require_static(args.busybox, "busybox", "install busybox-static")
         os.makedirs(args.cache, exist_ok=True)
         r = subprocess.run([os.path.join(HERE, "build-image.sh"), "--cache", args.cache,
@@ -133,15 +139,23 @@ def build_shim(args, release):
     # The bundles' config: hull spec's, as the cgroup v2 bed makes it.
     template, spec_defaults = vmrun.vm_config(vmrun.hull_spec(args.hull))
     mkrootfs = os.path.join(REPO, "scripts", "mkrootfs.sh")
+    # The CRI test's images, made where the digest can name them.
+    images = os.path.join(args.cache, "cri-images")
+    os.makedirs(images, exist_ok=True)
+    subprocess.run([os.path.join(REPO, "scripts", "cri", "images.sh"), images], check=True)
     files = [("init", os.path.join(HERE, "guest", "init"), 0o755),
              ("vm/run-tests.sh", os.path.join(HERE, "guest", "run-tests.sh"), 0o755),
              ("vm/lib.sh", os.path.join(VM, "lib.sh"), 0o644),
-             ("shim/busybox", args.busybox, 0o755)]
+             ("shim/busybox", args.busybox, 0o755),
+             ("vm/cri/run.sh", os.path.join(REPO, "scripts", "cri", "run.sh"), 0o755),
+             ("vm/cri/bb.tar", os.path.join(images, "bb.tar"), 0o644),
+             ("vm/cri/pause.tar", os.path.join(images, "pause.tar"), 0o644)]
     files += [(f"vm/tests/{n}", s, 0o755) for n, s in zip(names, args.scripts)]
     h = hashlib.sha256(f"layout {LAYOUT} kernel {release} timeout {args.script_timeout}\0"
                        f"{template}\0{spec_defaults}".encode())
     for label, path in [(dest, src) for dest, src, _ in files] + [
-            ("hull", args.hull), ("probe", args.probe), ("mkrootfs", mkrootfs),
+            ("hull", args.hull), ("probe", args.probe), ("cri-client", args.cri_client),
+            ("mkrootfs", mkrootfs),
             ("builder", os.path.join(VM, "initramfs.py"))]:
         vmrun.file_digest(h, label, path)
     key = h.hexdigest()[:16]
@@ -158,6 +172,7 @@ def build_shim(args, release):
         for dest, src, mode in files:
             a.file(dest, source=src, mode=mode)
         a.file("vm/hull", source=vmrun.stripped(args.hull, work), mode=0o755)
+        a.file("vm/cri/client", source=vmrun.stripped(args.cri_client, work), mode=0o755)
         a.file("vm/config.template.json", data=template.encode(), mode=0o644)
         a.file("vm/spec-defaults.sh", data=spec_defaults.encode(), mode=0o644)
         a.file("vm/script-timeout", data=f"{args.script_timeout}\n".encode())

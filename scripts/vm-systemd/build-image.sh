@@ -31,7 +31,7 @@ KERNEL=${VM_KERNEL:-$REPO/.build/vm/kernel}
 SUITE=${VM_SUITE:-bookworm}
 # netavark: golang-github-containers-common depends on the virtual
 # container-network-stack, which debootstrap does not resolve.
-PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,dbus-user-session,podman,containerd,docker.io,netavark,crun,kmod,busybox-static}
+PACKAGES=${VM_PACKAGES:-systemd,systemd-sysv,dbus,dbus-user-session,podman,containerd,docker.io,netavark,containernetworking-plugins,crun,kmod,busybox-static}
 # Free space left in the image for container storage (writes go to qemu's
 # snapshot overlay, never to the image).
 FREE_MB=${VM_FREE_MB:-768}

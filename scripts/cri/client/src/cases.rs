@@ -16,7 +16,7 @@ const MIB: i64 = 1024 * 1024;
 pub async fn run(cri: &mut Cri, args: &Args, report: &mut Report) {
     let result = shared_pod(cri, report).await;
     report.check("shared-pod", result);
-    let result = limits_pod(cri, report).await;
+    let result = limits_pod(cri, args, report).await;
     report.check("limits-pod", result);
     let result = security_pod(cri, args, report).await;
     report.check("security-pod", result);
@@ -31,7 +31,7 @@ pub async fn run(cri: &mut Cri, args: &Args, report: &mut Report) {
     report.eq(
         "no-cgroups-left",
         String::new(),
-        cgroups_left(&args.cgroup_parent).join(", "),
+        cgroups_left(args).join(", "),
     );
 }
 
@@ -186,7 +186,7 @@ async fn shared_pod(cri: &mut Cri, report: &mut Report) -> Result<()> {
 }
 
 /// A memory limit that bites: OOMKilled, 137.
-async fn limits_pod(cri: &mut Cri, report: &mut Report) -> Result<()> {
+async fn limits_pod(cri: &mut Cri, args: &Args, report: &mut Report) -> Result<()> {
     let pod = cri.run_pod("limits", false).await?;
     let mut config = cri.container(
         "oom",
@@ -198,11 +198,21 @@ async fn limits_pod(cri: &mut Cri, report: &mut Report) -> Result<()> {
     });
     let id = cri.run(&pod, config).await?;
     let s = cri.wait_exited(&id).await?;
-    report.eq(
-        "oom-killed",
-        (137, "OOMKilled"),
-        (s.exit_code, s.reason.as_str()),
-    );
+    if args.systemd && (s.exit_code, s.reason.as_str()) == (137, "Error") {
+        // systemd removes a scope as soon as it is empty, and containerd
+        // 1.6's shim then sometimes misses the OOM event it reads from the
+        // scope's memory.events: seen for hull and runc alike in the VM.
+        report.skip(
+            "oom-killed",
+            "exit 137, but the shim missed the OOM event of the scope systemd removed",
+        );
+    } else {
+        report.eq(
+            "oom-killed",
+            (137, "OOMKilled"),
+            (s.exit_code, s.reason.as_str()),
+        );
+    }
     Ok(())
 }
 
@@ -549,8 +559,17 @@ fn cgroup_file(pid: u32, controller: &str, v1: &str, v2: &str) -> Option<String>
     None
 }
 
-/// Container cgroups (directories below the pods' parents) still there.
-fn cgroups_left(parent: &str) -> Vec<String> {
+/// Container cgroups still there: directories below the pods' parents, or
+/// with the systemd driver scopes below the run's slice.
+fn cgroups_left(args: &Args) -> Vec<String> {
+    if args.systemd {
+        let mut left = Vec::new();
+        scopes(
+            &Path::new("/sys/fs/cgroup").join(slice_path(&args.cgroup_parent)),
+            &mut left,
+        );
+        return left;
+    }
     let mut left = Vec::new();
     let hierarchies = std::fs::read_dir("/sys/fs/cgroup")
         .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
@@ -559,7 +578,7 @@ fn cgroups_left(parent: &str) -> Vec<String> {
         .into_iter()
         .chain([Path::new("/sys/fs/cgroup").to_path_buf()])
     {
-        let Ok(pods) = std::fs::read_dir(h.join(parent.trim_start_matches('/'))) else {
+        let Ok(pods) = std::fs::read_dir(h.join(args.cgroup_parent.trim_start_matches('/'))) else {
             continue;
         };
         for pod in pods.flatten().filter(|e| e.path().is_dir()) {
@@ -571,4 +590,26 @@ fn cgroups_left(parent: &str) -> Vec<String> {
         }
     }
     left
+}
+
+/// The cgroup path of the slice named PREFIX (a-b → a.slice/a-b.slice).
+fn slice_path(prefix: &str) -> String {
+    let parts: Vec<&str> = prefix.split('-').collect();
+    (1..=parts.len())
+        .map(|n| format!("{}.slice", parts[..n].join("-")))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every *.scope directory below `dir`.
+fn scopes(dir: &Path, found: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten().filter(|e| e.path().is_dir()) {
+        if e.file_name().to_string_lossy().ends_with(".scope") {
+            found.push(e.path().display().to_string());
+        }
+        scopes(&e.path(), found);
+    }
 }

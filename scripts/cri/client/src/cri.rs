@@ -21,6 +21,7 @@ pub struct Cri {
     rt: RuntimeServiceClient<Channel>,
     handler: String,
     cgroup_parent: String,
+    systemd: bool,
     work: String,
     image: String,
     /// Each pod's config, which CreateContainer takes again.
@@ -57,14 +58,21 @@ impl Cri {
             rt,
             handler: args.handler.clone(),
             cgroup_parent: args.cgroup_parent.clone(),
+            systemd: args.systemd,
             work: args.work.clone(),
             image: args.image.clone(),
             pods: HashMap::new(),
         })
     }
 
+    /// The pod's cgroup parent, as a kubelet passes it: a path below the
+    /// run's parent, or with the systemd driver a slice.
     pub fn cgroup_parent(&self, pod: &str) -> String {
-        format!("{}/{pod}", self.cgroup_parent)
+        if self.systemd {
+            format!("{}-{pod}.slice", self.cgroup_parent)
+        } else {
+            format!("{}/{pod}", self.cgroup_parent)
+        }
     }
 
     /// RunPodSandbox with the handler, network, PID and IPC namespaces

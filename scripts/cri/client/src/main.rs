@@ -6,7 +6,10 @@
 //! when any failed.
 //!
 //! hull-cri-client --socket S --handler H --cgroup-parent P --work DIR
-//!                 --shared DIR --image IMAGE --bundles DIR
+//!                 --shared DIR --image IMAGE --bundles DIR [--systemd]
+//!
+//! With --systemd the handler uses the systemd cgroup driver: P is a slice
+//! name prefix and each pod's parent is the slice P-POD.slice.
 
 mod cases;
 mod cri;
@@ -23,6 +26,8 @@ pub struct Args {
     pub image: String,
     /// Where the shim's bundles are (DIR/ID/config.json).
     pub bundles: String,
+    /// Pods in systemd slices (the handler's SystemdCgroup = true).
+    pub systemd: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -30,7 +35,12 @@ fn parse_args() -> Result<Args> {
     let (mut socket, mut handler, mut cgroup_parent, mut work, mut shared, mut image) =
         (None, None, None, None, None, None);
     let mut bundles = None;
+    let mut systemd = false;
     while let Some(flag) = args.next() {
+        if flag == "--systemd" {
+            systemd = true;
+            continue;
+        }
         let value = args
             .next()
             .with_context(|| format!("{flag} needs a value"))?;
@@ -55,6 +65,7 @@ fn parse_args() -> Result<Args> {
         shared: need(shared, "shared")?,
         image: need(image, "image")?,
         bundles: need(bundles, "bundles")?,
+        systemd,
     })
 }
 
