@@ -243,8 +243,16 @@ examples:
 cargo-test:
 	$(CARGO) test -- --test-threads=$(TEST_THREADS)
 
+# First every runtime in the cgroup2 view (a private mount namespace with the
+# host's cgroup2 on /sys/fs/cgroup, where crun runs on a hybrid host) beside
+# the kernel floor, with 50-container batches; then the host's own cgroups,
+# where the controllers are: the cost of a memory+pids+cpu limit and the
+# smallest memory limit /bin/true runs under.
 bench: deps rootfs $(if $(filter hull,$(subst $(comma), ,$(RUNTIMES))),build)
-	python3 scripts/bench.py --cycles $(N) --runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)
+	python3 scripts/bench.py --view cgroup2 --no-limits --cycles $(N) --runtimes "$(RUNTIMES)" \
+		--hull $(HULL) $(BENCH_FLAGS)
+	python3 scripts/bench.py --view host --no-floor --batches 0 --min-memory --cycles $(N) \
+		--runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)
 	@if [ -n "$(filter hull,$(subst $(comma), ,$(RUNTIMES)))" ] && [ -z "$(NO_VM)" ]; then \
 		$(MAKE) --no-print-directory vm-kernel examples >/dev/null && \
 		python3 scripts/vm/run.py --hull $(HULL) --probe $(PROBE) scripts/vm/bench/cycle.sh \

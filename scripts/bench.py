@@ -19,6 +19,21 @@ A second set of cycles runs the same container with a memory, pids and
 cpu limit set (linux.resources), to show the cost of cgroup setup; it is
 printed as its own table (--no-limits skips it).
 
+Beside the cycles: each runtime's foreground `run` of the same container
+(one command that creates, starts, waits and deletes), against the kernel
+floor (scripts/bench/floor.c, built here with gcc: only the clone, mounts,
+device nodes, lo, hostname, pivot_root and exec that any runtime must ask
+the kernel for); a batch of 50 creates then 50 starts (ms per container);
+and with --min-memory, the smallest memory limit under which /bin/true
+still runs. Every table ends with each runtime's ratio to crun and to the
+floor, and the issue's targets are printed as met or missed.
+
+--view cgroup2 runs everything in a private mount namespace in which
+/sys/fs/cgroup is the host's cgroup2 hierarchy re-mounted (no host change):
+on a hybrid host that is where crun, which refuses hybrid hosts, runs. Its
+cgroup2 has no memory, pids or cpu controller, so limits are measured in
+the host's view (--view host, the default).
+
 A runtime whose first (trial) cycle fails is skipped with a note if it is
 optional (crun by default: it refuses hybrid cgroup hosts); otherwise the
 script stops with the error. Containers left over are deleted at the end,
@@ -60,6 +75,9 @@ class Runtime:
         self.cycles = []  # dicts: phase -> seconds, total, maxrss_kib
         self.limit_cycles = []  # the same, with resource limits set
         self.rss = []  # peak RSS of create in KiB, from the untimed RSS cycles
+        self.runs = []  # foreground `run` seconds
+        self.batches = []  # ms per container of a create+start batch
+        self.min_memory_kib = None
 
     def cmd(self, *args):
         return [self.binary, "--root", self.root, *args]
@@ -110,6 +128,14 @@ class Runtime:
             return json.loads(proc.stdout)["status"]
         except (ValueError, KeyError, TypeError) as e:
             raise CycleError(f"{self.name} state printed no status ({e}): {proc.stdout[:200]!r}")
+
+    def cleanup_live(self):
+        """Delete what a failed command left, keeping the log open."""
+        for cid in sorted(self.live):
+            subprocess.run(self.cmd("delete", "--force", cid), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.live.clear()
+        reap_strays()
 
     def cleanup(self):
         if self.log.closed:
@@ -227,6 +253,92 @@ def make_bundle(src_bundle, dest, limits=False):
     return dest
 
 
+def build_floor(workdir):
+    """scripts/bench/floor.c built into workdir; None (with a note) without gcc."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench", "floor.c")
+    out = os.path.join(workdir, "floor")
+    if shutil.which("gcc") is None:
+        print("note: no gcc: the kernel floor is not measured")
+        return None
+    subprocess.run(["gcc", "-O2", "-static", "-o", out, src], check=True)
+    return out
+
+
+def bundle_rootfs(bundle):
+    with open(os.path.join(bundle, "config.json")) as f:
+        return json.load(f)["root"]["path"]
+
+
+def foreground(rt, cid, bundle):
+    """`RUNTIME run` of the container in the foreground: seconds."""
+    t0 = time.perf_counter()
+    rt.live.add(cid)
+    proc = subprocess.run(rt.cmd("run", "--bundle", bundle, cid), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=rt.log)
+    t = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise CycleError(f"{rt.name} run exited {proc.returncode}: {rt.last_error()}")
+    rt.live.discard(cid)
+    reap_strays()
+    return t
+
+
+def floor_run(floor, rootfs):
+    t0 = time.perf_counter()
+    proc = subprocess.run([floor, rootfs], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise CycleError(f"floor exited {proc.returncode}: {proc.stderr.decode().strip()}")
+    return t
+
+
+BATCH = 50
+
+
+def batch(rt, tag, bundle, workdir, mode, timeout):
+    """BATCH creates then BATCH starts, timed; then each waited for and
+    deleted (untimed). Milliseconds per container."""
+    ids = [f"bench-{tag}-{rt.name}-b{i}" for i in range(BATCH)]
+    t0 = time.perf_counter()
+    for cid in ids:
+        rt.create(cid, bundle, os.path.join(workdir, f"{cid}.pid"))
+    for cid in ids:
+        rt.run("start", cid)
+    t = time.perf_counter() - t0
+    for cid in ids:
+        pid_file = os.path.join(workdir, f"{cid}.pid")
+        wait_stopped(rt, cid, pid_file, mode, timeout)
+        rt.run("delete", cid)
+        rt.live.discard(cid)
+        os.unlink(pid_file)
+    reap_strays()
+    return t / BATCH
+
+
+# Memory limits tried by --min-memory, smallest first (KiB).
+MEMORY_STEPS_KIB = (128, 256, 384, 512, 768, 1024, 2048, 4096, 8192)
+
+
+def min_memory(rt, tag, src_bundle, workdir):
+    """The smallest MEMORY_STEPS_KIB limit under which a foreground run of
+    /bin/true exits 0, or None."""
+    for kib in MEMORY_STEPS_KIB:
+        dest = os.path.join(workdir, f"bundle-mem-{rt.name}-{kib}")
+        make_bundle(src_bundle, dest)
+        with open(os.path.join(dest, "config.json")) as f:
+            config = json.load(f)
+        config["linux"]["resources"] = {"memory": {"limit": kib * 1024}}
+        with open(os.path.join(dest, "config.json"), "w") as f:
+            json.dump(config, f)
+        try:
+            foreground(rt, f"bench-{tag}-{rt.name}-m{kib}", dest)
+            return kib
+        except CycleError:
+            rt.cleanup_live()
+    return None
+
+
 def pct(values, p):
     """Nearest-rank percentile."""
     s = sorted(values)
@@ -264,6 +376,88 @@ def print_table(runtimes, n, mode, attr="cycles", what="/bin/true"):
         print(line(r))
 
 
+def print_summary(runtimes, floor_runs, has_limits):
+    """Each runtime's medians beside crun's and the floor's, and the targets."""
+    by = {rt.name: rt for rt in runtimes}
+    floor = statistics.median(floor_runs) if floor_runs else None
+    med = lambda rt, p: statistics.median([c[p] for c in rt.cycles]) if rt.cycles else None
+    crun = by.get("crun")
+
+    def ratio(x, base):
+        return f"{x / base:.2f}" if x is not None and base else "-"
+
+    header = ["runtime", "lifecycle ms", "x crun", "x floor", "create x crun",
+              "start x crun", "delete x crun", "run ms", "run x floor", "batch ms/ctr",
+              "create RSS KiB", "x crun", "min memory KiB"]
+    rows = []
+    for rt in runtimes:
+        rss = statistics.median(rt.rss) if rt.rss else None
+        crun_rss = statistics.median(crun.rss) if crun and crun.rss else None
+        run = statistics.median(rt.runs) if rt.runs else None
+        rows.append([
+            rt.name, ms(med(rt, "total")), ratio(med(rt, "total"), crun and med(crun, "total")),
+            ratio(med(rt, "total"), floor),
+            *(ratio(med(rt, p), crun and med(crun, p)) for p in ("create", "start", "delete")),
+            ms(run) if run else "-", ratio(run, floor),
+            f"{statistics.median(rt.batches):.2f}" if rt.batches else "-",
+            str(int(rss)) if rss else "-", ratio(rss, crun_rss),
+            str(rt.min_memory_kib) if rt.min_memory_kib else "-",
+        ])
+    if floor:
+        rows.append(["floor", ms(floor), "-", "1.00", "-", "-", "-", ms(floor), "1.00",
+                     "-", "-", "-", "-"])
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
+    print()
+    print("medians; lifecycle = create + start + wait + delete; run = one foreground "
+          "`run`; floor = scripts/bench/floor.c")
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+    hull = by.get("hull")
+    if not hull:
+        return
+    print()
+    targets = []
+    if crun and hull.cycles:
+        targets.append(("lifecycle <= 0.5 x crun", med(hull, "total") <= 0.5 * med(crun, "total"),
+                        f"{ms(med(hull, 'total'))} vs {ms(0.5 * med(crun, 'total'))} ms"))
+    if floor and hull.runs:
+        run = statistics.median(hull.runs)
+        targets.append(("foreground run <= 2 x floor", run <= 2 * floor,
+                        f"{ms(run)} vs {ms(2 * floor)} ms"))
+    if crun and crun.rss and hull.rss:
+        a, b = statistics.median(hull.rss), statistics.median(crun.rss)
+        targets.append(("create peak RSS < crun's", a < b, f"{int(a)} vs {int(b)} KiB"))
+    if hull.batches:
+        b = statistics.median(hull.batches)
+        targets.append(("50-batch create+start <= 6 ms/ctr", b <= 6, f"{b:.2f} ms"))
+    if has_limits and hull.limit_cycles and hull.cycles:
+        extra = statistics.median([c["total"] for c in hull.limit_cycles]) - med(hull, "total")
+        targets.append(("memory+pids+cpu limit costs <= 1 ms", extra <= 0.001,
+                        f"+{ms(extra)} ms"))
+    if hull.min_memory_kib is not None or any(rt.min_memory_kib for rt in runtimes):
+        m = hull.min_memory_kib
+        targets.append(("/bin/true runs under a 256 KiB memory limit", m is not None and m <= 256,
+                        f"smallest limit that ran: {m} KiB" if m else "none of the steps ran"))
+    for name, met, detail in targets:
+        print(f"target {'met   ' if met else 'MISSED'} {name}: {detail}")
+
+
+def enter_cgroup2_view():
+    """Re-run this script in a private mount namespace in which
+    /sys/fs/cgroup is the host's cgroup2 hierarchy (or return when that is
+    where it already runs)."""
+    if os.environ.get("HULL_BENCH_VIEW") == "cgroup2":
+        subprocess.run(["mount", "-t", "cgroup2", "cgroup2", "/sys/fs/cgroup"], check=True)
+        return
+    env = dict(os.environ, HULL_BENCH_VIEW="cgroup2")
+    os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
+                           os.path.abspath(__file__), *sys.argv[1:]], env)
+
+
 def parse_args():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(here)
@@ -285,6 +479,15 @@ def parse_args():
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds for one container to exit")
     ap.add_argument("--no-limits", action="store_true",
                     help="skip the cycles with memory+pids+cpu limits")
+    ap.add_argument("--view", choices=("host", "cgroup2"), default="host",
+                    help="host: the host's cgroups as they are; cgroup2: a private mount "
+                         "namespace with the host's cgroup2 on /sys/fs/cgroup (where crun "
+                         "runs on a hybrid host)")
+    ap.add_argument("--batches", type=int, default=3,
+                    help=f"rounds of {BATCH} creates + starts per runtime (0: none)")
+    ap.add_argument("--no-floor", action="store_true", help="do not build or run the kernel floor")
+    ap.add_argument("--min-memory", action="store_true",
+                    help="find the smallest memory limit /bin/true runs under (host view)")
     return ap.parse_args()
 
 
@@ -296,6 +499,11 @@ def main():
     optional = set(args.optional.replace(",", " ").split())
     if not names:
         sys.exit("bench: no runtimes given")
+    if args.view == "cgroup2":
+        if not args.no_limits or args.min_memory:
+            sys.exit("bench: --view cgroup2 has no memory/pids/cpu controllers: "
+                     "use --no-limits and no --min-memory")
+        enter_cgroup2_view()
 
     # SIGTERM/SIGHUP unwind like Ctrl-C, so the finally block cleans up.
     def on_signal(signum, _frame):
@@ -346,6 +554,11 @@ def main():
         if not runtimes:
             sys.exit("bench: no runtime could run a cycle")
 
+        floor = None if args.no_floor else build_floor(workdir)
+        floor_runs = []
+        rootfs = bundle_rootfs(bundle)
+        if floor:
+            floor_run(floor, rootfs)
         for i in range(args.warmup):
             for rt in runtimes:
                 cycle(rt, f"bench-{tag}-{rt.name}-w{i}", bundle, workdir, args.wait, args.timeout)
@@ -359,6 +572,16 @@ def main():
                 if limits:
                     rt.limit_cycles.append(cycle(rt, f"bench-{tag}-{rt.name}-l{i}", limits,
                                                  workdir, args.wait, args.timeout))
+                rt.runs.append(foreground(rt, f"bench-{tag}-{rt.name}-r{i}", bundle))
+            if floor:
+                floor_runs.append(floor_run(floor, rootfs))
+        for i in range(args.batches):
+            for rt in runtimes:
+                rt.batches.append(1000 * batch(rt, f"{tag}-{i}", bundle, workdir, args.wait,
+                                               args.timeout))
+        if args.min_memory:
+            for rt in runtimes:
+                rt.min_memory_kib = min_memory(rt, tag, args.bundle, workdir)
         # Peak RSS of create, measured in cycles of their own (untimed).
         for i in range(RSS_CYCLES):
             for rt in runtimes:
@@ -368,6 +591,7 @@ def main():
         if limits:
             print_table(runtimes, args.cycles, args.wait, "limit_cycles",
                         "/bin/true with memory+pids+cpu limits")
+        print_summary(runtimes, floor_runs, bool(limits))
     except CycleError as e:
         print(f"bench: {e}", file=sys.stderr)
         status = 1

@@ -17,6 +17,7 @@ pub mod security;
 pub mod signal;
 pub mod state;
 pub mod syscall;
+pub mod timing;
 
 /// The OCI runtime spec version this build implements.
 pub const OCI_VERSION: &str = "1.2.0";

@@ -3,6 +3,7 @@ use clap::Parser;
 fn main() {
     hull::logging::install_panic_hook();
     let cli = hull::cli::Cli::parse_runc_style();
+    hull::timing::init(cli.global.debug);
     if let Err(err) = hull::commands::check_passed_fds(&cli) {
         eprintln!("hull: {err:#}");
         std::process::exit(1);
@@ -26,12 +27,14 @@ fn main() {
             std::process::exit(1);
         }
     }
+    hull::timing::mark("startup");
     // With unwinding (debug builds) a panic comes back here once the guards
     // on its way have cleaned up; the hook has already said it.
     let dispatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         hull::logging::test_panic_point("main");
         hull::commands::dispatch(cli)
     }));
+    hull::timing::mark("command");
     let code = match dispatched {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {

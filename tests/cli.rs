@@ -82,3 +82,68 @@ fn log_json_records_errors() {
         "{error}"
     );
 }
+
+/// `--debug` traces where create's time goes: one line per phase, hull's
+/// own and the init's, in order, each with its duration and the time since
+/// the command started.
+#[test]
+fn debug_traces_the_phases_of_create() {
+    if !is_hull() {
+        skip!("the timing trace is hull's");
+    }
+    let rt = Runtime::new();
+    let bundle = rt.bundle();
+    let id = rt.new_id();
+    rt.track(&id);
+    let log = rt.work.join("debug.log");
+    rt.cmd(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--debug",
+        "create",
+        "--bundle",
+        bundle.dir.to_str().unwrap(),
+        &id,
+    ])
+    .assert_ok("create --debug");
+    let text = std::fs::read_to_string(&log).expect("no log file written");
+    let phases: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| e["msg"].as_str().map(str::to_string))
+        .filter_map(|m| m.strip_prefix("timing: ").map(str::to_string))
+        .collect();
+    let order = [
+        "startup",
+        "create.config",
+        "create.clone",
+        "init.rootfs",
+        "init.process",
+        "create.init-ready",
+        "create.commit",
+        "command",
+    ];
+    let mut at = Vec::new();
+    for want in order {
+        let line = phases
+            .iter()
+            .find(|p| p.split(' ').next() == Some(want))
+            .unwrap_or_else(|| panic!("no {want:?} phase in {phases:#?}"));
+        // "PHASE 0.123 ms (at 4.567 ms)"
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(
+            (words.len(), words[2], words[5]),
+            (6, "ms", "ms)"),
+            "{line}"
+        );
+        let total: f64 = words[4].parse().unwrap_or_else(|_| panic!("{line}"));
+        at.push(total);
+    }
+    assert!(
+        at.windows(2).all(|w| w[0] <= w[1]),
+        "out of order: {phases:#?}"
+    );
+    rt.delete_force(&id).assert_ok("delete");
+}

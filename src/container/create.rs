@@ -21,6 +21,7 @@ use crate::process::spawn::{self, InitLaunch};
 use crate::rootfs::host_mounts;
 use crate::state::{self, CleanupRecord, StateRoot, StoredState, EXEC_FIFO};
 use crate::syscall::proc_stat;
+use crate::timing;
 
 pub struct CreateOptions {
     pub id: String,
@@ -112,10 +113,12 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         opts.preserve_fds.checked_add(opts.listen_fds),
     )?;
     let plan = plan_from_bundle(&opts.bundle)?;
+    timing::mark("create.config");
     check_plan(&plan, opts)?;
     // Paths resolved and limits checked against the host while nothing
     // exists yet.
     let cgroup = cgroup_manager(&plan, opts)?;
+    timing::mark("create.checks");
     // Without a mount namespace the mounts are made among hull's own:
     // root.path is claimed (locked, checked, recorded) before anything.
     let claim = host_mounts::claim(&plan)?;
@@ -140,6 +143,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         ..Default::default()
     };
     state::save_cleanup(&dir, &record)?;
+    timing::mark("create.state-dir");
     // A systemd unit is started around the init, after the clone.
     let around_init = cgroup.needs_init();
     let mut cgroup_state = if around_init {
@@ -148,6 +152,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     } else {
         make_cgroup(&mut cleanup, cgroup, &plan, &dir, &mut record)?
     };
+    timing::mark("create.cgroup");
     logging::test_panic_point("create");
     // The init holds root.path's lock too, until its mounts are made: a
     // create that dies meanwhile leaves it locked until the init is gone.
@@ -188,6 +193,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         cgroup_around_init: around,
         interrupt: opts.interrupt,
     })?;
+    timing::mark("create.init-ready");
     let pid = init.pid();
     let (_, start_time) =
         proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
@@ -205,8 +211,10 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
+    timing::mark("create.state");
     let terminal = init.terminal.take();
     let (pid, pidfd) = init.commit()?;
+    timing::mark("create.commit");
     logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
     cleanup.disarm();
     Ok(Created {

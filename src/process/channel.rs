@@ -103,6 +103,8 @@ enum Message {
     /// The seccomp notify fd rides with this message (SCM_RIGHTS): hull
     /// hands it to the listener.
     SeccompFd,
+    /// The init's timing marks (--debug): each phase and when it ended.
+    Timings(Vec<(String, u64)>),
 }
 
 impl Message {
@@ -118,6 +120,17 @@ impl Message {
             Message::Cloned(pid) => {
                 let mut out = b"C".to_vec();
                 out.extend_from_slice(&pid.to_le_bytes());
+                out
+            }
+            // T, then per mark: the name's length and bytes, the time.
+            Message::Timings(marks) => {
+                let mut out = b"T".to_vec();
+                for (phase, at) in marks {
+                    let name = &phase.as_bytes()[..phase.len().min(255)];
+                    out.push(name.len() as u8);
+                    out.extend_from_slice(name);
+                    out.extend_from_slice(&at.to_le_bytes());
+                }
                 out
             }
             // E, errno (0: none), the field's length and bytes, the text.
@@ -144,6 +157,19 @@ impl Message {
             (b'K', _) => Some(Message::Committed),
             (b'S', _) => Some(Message::SeccompFd),
             (b'C', pid) => Some(Message::Cloned(i32::from_le_bytes(pid.try_into().ok()?))),
+            (b'T', mut rest) => {
+                let mut marks = Vec::new();
+                while let Some((len, tail)) = rest.split_first() {
+                    let (name, tail) = tail.split_at_checked(usize::from(*len))?;
+                    let (at, tail) = tail.split_first_chunk::<8>()?;
+                    marks.push((
+                        String::from_utf8_lossy(name).into_owned(),
+                        u64::from_le_bytes(*at),
+                    ));
+                    rest = tail;
+                }
+                Some(Message::Timings(marks))
+            }
             (b'E', rest) => {
                 let (errno, rest) = rest.split_first_chunk::<4>()?;
                 let (len, rest) = rest.split_first()?;
@@ -173,6 +199,8 @@ pub enum FromChild {
     SeccompFd(Option<OwnedFd>),
     /// The user-namespace helper cloned the init: its pid and pidfd.
     Cloned(i32, Option<OwnedFd>),
+    /// The init's timing marks (--debug).
+    Timings(Vec<(String, u64)>),
     /// The child closed its end (exited, or exec'd: the ends are
     /// close-on-exec) without a word.
     Closed,
@@ -228,6 +256,7 @@ impl HullEnd {
             Some(Message::RunHooks) => FromChild::RunHooks,
             Some(Message::SeccompFd) => FromChild::SeccompFd(passed),
             Some(Message::Cloned(pid)) => FromChild::Cloned(pid, passed),
+            Some(Message::Timings(marks)) => FromChild::Timings(marks),
             other => FromChild::Unexpected(format!("{other:?}")),
         })
     }
@@ -262,7 +291,13 @@ impl ChildEnd {
         send_message(&self.0, &Message::Error(ChildError::from_error(err)))
     }
 
+    /// `Ready`, after the init's timing marks when there are any.
     pub fn send_ready(&self) -> Result<()> {
+        let marks = crate::timing::take_init_marks();
+        if !marks.is_empty() {
+            let marks = marks.into_iter().map(|(p, t)| (p.to_string(), t)).collect();
+            send_message(&self.0, &Message::Timings(marks))?;
+        }
         send_message(&self.0, &Message::Ready)
     }
 
@@ -414,6 +449,19 @@ mod tests {
         assert!(matches!(a.recv().unwrap(), FromChild::Cloned(42, Some(_))));
         drop(b);
         assert!(matches!(a.recv().unwrap(), FromChild::Closed));
+    }
+
+    #[test]
+    fn timing_marks_round_trip() {
+        let marks = vec![
+            ("rootfs".to_string(), 1_234_567_890_123),
+            (String::new(), 0),
+            ("process".to_string(), u64::MAX),
+        ];
+        let bytes = Message::Timings(marks.clone()).encode();
+        assert_eq!(Message::decode(&bytes), Some(Message::Timings(marks)));
+        // A cut-off list is no message, never a wrong one.
+        assert_eq!(Message::decode(&bytes[..bytes.len() - 1]), None);
     }
 
     #[test]

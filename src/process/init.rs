@@ -63,6 +63,7 @@ pub fn init_main(mut args: InitArgs) -> ! {
             args.unshare_cgroupns,
         )
     });
+    crate::timing::mark_init("cgroup");
     let rootfs_lock = args.rootfs_lock.take();
     let err = match joined.and_then(|()| prepare(&args, rootfs_lock)) {
         Ok(ready) => match wait_and_exec(args, ready) {
@@ -141,6 +142,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     if plan.in_user_namespace() {
         become_root().context("become root of the user namespace")?;
     }
+    crate::timing::mark_init("namespaces");
 
     if let Some(name) = &args.keyring {
         crate::syscall::join_session_keyring(name).context("join a new session keyring")?;
@@ -162,6 +164,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
         }
     }
 
+    crate::timing::mark_init("procfs-hostname");
     let hooks = &plan.hooks;
     let container_pid = nix::unistd::getpid().as_raw();
     let before_pivot = || -> Result<()> {
@@ -181,6 +184,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     // With a mount namespace of its own, joined, or none: rootfs::enter.
     let pty = rootfs::enter(plan, args.no_pivot, &args.idmapped, before_pivot)?;
     drop(rootfs_lock);
+    crate::timing::mark_init("rootfs");
     if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
         rootfs::console::attach(pty, socket, plan.process.console_size)?;
     }
@@ -189,6 +193,7 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
         crate::security::attrs::set_personality(persona)?;
     }
     let exec = setup::apply(&plan.process, &args.extra_env, plan.seccomp.as_ref())?;
+    crate::timing::mark_init("process");
     Ok(Ready {
         exec,
         procfs,

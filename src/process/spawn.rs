@@ -280,7 +280,10 @@ fn clone_init(
                 unshare_cgroupns: plan.has_new_namespace(CloneFlags::CLONE_NEWCGROUP),
             })
         }
-        CloneResult::Parent { pid, pidfd } => Ok((Child::new(pid, pidfd), sync)),
+        CloneResult::Parent { pid, pidfd } => {
+            crate::timing::mark("create.clone");
+            Ok((Child::new(pid, pidfd), sync))
+        }
     }
 }
 
@@ -314,6 +317,7 @@ fn serve_init(
         let listener = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref());
         match (sync.recv()?, listener) {
             (FromChild::Ready, _) => return Ok(()),
+            (FromChild::Timings(marks), _) => crate::timing::print_init_marks(&marks),
             (FromChild::Failed(err), _) => return Err(SpawnError::Child(err).into()),
             (FromChild::SeccompFd(passed), Some(listener)) => {
                 // The init loaded a notifying filter: its listener gets the
@@ -326,6 +330,7 @@ fn serve_init(
                 let (hooks, state) = (&plan.hooks, creating());
                 crate::hooks::run_all("prestart", &hooks.prestart, &state)?;
                 crate::hooks::run_all("createRuntime", &hooks.create_runtime, &state)?;
+                crate::timing::mark("create.hooks");
                 sync.send_hooks_done()?;
             }
             (FromChild::Closed, _) => {

@@ -67,6 +67,7 @@ pub fn reexec_from_readonly_binary() -> Result<()> {
         })
         .collect();
     vars.push(format!("{REEXECUTED}=1").into());
+    vars.extend(crate::timing::carried_start().map(OsString::from));
     let envp = to_cstrings(vars)?;
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
