@@ -160,9 +160,13 @@ impl StateRoot {
     }
 }
 
+/// Replace state.json: readers see the old file or the new one (rename),
+/// never a part. Not fsynced, as runc and crun do not: it describes
+/// processes, which a lost machine loses too (and the state root is
+/// usually a tmpfs); an fsync cost a third of create on ext4.
 pub fn save(dir: &Path, state: &StoredState) -> Result<()> {
     let bytes = serde_json::to_vec(state).context("serialize state")?;
-    crate::files::write_atomic(&dir.join(STATE_FILE), &bytes)
+    crate::files::replace_file(&dir.join(STATE_FILE), &bytes, false)
 }
 
 pub fn load(dir: &Path) -> std::io::Result<StoredState> {

@@ -156,15 +156,10 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     logging::test_panic_point("create");
     // The init holds root.path's lock too, until its mounts are made: a
     // create that dies meanwhile leaves it locked until the init is gone.
-    let rootfs_lock = match &cleanup.host_mounts {
-        Some(claim) => Some(
-            claim
-                .lock_fd()
-                .try_clone_to_owned()
-                .context("dup the root.path lock")?,
-        ),
-        None => None,
-    };
+    let rootfs_lock = (cleanup.host_mounts.as_ref())
+        .map(|claim| claim.lock_fd().try_clone_to_owned())
+        .transpose()
+        .context("dup the root.path lock")?;
     let mut start_unit = |pid: i32| -> Result<()> {
         if let Some(cgroup) = cleanup.cgroup.as_deref_mut() {
             cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid))?);

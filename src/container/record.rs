@@ -142,9 +142,10 @@ impl Container {
     }
 }
 
-/// Write `pid` to --pid-file (atomically, by its absolute path).
+/// Write `pid` to --pid-file (atomically, by its absolute path; not
+/// fsynced, like state.json: a pid means nothing after a power loss).
 pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).with_context(|| format!("--pid-file {path:?}"))?;
-    crate::files::write_atomic(&path, pid.to_string().as_bytes())
+    crate::files::replace_file(&path, pid.to_string().as_bytes(), false)
         .with_context(|| format!("--pid-file {path:?}"))
 }

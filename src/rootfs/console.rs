@@ -57,7 +57,7 @@ pub fn open_pty(root: &Root) -> Result<Pty> {
 fn bind_console(root: &Root, pty: &Pty) -> Result<()> {
     let console = std::path::Path::new("/dev/console");
     if root.resolve_nofollow(console).is_err() {
-        root.create(console, &pathrs::InodeType::File(dir_perms(0o600)))
+        super::fs::create(root, console, &pathrs::InodeType::File(dir_perms(0o600)))
             .context("create /dev/console in the rootfs")?;
     }
     // Never followed (CVE-2025-52565): a /dev from the bundle may hold a

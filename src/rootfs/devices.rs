@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use pathrs::{InodeType, Root};
 
-use super::fs::{dir_perms, is_not_found};
+use super::fs::dir_perms;
 use crate::config::DevicePlan;
 
 /// `bind_from_host`: in a user namespace mknod is not allowed; the host's
@@ -37,11 +37,13 @@ fn bind_device(root: &Root, d: &DevicePlan) -> Result<()> {
         anyhow::bail!("the host's {:?} is not a device node", d.path);
     }
     if let Some(parent) = d.path.parent() {
-        root.mkdir_all(parent, &dir_perms(0o755))?;
+        super::fs::mkdir_all(root, parent, 0o755)
+            .with_context(|| format!("create {parent:?} in the rootfs"))?;
     }
     // A node already in the rootfs is mounted over, never opened.
     if root.resolve_nofollow(&d.path).is_err() {
-        root.create(&d.path, &InodeType::File(dir_perms(0o644)))?;
+        super::fs::create(root, &d.path, &InodeType::File(dir_perms(0o644)))
+            .with_context(|| format!("create the mount point {:?}", d.path))?;
     }
     let target = super::fs::resolve(root, &d.path)?;
     super::fs::mount_at(
@@ -56,12 +58,13 @@ fn bind_device(root: &Root, d: &DevicePlan) -> Result<()> {
 
 fn create_device(root: &Root, d: &DevicePlan) -> Result<()> {
     if let Some(parent) = d.path.parent() {
-        root.mkdir_all(parent, &dir_perms(0o755))?;
+        super::fs::mkdir_all(root, parent, 0o755)
+            .with_context(|| format!("create {parent:?} in the rootfs"))?;
     }
-    match root.remove_file(&d.path) {
+    match super::fs::remove_file(root, &d.path) {
         Ok(()) => {}
-        Err(err) if is_not_found(&err) => {}
-        Err(err) => return Err(err.into()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("remove {:?}", d.path)),
     }
     let perms = std::fs::Permissions::from_mode(d.mode);
     let dev = libc::makedev(d.major as u32, d.minor as u32);
@@ -70,7 +73,8 @@ fn create_device(root: &Root, d: &DevicePlan) -> Result<()> {
         libc::S_IFIFO => InodeType::Fifo(perms),
         _ => InodeType::CharacterDevice(perms, dev),
     };
-    root.create(&d.path, &inode)?;
+    super::fs::create(root, &d.path, &inode)
+        .with_context(|| format!("make the device node {:?}", d.path))?;
     if d.uid != 0 || d.gid != 0 {
         let handle = root.resolve_nofollow(&d.path)?;
         nix::unistd::fchownat(
@@ -98,18 +102,22 @@ pub fn create_dev_symlinks(root: &Root) -> Result<()> {
         links.push(("/dev/core", "/proc/kcore"));
     }
     for (link, target) in links {
-        match root.create(link, &InodeType::Symlink(PathBuf::from(target))) {
+        match super::fs::create(root, link, &InodeType::Symlink(PathBuf::from(target))) {
             Ok(()) => {}
             Err(_) if root.resolve_nofollow(link).is_ok() => {}
             Err(err) => return Err(err).with_context(|| format!("create symlink {link:?}")),
         }
     }
-    match root.remove_file("/dev/ptmx") {
+    match super::fs::remove_file(root, "/dev/ptmx") {
         Ok(()) => {}
-        Err(err) if is_not_found(&err) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err).context("remove /dev/ptmx"),
     }
-    root.create("/dev/ptmx", &InodeType::Symlink(PathBuf::from("pts/ptmx")))
-        .context("create symlink /dev/ptmx")?;
+    super::fs::create(
+        root,
+        "/dev/ptmx",
+        &InodeType::Symlink(PathBuf::from("pts/ptmx")),
+    )
+    .context("create symlink /dev/ptmx")?;
     Ok(())
 }

@@ -180,7 +180,7 @@ fn enter_without_mount_namespace(
 
 fn create_cwd(root: &Root, plan: &Plan) -> Result<()> {
     let cwd = &plan.process.cwd;
-    root.mkdir_all(cwd, &fs::dir_perms(0o755))
+    fs::mkdir_all(root, cwd, 0o755)
         .with_context(|| format!("create process.cwd {cwd:?} in the rootfs"))?;
     Ok(())
 }

@@ -120,12 +120,12 @@ fn describe(m: &MountPlan) -> String {
 /// Create the mount point: a directory, or an empty file for a file bind.
 fn create_target(root: &Root, dest: &Path, file: bool) -> Result<()> {
     if !file {
-        root.mkdir_all(dest, &dir_perms(0o755))
+        super::fs::mkdir_all(root, dest, 0o755)
             .with_context(|| format!("create mount point {dest:?} in the rootfs"))?;
         return Ok(());
     }
     if let Some(parent) = dest.parent() {
-        root.mkdir_all(parent, &dir_perms(0o755))
+        super::fs::mkdir_all(root, parent, 0o755)
             .with_context(|| format!("create mount point {parent:?} in the rootfs"))?;
     }
     // Whatever is there already (a file, a fifo, a device node) is mounted
@@ -134,7 +134,7 @@ fn create_target(root: &Root, dest: &Path, file: bool) -> Result<()> {
     if root.resolve(dest).is_ok() {
         return Ok(());
     }
-    match root.create(dest, &pathrs::InodeType::File(dir_perms(0o644))) {
+    match super::fs::create(root, dest, &pathrs::InodeType::File(dir_perms(0o644))) {
         Ok(()) => Ok(()),
         Err(_) if root.resolve(dest).is_ok() => Ok(()),
         Err(err) => Err(err).with_context(|| format!("create mount point {dest:?} in the rootfs")),
@@ -154,7 +154,7 @@ pub fn host_is_unified() -> bool {
 /// otherwise a bind of the init's own cgroup directory.
 fn mount_cgroups(root: &Root, m: &MountPlan, own_ns: bool) -> Result<()> {
     let dest = &m.destination;
-    root.mkdir_all(dest, &dir_perms(0o755))
+    super::fs::mkdir_all(root, dest, 0o755)
         .with_context(|| format!("create mount point {dest:?} in the rootfs"))?;
     let flags = m.options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC);
     if host_is_unified() {
@@ -193,7 +193,7 @@ fn mount_cgroups(root: &Root, m: &MountPlan, own_ns: bool) -> Result<()> {
             (ctrls.to_string(), "cgroup", ctrls.to_string())
         };
         let sub = dest.join(&dir_name);
-        root.mkdir_all(&sub, &dir_perms(0o755))
+        super::fs::mkdir_all(root, &sub, 0o755)
             .with_context(|| format!("create {sub:?} in the rootfs"))?;
         let target = resolve(root, &sub)?;
         if own_ns {
@@ -229,7 +229,8 @@ fn mount_cgroups(root: &Root, m: &MountPlan, own_ns: bool) -> Result<()> {
         }
         if ctrls.contains(',') {
             for ctrl in ctrls.split(',') {
-                let _ = root.create(
+                let _ = super::fs::create(
+                    root,
                     dest.join(ctrl),
                     &pathrs::InodeType::Symlink(PathBuf::from(&dir_name)),
                 );

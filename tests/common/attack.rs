@@ -18,7 +18,15 @@ impl Runtime {
         let dir = rt.work.join("runtime-bin");
         std::fs::create_dir(&dir).unwrap();
         let copy = dir.join(original.file_name().unwrap());
-        std::fs::copy(&original, &copy).expect("copy the runtime binary");
+        // Copied by cp, not here: a write fd of this (threaded) process is
+        // inherited by whatever another test forks meanwhile, and running the
+        // copy then fails with ETXTBSY until that child has exec'd.
+        let copied = std::process::Command::new("cp")
+            .arg(&original)
+            .arg(&copy)
+            .status()
+            .expect("run cp");
+        assert!(copied.success(), "copy the runtime binary: cp {copied}");
         rt.bin = copy;
         rt
     }
