@@ -437,7 +437,7 @@ def print_summary(runtimes, floor_runs, has_limits):
     if has_limits and hull.limit_cycles and hull.cycles:
         extra = statistics.median([c["total"] for c in hull.limit_cycles]) - med(hull, "total")
         targets.append(("memory+pids+cpu limit costs <= 1 ms", extra <= 0.001,
-                        f"+{ms(extra)} ms"))
+                        f"{extra * 1000:+.2f} ms"))
     if hull.min_memory_kib is not None or any(rt.min_memory_kib for rt in runtimes):
         m = hull.min_memory_kib
         targets.append(("/bin/true runs under a 256 KiB memory limit", m is not None and m <= 256,
