@@ -1,7 +1,8 @@
 //! `--debug`'s timing trace: where a command's time goes, one debug line
-//! per phase, e.g. `timing: create.parse 0.214 ms (at 1.402 ms)`: how long
-//! the phase took and when it ended, counted from the command's first exec
-//! (before the exe guard's re-exec, whose cost is a phase of its own).
+//! per phase, e.g. `timing: create.config 0.214 ms (at 1.402 ms, peak RSS
+//! 3120 KiB)`: how long the phase took, when it ended (counted from the
+//! command's first exec, before the exe guard's re-exec, whose cost is a
+//! phase of its own) and hull's peak resident memory so far.
 //!
 //! The init is a clone of hull: its marks stay in its own memory and ride
 //! to hull on the sync socket just before `Ready`; hull prints them as
@@ -89,10 +90,19 @@ fn print(phase: &str, now: u64) {
     let last = LAST.swap(now, Ordering::Relaxed);
     let start = START.load(Ordering::Relaxed);
     crate::logging::debug(&format!(
-        "timing: {phase} {} ms (at {} ms)",
+        "timing: {phase} {} ms (at {} ms, peak RSS {} KiB)",
         millis(now.saturating_sub(last)),
-        millis(now.saturating_sub(start))
+        millis(now.saturating_sub(start)),
+        peak_rss_kib()
     ));
+}
+
+/// This process's peak resident set so far (the init's marks are printed
+/// by hull, so theirs is hull's).
+fn peak_rss_kib() -> i64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| u.max_rss())
+        .unwrap_or(0)
 }
 
 fn millis(ns: u64) -> String {

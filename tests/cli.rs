@@ -131,13 +131,14 @@ fn debug_traces_the_phases_of_create() {
             .iter()
             .find(|p| p.split(' ').next() == Some(want))
             .unwrap_or_else(|| panic!("no {want:?} phase in {phases:#?}"));
-        // "PHASE 0.123 ms (at 4.567 ms)"
+        // "PHASE 0.123 ms (at 4.567 ms, peak RSS 3120 KiB)"
         let words: Vec<&str> = line.split(' ').collect();
         assert_eq!(
-            (words.len(), words[2], words[5]),
-            (6, "ms", "ms)"),
+            (words.len(), words[2], words[5], words[9]),
+            (10, "ms", "ms,", "KiB)"),
             "{line}"
         );
+        assert!(words[8].parse::<u64>().is_ok_and(|kib| kib > 0), "{line}");
         let total: f64 = words[4].parse().unwrap_or_else(|_| panic!("{line}"));
         at.push(total);
     }
