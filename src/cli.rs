@@ -343,10 +343,16 @@ pub struct SpecArgs {
 impl Cli {
     /// Parse the process arguments, accepting go-style `-long-flag` spellings.
     pub fn parse_runc_style() -> Self {
-        let args = normalize_args(std::env::args_os().collect());
-        let parsed = Self::command()
-            .try_get_matches_from(&args)
+        // Built once (it is most of a hull process's start-up instructions)
+        // and used for both the spelling rewrite and the parse.
+        let mut command = Self::command();
+        let args = normalize_args_for(&command, std::env::args_os().collect());
+        let parsed = command
+            .try_get_matches_from_mut(&args)
             .and_then(|m| Self::from_arg_matches(&m));
+        // Never dropped: the process ends soon, and freeing the whole tree
+        // cost a tenth of the start-up.
+        std::mem::forget(command);
         match parsed {
             Ok(cli) => cli,
             Err(err) => {
@@ -424,7 +430,7 @@ pub fn usage_error(err: &clap::Error, args: &[std::ffi::OsString]) -> (String, i
 }
 
 /// Every long flag name the CLI knows, across all subcommands.
-fn long_flag_names() -> Vec<String> {
+fn long_flag_names(command: &clap::Command) -> Vec<String> {
     fn collect(cmd: &clap::Command, out: &mut Vec<String>) {
         for arg in cmd.get_arguments() {
             if let Some(long) = arg.get_long() {
@@ -436,14 +442,22 @@ fn long_flag_names() -> Vec<String> {
         }
     }
     let mut names = Vec::new();
-    collect(&Cli::command(), &mut names);
+    collect(command, &mut names);
     names
 }
 
 /// Rewrite `-name[=v]` to `--name[=v]` when `name` is a known long flag:
 /// go's flag parsing (and so runc's callers) treat both spellings alike.
 pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let names = long_flag_names();
+    normalize_args_for(&Cli::command(), args)
+}
+
+/// `normalize_args` with the command tree already built.
+fn normalize_args_for(
+    command: &clap::Command,
+    args: Vec<std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let names = long_flag_names(command);
     let mut out = Vec::with_capacity(args.len());
     let mut after_double_dash = false;
     for arg in args {
