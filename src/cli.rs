@@ -343,10 +343,14 @@ pub struct SpecArgs {
 impl Cli {
     /// Parse the process arguments, accepting go-style `-long-flag` spellings.
     pub fn parse_runc_style() -> Self {
+        let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if let Some(cli) = Self::parse_one_subcommand(&raw) {
+            return cli;
+        }
         // Built once (it is most of a hull process's start-up instructions)
         // and used for both the spelling rewrite and the parse.
         let mut command = Self::command();
-        let args = normalize_args_for(&command, std::env::args_os().collect());
+        let args = normalize_args_for(&command, raw);
         let parsed = command
             .try_get_matches_from_mut(&args)
             .and_then(|m| Self::from_arg_matches(&m));
@@ -371,6 +375,81 @@ impl Cli {
             }
         }
     }
+}
+
+impl Cli {
+    /// The parse of a command line whose subcommand is certain, with a tree
+    /// of the top level and that one subcommand (building all fifteen was
+    /// most of a hull process's start-up). None when the whole tree is
+    /// needed: help or version asked for, a go-style `-flag` to rewrite, no
+    /// known subcommand, or any parse error (whose text comes from the
+    /// whole tree, as before).
+    fn parse_one_subcommand(args: &[std::ffi::OsString]) -> Option<Cli> {
+        let mut command = one_subcommand_tree(args)?;
+        let cli = command
+            .try_get_matches_from_mut(args)
+            .and_then(|m| Self::from_arg_matches(&m))
+            .ok()?;
+        // Not freed: the process ends soon.
+        std::mem::forget(command);
+        Some(cli)
+    }
+}
+
+/// The global flags that take a value as the next word.
+const GLOBAL_FLAGS_WITH_VALUE: [&str; 5] = ["root", "log", "log-format", "rootless", "criu"];
+
+/// The top level and only the subcommand `args` names (see
+/// `parse_one_subcommand`), or None.
+fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    let needs_whole_tree = |w: &&str| {
+        matches!(*w, "-h" | "--help" | "help" | "-v" | "--version")
+            || (w.len() > 2 && w.starts_with('-') && !w.starts_with("--"))
+    };
+    if words.iter().any(needs_whole_tree) {
+        return None;
+    }
+    let mut rest = words.iter();
+    let name = loop {
+        let word = rest.next()?;
+        match word.strip_prefix("--") {
+            Some(flag) if GLOBAL_FLAGS_WITH_VALUE.contains(&flag) => {
+                rest.next()?;
+            }
+            Some(_) => {}
+            None if word.starts_with('-') => {}
+            None => break *word,
+        }
+    };
+    let sub = |name: &'static str| clap::Command::new(name);
+    let sub = match name {
+        "create" => CreateArgs::augment_args(sub("create")),
+        "start" => IdArg::augment_args(sub("start")),
+        "exec" => ExecArgs::augment_args(sub("exec")),
+        "run" => RunArgs::augment_args(sub("run")),
+        "state" => IdArg::augment_args(sub("state")),
+        "kill" => KillArgs::augment_args(sub("kill")),
+        "delete" => DeleteArgs::augment_args(sub("delete")),
+        "list" | "ls" => ListArgs::augment_args(sub("list").alias("ls")),
+        "spec" => SpecArgs::augment_args(sub("spec")),
+        "features" => sub("features"),
+        "pause" => IdArg::augment_args(sub("pause")),
+        "resume" => IdArg::augment_args(sub("resume")),
+        "update" => UpdateArgs::augment_args(sub("update")),
+        "events" => EventsArgs::augment_args(sub("events")),
+        "ps" => PsArgs::augment_args(sub("ps")),
+        _ => return None,
+    };
+    let top = clap::Command::new("hull")
+        .disable_version_flag(true)
+        .subcommand_required(false)
+        .arg_required_else_help(true);
+    Some(GlobalOpts::augment_args(top).subcommand(sub))
 }
 
 /// One line for a command-line error, and runc's exit status for it: 1
@@ -493,6 +572,98 @@ mod tests {
             .into_iter()
             .map(|s| s.into_string().unwrap())
             .collect()
+    }
+
+    /// The one-subcommand tree parses every command line as the whole
+    /// tree does (or declines it).
+    #[test]
+    fn one_subcommand_parse_agrees_with_the_whole_tree() {
+        let lines: &[&[&str]] = &[
+            &[
+                "create",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/p",
+                "--console-socket",
+                "/s",
+                "id",
+            ],
+            &[
+                "--root",
+                "/r",
+                "--log",
+                "/l",
+                "--log-format",
+                "json",
+                "create",
+                "--no-pivot",
+                "id",
+            ],
+            &[
+                "--debug",
+                "--systemd-cgroup",
+                "run",
+                "-d",
+                "--bundle",
+                "/b",
+                "id",
+            ],
+            &["start", "id"],
+            &["state", "id", "--root", "/r"],
+            &[
+                "exec", "-t", "--env", "A=1", "--cwd", "/w", "id", "sh", "-c", "echo hi",
+            ],
+            &[
+                "exec",
+                "--process",
+                "/p.json",
+                "--detach",
+                "--pid-file",
+                "/p",
+                "id",
+            ],
+            &["kill", "id", "SIGTERM"],
+            &["kill", "--all", "id", "9"],
+            &["delete", "--force", "id"],
+            &["list", "--format", "json"],
+            &["ls", "-q"],
+            &["spec", "--rootless", "--bundle", "/b"],
+            &["features"],
+            &["pause", "id"],
+            &["resume", "id"],
+            &["update", "--memory", "1048576", "--pids-limit", "10", "id"],
+            &["update", "-r", "-", "id"],
+            &["events", "--stats", "id"],
+            &["ps", "--format", "json", "id"],
+            &["--rootless", "true", "state", "id"],
+        ];
+        for line in lines {
+            let args: Vec<std::ffi::OsString> = std::iter::once("hull")
+                .chain(line.iter().copied())
+                .map(Into::into)
+                .collect();
+            let whole = Cli::command()
+                .try_get_matches_from(&args)
+                .and_then(|m| Cli::from_arg_matches(&m))
+                .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            let one =
+                Cli::parse_one_subcommand(&args).unwrap_or_else(|| panic!("{line:?} declined"));
+            assert_eq!(format!("{one:?}"), format!("{whole:?}"), "{line:?}");
+        }
+        for declined in [
+            &["--help"][..],
+            &["state", "-h"],
+            &["run", "-no-subreaper", "id"],
+            &["nosuch"],
+            &["state"],
+        ] {
+            let args: Vec<std::ffi::OsString> = std::iter::once("hull")
+                .chain(declined.iter().copied())
+                .map(Into::into)
+                .collect();
+            assert!(Cli::parse_one_subcommand(&args).is_none(), "{declined:?}");
+        }
     }
 
     #[test]
