@@ -578,91 +578,52 @@ mod tests {
     /// tree does (or declines it).
     #[test]
     fn one_subcommand_parse_agrees_with_the_whole_tree() {
-        let lines: &[&[&str]] = &[
-            &[
-                "create",
-                "--bundle",
-                "/b",
-                "--pid-file",
-                "/p",
-                "--console-socket",
-                "/s",
-                "id",
-            ],
-            &[
-                "--root",
-                "/r",
-                "--log",
-                "/l",
-                "--log-format",
-                "json",
-                "create",
-                "--no-pivot",
-                "id",
-            ],
-            &[
-                "--debug",
-                "--systemd-cgroup",
-                "run",
-                "-d",
-                "--bundle",
-                "/b",
-                "id",
-            ],
-            &["start", "id"],
-            &["state", "id", "--root", "/r"],
-            &[
-                "exec", "-t", "--env", "A=1", "--cwd", "/w", "id", "sh", "-c", "echo hi",
-            ],
-            &[
-                "exec",
-                "--process",
-                "/p.json",
-                "--detach",
-                "--pid-file",
-                "/p",
-                "id",
-            ],
-            &["kill", "id", "SIGTERM"],
-            &["kill", "--all", "id", "9"],
-            &["delete", "--force", "id"],
-            &["list", "--format", "json"],
-            &["ls", "-q"],
-            &["spec", "--rootless", "--bundle", "/b"],
-            &["features"],
-            &["pause", "id"],
-            &["resume", "id"],
-            &["update", "--memory", "1048576", "--pids-limit", "10", "id"],
-            &["update", "-r", "-", "id"],
-            &["events", "--stats", "id"],
-            &["ps", "--format", "json", "id"],
-            &["--rootless", "true", "state", "id"],
-        ];
-        for line in lines {
-            let args: Vec<std::ffi::OsString> = std::iter::once("hull")
-                .chain(line.iter().copied())
+        let argv = |line: &str| -> Vec<std::ffi::OsString> {
+            std::iter::once("hull")
+                .chain(line.split_whitespace())
                 .map(Into::into)
-                .collect();
+                .collect()
+        };
+        for line in [
+            "create --bundle /b --pid-file /p --console-socket /s id",
+            "--root /r --log /l --log-format json create --no-pivot id",
+            "--debug --systemd-cgroup run -d --bundle /b id",
+            "start id",
+            "state id --root /r",
+            "exec -t --env A=1 --cwd /w id sh -c true",
+            "exec --process /p.json --detach --pid-file /p id",
+            "kill id SIGTERM",
+            "kill --all id 9",
+            "delete --force id",
+            "list --format json",
+            "ls -q",
+            "spec --rootless --bundle /b",
+            "features",
+            "pause id",
+            "resume id",
+            "update --memory 1048576 --pids-limit 10 id",
+            "update -r - id",
+            "events --stats id",
+            "ps --format json id",
+            "--rootless true state id",
+        ] {
+            let args = argv(line);
             let whole = Cli::command()
                 .try_get_matches_from(&args)
                 .and_then(|m| Cli::from_arg_matches(&m))
-                .unwrap_or_else(|e| panic!("{line:?}: {e}"));
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
             let one =
-                Cli::parse_one_subcommand(&args).unwrap_or_else(|| panic!("{line:?} declined"));
-            assert_eq!(format!("{one:?}"), format!("{whole:?}"), "{line:?}");
+                Cli::parse_one_subcommand(&args).unwrap_or_else(|| panic!("{line}: declined"));
+            assert_eq!(format!("{one:?}"), format!("{whole:?}"), "{line}");
         }
-        for declined in [
-            &["--help"][..],
-            &["state", "-h"],
-            &["run", "-no-subreaper", "id"],
-            &["nosuch"],
-            &["state"],
+        for line in [
+            "--help",
+            "state -h",
+            "run -no-subreaper id",
+            "nosuch",
+            "state",
         ] {
-            let args: Vec<std::ffi::OsString> = std::iter::once("hull")
-                .chain(declined.iter().copied())
-                .map(Into::into)
-                .collect();
-            assert!(Cli::parse_one_subcommand(&args).is_none(), "{declined:?}");
+            assert!(Cli::parse_one_subcommand(&argv(line)).is_none(), "{line}");
         }
     }
 
