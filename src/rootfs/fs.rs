@@ -133,7 +133,19 @@ pub(super) fn mkdir_all(root: &Root, path: impl AsRef<Path>, mode: u32) -> std::
     }
 }
 
+/// The absolute path of `parts` inside the root.
+fn in_root_path(parts: &[&OsStr]) -> PathBuf {
+    std::iter::once(OsStr::new("/"))
+        .chain(parts.iter().copied())
+        .collect()
+}
+
 fn mkdir_all_fast(root: &Root, parts: &[&OsStr], mode: u32) -> nix::Result<()> {
+    // Most targets exist already (/proc, /dev, /sys): one openat2.
+    match open_in_root(root, &in_root_path(parts)) {
+        Err(Errno::ENOENT) => {}
+        other => return other.map(drop),
+    }
     let mut prefix = PathBuf::from("/");
     let mut parent = open_in_root(root, &prefix)?;
     for part in parts {
@@ -158,10 +170,7 @@ fn mkdir_all_fast(root: &Root, parts: &[&OsStr], mode: u32) -> nix::Result<()> {
 fn parent_and_name(root: &Root, path: &Path) -> Option<nix::Result<(OwnedFd, OsString)>> {
     let parts = plain_components(path)?;
     let (name, dirs) = parts.split_last()?;
-    let parent: PathBuf = std::iter::once(OsStr::new("/"))
-        .chain(dirs.iter().copied())
-        .collect();
-    Some(open_in_root(root, &parent).map(|fd| (fd, name.to_os_string())))
+    Some(open_in_root(root, &in_root_path(dirs)).map(|fd| (fd, name.to_os_string())))
 }
 
 /// Create the inode at `path` inside the rootfs; an existing one is
