@@ -41,9 +41,7 @@ impl Cli {
             }
         }
     }
-}
 
-impl Cli {
     /// The parse of a command line whose subcommand is certain, with a tree
     /// of the top level and that one subcommand (building all fifteen was
     /// most of a hull process's start-up). None when the whole tree is
@@ -62,11 +60,9 @@ impl Cli {
     }
 }
 
-/// The global flags that take a value as the next word.
-const GLOBAL_FLAGS_WITH_VALUE: [&str; 5] = ["root", "log", "log-format", "rootless", "criu"];
-
 /// The top level and only the subcommand `args` names (see
-/// `parse_one_subcommand`), or None.
+/// `parse_one_subcommand`), or None. The top level's settings are those of
+/// `Cli`'s `#[command]` in args.rs.
 fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
     let words: Vec<&str> = args
         .iter()
@@ -80,11 +76,22 @@ fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
     if words.iter().any(needs_whole_tree) {
         return None;
     }
+    let top = GlobalOpts::augment_args(
+        clap::Command::new("hull")
+            .disable_version_flag(true)
+            .subcommand_required(false)
+            .arg_required_else_help(true),
+    );
+    // A global flag's value is the next word unless it came with `=`.
+    let takes_next_word = |flag: &str| {
+        top.get_arguments()
+            .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values())
+    };
     let mut rest = words.iter();
     let name = loop {
         let word = rest.next()?;
         match word.strip_prefix("--") {
-            Some(flag) if GLOBAL_FLAGS_WITH_VALUE.contains(&flag) => {
+            Some(flag) if takes_next_word(flag) => {
                 rest.next()?;
             }
             Some(_) => {}
@@ -111,11 +118,7 @@ fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
         "ps" => PsArgs::augment_args(sub("ps")),
         _ => return None,
     };
-    let top = clap::Command::new("hull")
-        .disable_version_flag(true)
-        .subcommand_required(false)
-        .arg_required_else_help(true);
-    Some(GlobalOpts::augment_args(top).subcommand(sub))
+    Some(top.subcommand(sub))
 }
 
 /// One line for a command-line error, and runc's exit status for it: 1
@@ -274,6 +277,7 @@ mod tests {
             "events --stats id",
             "ps --format json id",
             "--rootless true state id",
+            "--root=/r --debug delete id",
         ] {
             let args = argv(line);
             let whole = Cli::command()
