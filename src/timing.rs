@@ -1,8 +1,9 @@
 //! `--debug`'s timing trace: where a command's time goes, one debug line
 //! per phase, e.g. `timing: create.config 0.214 ms (at 1.402 ms, peak RSS
 //! 3120 KiB)`: how long the phase took, when it ended (counted from the
-//! command's first exec, before the exe guard's re-exec, whose cost is a
-//! phase of its own) and hull's peak resident memory so far.
+//! first process's main, once its arguments are parsed: before the exe
+//! guard's re-exec, whose cost is in `startup`) and hull's peak resident
+//! memory so far.
 //!
 //! The init is a clone of hull: its marks stay in its own memory and ride
 //! to hull on the sync socket just before `Ready`; hull prints them as
@@ -22,8 +23,9 @@ static INIT_MARKS: Mutex<Vec<(&'static str, u64)>> = Mutex::new(Vec::new());
 /// Carries the start across the exe guard's re-exec.
 const START_ENV: &str = "_HULL_TIMING_START";
 
-/// Start the trace when `enabled` (--debug); call once, first thing. After
-/// the exe guard's re-exec the start is the first exec's.
+/// Start the trace when `enabled` (--debug); call once, right after the
+/// arguments are parsed. After the exe guard's re-exec the start is the
+/// first process's.
 pub fn init(enabled: bool) {
     let carried = std::env::var(START_ENV).ok();
     if carried.is_some() {
