@@ -227,9 +227,9 @@ LIMITS = {
 }
 
 
-def make_bundle(src_bundle, dest, limits=False):
+def make_bundle(src_bundle, dest, resources=None):
     """A copy of src_bundle's config running /bin/true, on src's rootfs;
-    with `limits`, LIMITS as linux.resources."""
+    with `resources` as linux.resources (else none)."""
     with open(os.path.join(src_bundle, "config.json")) as f:
         config = json.load(f)
     rootfs = config["root"]["path"]
@@ -245,8 +245,8 @@ def make_bundle(src_bundle, dest, limits=False):
     # Nothing cgroup-related: every runtime must accept it on this host.
     linux.pop("resources", None)
     linux.pop("cgroupsPath", None)
-    if limits:
-        linux["resources"] = LIMITS
+    if resources:
+        linux["resources"] = resources
     os.makedirs(dest)
     with open(os.path.join(dest, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -325,12 +325,7 @@ def min_memory(rt, tag, src_bundle, workdir):
     /bin/true exits 0, or None."""
     for kib in MEMORY_STEPS_KIB:
         dest = os.path.join(workdir, f"bundle-mem-{rt.name}-{kib}")
-        make_bundle(src_bundle, dest)
-        with open(os.path.join(dest, "config.json")) as f:
-            config = json.load(f)
-        config["linux"]["resources"] = {"memory": {"limit": kib * 1024}}
-        with open(os.path.join(dest, "config.json"), "w") as f:
-            json.dump(config, f)
+        make_bundle(src_bundle, dest, {"memory": {"limit": kib * 1024}})
         try:
             foreground(rt, f"bench-{tag}-{rt.name}-m{kib}", dest)
             return kib
@@ -522,7 +517,7 @@ def main():
     try:
         bundle = make_bundle(args.bundle, os.path.join(workdir, "bundle"))
         limits = None if args.no_limits else \
-            make_bundle(args.bundle, os.path.join(workdir, "bundle-limits"), limits=True)
+            make_bundle(args.bundle, os.path.join(workdir, "bundle-limits"), LIMITS)
         tag = f"{os.getpid()}"
         for name in names:
             # NAME=PATH measures any binary under a name of its own (two
