@@ -262,10 +262,8 @@ impl CgroupManager for Manager {
 
     fn kill_all(&self) -> Result<()> {
         // systemd stops a scope whose last process ended and removes its
-        // cgroup: then nothing is left to kill.
-        if !self.fs.dir().exists() {
-            return Ok(());
-        }
+        // cgroup, at any moment: the v2 kill takes a cgroup gone (before or
+        // during it) as nothing left to kill.
         self.fs.kill_all()
     }
 

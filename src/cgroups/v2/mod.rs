@@ -212,20 +212,14 @@ impl CgroupManager for Manager {
         fs::all_pids(&self.dir)
     }
 
+    /// A cgroup is only removed once empty, and systemd removes an ended
+    /// scope's at any moment (between any two of the writes here): one gone
+    /// has nothing left to kill.
     fn kill_all(&self) -> Result<()> {
-        if self.dir.join("cgroup.kill").exists() {
-            return fs::write(&self.dir, "cgroup.kill", "1");
-        }
-        self.freeze()?;
-        let result = self.pids().map(|pids| {
-            for pid in pids {
-                // SAFETY: kill(2) with plain integers; the frozen pids
-                // cannot exit and be reused before this.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        });
-        self.thaw()?;
-        result
+        self.kill_present().or_else(|e| match self.dir.exists() {
+            false => Ok(()),
+            true => Err(e),
+        })
     }
 
     fn stats(&self) -> Result<Stats> {
@@ -243,6 +237,26 @@ impl CgroupManager for Manager {
             return Ok(());
         }
         fs::remove_dir(&self.dir)
+    }
+}
+
+impl Manager {
+    /// cgroup.kill where the kernel has it (5.14), else freeze, SIGKILL each
+    /// pid, thaw.
+    fn kill_present(&self) -> Result<()> {
+        if self.dir.join("cgroup.kill").exists() {
+            return fs::write(&self.dir, "cgroup.kill", "1");
+        }
+        self.freeze()?;
+        let result = self.pids().map(|pids| {
+            for pid in pids {
+                // SAFETY: kill(2) with plain integers; the frozen pids
+                // cannot exit and be reused before this.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        self.thaw()?;
+        result
     }
 }
 
@@ -269,4 +283,29 @@ fn wait_events(dir: &Path, key: &str, value: u64) -> Result<()> {
         unsafe { libc::poll(&mut pfd, 1, 100) };
     }
     bail!("{path:?}: {key} did not become {value} within 10 s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// systemd removed the scope's cgroup (its last process ended): the
+    /// kill finds nothing to do instead of failing on the missing files.
+    #[test]
+    fn kill_all_of_a_removed_cgroup_is_nothing_to_do() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gone = Manager::at(tmp.path().join("hull-gone.scope"), true);
+        gone.kill_all().unwrap();
+    }
+
+    /// A directory that is there but cannot be killed (not a cgroup: no
+    /// cgroup.freeze) is still an error, naming the file.
+    #[test]
+    fn kill_all_of_a_present_dir_that_fails_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = Manager::at(tmp.path().to_path_buf(), true)
+            .kill_all()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("cgroup.freeze"), "{err:#}");
+    }
 }
