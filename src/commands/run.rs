@@ -56,9 +56,12 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
         abort(created, &c);
         return Err(err);
     }
+    crate::timing::mark("run.start");
     let status = fg.wait_forwarding(created.pid, &created.pidfd, terminal)?;
+    crate::timing::mark("run.wait");
     if !args.keep {
         container::destroy(&c)?;
+        crate::timing::mark("run.delete");
     }
     Ok(status)
 }
