@@ -86,6 +86,13 @@ pub trait CgroupManager {
     }
     /// Device rules (v1 devices.allow/deny, v2 an eBPF program).
     fn apply_devices(&self, rules: &[DeviceRule]) -> Result<()>;
+    /// Whether `apply_devices` swaps the whole rule set in at once (one
+    /// eBPF program attach), so it can run while the init sets up its
+    /// rootfs: the init is never left between two partial rule sets. v1's
+    /// "deny all, then allow each" could refuse the init's mknod midway.
+    fn devices_swap_at_once(&self) -> bool {
+        false
+    }
     /// The v1 `tasks` files, opened for writing: the init, still
     /// single-threaded, writes "0" into each before any container code runs.
     fn open_procs(&self) -> Result<Vec<OwnedFd>>;

@@ -146,11 +146,21 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     timing::mark("create.state-dir");
     // A systemd unit is started around the init, after the clone.
     let around_init = cgroup.needs_init();
+    // An eBPF device filter is loaded while the init sets up its rootfs
+    // (as runc applies its rules once the init's mounts are made).
+    let devices_beside = !around_init && cgroup.devices_swap_at_once();
     let mut cgroup_state = if around_init {
         cleanup.cgroup = Some(cgroup);
         None
     } else {
-        make_cgroup(&mut cleanup, cgroup, &plan, &dir, &mut record)?
+        make_cgroup(
+            &mut cleanup,
+            cgroup,
+            &plan,
+            &dir,
+            &mut record,
+            devices_beside,
+        )?
     };
     timing::mark("create.cgroup");
     logging::test_panic_point("create");
@@ -162,7 +172,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         .context("dup the root.path lock")?;
     let mut start_unit = |pid: i32| -> Result<()> {
         if let Some(cgroup) = cleanup.cgroup.as_deref_mut() {
-            cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid))?);
+            cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid), false)?);
         }
         Ok(())
     };
@@ -172,6 +182,10 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         } else {
             (cleanup.cgroup.as_deref(), None)
         };
+    let devices = || match launch_cgroup.filter(|_| devices_beside) {
+        Some(cgroup) => apply_device_rules(cgroup, &plan),
+        None => Ok(()),
+    };
     // Declared after `cleanup`, so dropped before it: on an error from
     // here on the init is killed and reaped before its cgroup goes.
     let mut init = spawn::spawn_init(InitLaunch {
@@ -186,6 +200,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         rootfs_lock,
         cgroup: launch_cgroup,
         cgroup_around_init: around,
+        beside_init: Some(&devices),
         interrupt: opts.interrupt,
     })?;
     timing::mark("create.init-ready");
@@ -346,10 +361,11 @@ fn make_cgroup(
     plan: &Plan,
     dir: &Path,
     record: &mut CleanupRecord,
+    defer_devices: bool,
 ) -> Result<Option<CgroupState>> {
     let euid = nix::unistd::geteuid();
     let cgroup = cleanup.cgroup.insert(cgroup);
-    match setup_cgroup(cgroup.as_mut(), plan, None) {
+    match setup_cgroup(cgroup.as_mut(), plan, None, defer_devices) {
         Ok(state) => Ok(Some(state)),
         Err(err) if !euid.is_root() && !asks_for_limits(plan) && is_permission_error(&err) => {
             logging::warn(&format!(
@@ -392,9 +408,19 @@ fn setup_cgroup(
     cgroup: &mut dyn CgroupManager,
     plan: &Plan,
     init: Option<i32>,
+    defer_devices: bool,
 ) -> Result<CgroupState> {
     cgroup.create(init)?;
     cgroup.apply(&plan.cgroup.limits, false)?;
+    if !defer_devices {
+        apply_device_rules(cgroup, plan)?;
+    }
+    Ok(cgroup.state())
+}
+
+/// The device rules, in a cgroup hull made or where the config asks for
+/// them.
+fn apply_device_rules(cgroup: &dyn CgroupManager, plan: &Plan) -> Result<()> {
     let asked = plan
         .cgroup
         .resources
@@ -409,5 +435,5 @@ fn setup_cgroup(
     if asked || (cgroup.state().owned && !rootless) {
         cgroup.apply_devices(&plan.cgroup.devices)?;
     }
-    Ok(cgroup.state())
+    Ok(())
 }

@@ -111,6 +111,10 @@ pub struct InitLaunch<'a> {
     /// Makes the cgroup around the cloned init (a systemd unit started
     /// with its pid), which waits for it before its first step.
     pub cgroup_around_init: Option<AroundInit<'a>>,
+    /// Runs in hull right after the clone, while the init sets up (it does
+    /// not wait for it); done before any hook runs and before `Ready` is
+    /// taken.
+    pub beside_init: Option<&'a dyn Fn() -> Result<()>>,
     /// A signalfd whose terminating signals abort the create.
     pub interrupt: Option<RawFd>,
 }
@@ -166,6 +170,7 @@ pub fn spawn_init(mut launch: InitLaunch<'_>) -> Result<ReadyInit> {
     };
     let joined_userns = prepare_hull(plan)?;
     let around_init = launch.cgroup_around_init.take();
+    let beside_init = launch.beside_init.take();
     let wait_for_cgroup = around_init.is_some();
     let (mut child, sync) = clone_init(
         launch,
@@ -181,6 +186,9 @@ pub fn spawn_init(mut launch: InitLaunch<'_>) -> Result<ReadyInit> {
         // Only a process outside the init's user namespace can write them.
         idmap::write_id_maps(plan, child.pid())?;
         sync.send_id_maps_done()?;
+    }
+    if let Some(beside) = beside_init {
+        beside()?;
     }
     serve_init(plan, id, interrupt, &mut child, &sync)?;
     let terminal = own_terminal

@@ -174,6 +174,10 @@ impl CgroupManager for Manager {
         devices::attach(rules, dir.as_fd()).context("linux.resources.devices")
     }
 
+    fn devices_swap_at_once(&self) -> bool {
+        true
+    }
+
     fn open_procs(&self) -> Result<Vec<OwnedFd>> {
         // The init is cloned straight into the cgroup (CLONE_INTO_CGROUP).
         Ok(Vec::new())
