@@ -23,7 +23,17 @@ pub fn read_bundle(bundle: &Path) -> Result<(PathBuf, Vec<u8>)> {
 }
 
 /// Parse config.json bytes; the error text is `path: problem at line L column C`.
+/// A config that parses takes the plain parser; only a failing one is parsed
+/// again, tracking the JSON path for the message (that tracking doubles
+/// the parser's code and its cost).
 pub fn parse_spec(bytes: &[u8]) -> std::result::Result<Spec, String> {
+    match serde_json::from_slice(bytes) {
+        Ok(spec) => Ok(spec),
+        Err(_) => parse_spec_tracking_path(bytes),
+    }
+}
+
+fn parse_spec_tracking_path(bytes: &[u8]) -> std::result::Result<Spec, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
