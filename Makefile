@@ -249,7 +249,7 @@ cargo-test:
 # where the controllers are: the cost of a memory+pids+cpu limit and the
 # smallest memory limit /bin/true runs under.
 bench: deps rootfs $(if $(filter hull,$(subst $(comma), ,$(RUNTIMES))),build)
-	python3 scripts/bench.py --view cgroup2 --no-limits --cycles $(N) --runtimes "$(RUNTIMES)" \
+	python3 scripts/bench.py --view cgroup2 --no-limits --readonly-install --cycles $(N) --runtimes "$(RUNTIMES)" \
 		--hull $(HULL) $(BENCH_FLAGS)
 	python3 scripts/bench.py --view host --no-floor --batches 0 --min-memory --cycles $(N) \
 		--runtimes "$(RUNTIMES)" --hull $(HULL) $(BENCH_FLAGS)

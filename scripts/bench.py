@@ -182,6 +182,8 @@ def wait_stopped(rt, cid, pid_file, mode, timeout):
 
 
 RSS_CYCLES = 5
+# hull installed on a read-only mount (--readonly-install).
+RO_NAME = "hull-ro"
 
 
 def reap_strays():
@@ -411,9 +413,15 @@ def print_summary(runtimes, floor_runs, has_limits):
     for r in rows:
         print(line(r))
 
-    hull = by.get("hull")
-    if not hull:
-        return
+    for name in ("hull", RO_NAME):
+        if by.get(name):
+            print_targets(by[name], crun, floor, has_limits, runtimes)
+
+
+def print_targets(hull, crun, floor, has_limits, runtimes):
+    """The issue's targets for one build of hull (as it is, or installed
+    read-only)."""
+    med = lambda rt, p: statistics.median([c[p] for c in rt.cycles]) if rt.cycles else None
     print()
     targets = []
     if crun and hull.cycles:
@@ -438,7 +446,19 @@ def print_summary(runtimes, floor_runs, has_limits):
         targets.append(("/bin/true runs under a 256 KiB memory limit", m is not None and m <= 256,
                         f"smallest limit that ran: {m} KiB" if m else "none of the steps ran"))
     for name, met, detail in targets:
-        print(f"target {'met   ' if met else 'MISSED'} {name}: {detail}")
+        print(f"target {'met   ' if met else 'MISSED'} {hull.name} {name}: {detail}")
+
+
+def readonly_install(binary, workdir):
+    """A copy of `binary` on a read-only bind mount (in this private mount
+    namespace), as docs/guide.md recommends installing hull: the exe guard
+    then has nothing to do (no re-exec). Returns its path."""
+    d = os.path.join(workdir, "ro-bin")
+    os.makedirs(d)
+    shutil.copy2(binary, os.path.join(d, "hull"))
+    subprocess.run(["mount", "--bind", d, d], check=True)
+    subprocess.run(["mount", "-o", "remount,bind,ro", d, d], check=True)
+    return os.path.join(d, "hull")
 
 
 def enter_cgroup2_view():
@@ -481,6 +501,9 @@ def parse_args():
     ap.add_argument("--batches", type=int, default=3,
                     help=f"rounds of {BATCH} creates + starts per runtime (0: none)")
     ap.add_argument("--no-floor", action="store_true", help="do not build or run the kernel floor")
+    ap.add_argument("--readonly-install", action="store_true",
+                    help=f"also measure hull installed on a read-only mount ('{RO_NAME}'), "
+                         "where its exe guard needs no re-exec (cgroup2 view only)")
     ap.add_argument("--min-memory", action="store_true",
                     help="find the smallest memory limit /bin/true runs under (host view)")
     return ap.parse_args()
@@ -519,6 +542,10 @@ def main():
         limits = None if args.no_limits else \
             make_bundle(args.bundle, os.path.join(workdir, "bundle-limits"), LIMITS)
         tag = f"{os.getpid()}"
+        if args.readonly_install and "hull" in names:
+            if args.view != "cgroup2":
+                sys.exit("bench: --readonly-install needs --view cgroup2 (a private mount namespace)")
+            names.insert(names.index("hull") + 1, f"{RO_NAME}={readonly_install(args.hull, workdir)}")
         for name in names:
             # NAME=PATH measures any binary under a name of its own (two
             # builds of hull side by side, say).
@@ -600,6 +627,9 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for rt in made:
             rt.cleanup()
+        ro = os.path.join(workdir, "ro-bin")
+        if os.path.ismount(ro):
+            subprocess.run(["umount", ro], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
     return status
 
