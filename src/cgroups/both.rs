@@ -7,11 +7,9 @@ use oci_spec::runtime::{LinuxCpu, LinuxPids, LinuxResources};
 use crate::cgroups::common::Write;
 
 pub fn pids(p: &LinuxPids, out: &mut Vec<Write>) {
-    if p.limit() == 0 {
-        return;
-    }
-    // linux.resources.pids.limit: -1 (or below) is no limit.
-    let value = if p.limit() > 0 {
+    // linux.resources.pids.limit: 0 is a limit (no new task), as
+    // runtime-spec 1.3 words it; -1 (or below) is no limit.
+    let value = if p.limit() >= 0 {
         p.limit().to_string()
     } else {
         "max".into()

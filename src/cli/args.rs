@@ -149,7 +149,7 @@ pub struct UpdateArgs {
     /// Memory plus swap limit (-1 for no limit)
     #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// Maximum number of pids (-1 or 0 for none)
+    /// Maximum number of pids (-1 for none; 0 lets no new process start)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Intel RDT L3 cache schema (not supported)

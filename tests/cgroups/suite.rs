@@ -118,6 +118,33 @@ fn pids_limit_stops_forks(backend: Backend) {
     on.assert_no_cgroup(&cg_path(&id));
 }
 
+/// runtime-spec 1.3: a pids.limit of 0 is a limit (pids.max 0: the init
+/// runs, nothing more starts), not "unset"; -1 is none.
+fn pids_limit_zero_is_a_limit(backend: Backend) {
+    let on = on_or_skip!(backend, &[Need::Controller(Controller::Pids)]);
+    let rt = &on.rt;
+    if !is_hull() {
+        skip!("runc 1.1.5 takes pids.limit 0 as unset (runc 1.4 follows runtime-spec 1.3)");
+    }
+    let id = rt.new_id();
+    let mut b = on.bundle_with(&id, json!({"pids": {"limit": 0}}));
+    // Builtins only, but for the one program that must not start.
+    b.shell("read m < /sys/fs/cgroup/pids/pids.max || read m < /sys/fs/cgroup/pids.max; echo $m; /bin/true && echo forked");
+    let out = rt.run(&id, &b);
+    assert_eq!(out.stdout.lines().next(), Some("0"), "{out:?}");
+    assert!(
+        !out.stdout.contains("forked"),
+        "a process started under pids.limit 0: {out:?}"
+    );
+    assert!(out.stderr.contains("fork"), "{out:?}");
+    on.assert_no_cgroup(&cg_path(&id));
+}
+
+#[test]
+fn pids_limit_zero_is_a_limit_on_host_v1() {
+    pids_limit_zero_is_a_limit(Backend::HostV1);
+}
+
 #[test]
 fn pids_limit_stops_forks_on_host_v1() {
     pids_limit_stops_forks(Backend::HostV1);

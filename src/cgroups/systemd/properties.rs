@@ -64,15 +64,14 @@ pub fn resources(r: &LinuxResources) -> Result<Vec<Property>> {
         cpu(c, &mut out)?;
     }
     if let Some(p) = r.pids() {
-        // linux.resources.pids.limit: -1 (or below) is no limit, 0 unset.
-        if p.limit() != 0 {
-            let max = u64::try_from(p.limit()).unwrap_or(INFINITY);
-            out.push(Property::new(
-                "TasksMax",
-                Value::U64(max),
-                "linux.resources.pids.limit",
-            ));
-        }
+        // linux.resources.pids.limit: 0 is a limit (runtime-spec 1.3),
+        // -1 (or below) is no limit.
+        let max = u64::try_from(p.limit()).unwrap_or(INFINITY);
+        out.push(Property::new(
+            "TasksMax",
+            Value::U64(max),
+            "linux.resources.pids.limit",
+        ));
     }
     if let Some(b) = r.block_io() {
         io(b, &mut out);
@@ -299,7 +298,7 @@ mod tests {
         );
         assert_eq!(
             props(r#"{"memory": {"limit": 0}, "pids": {"limit": 0}}"#),
-            vec![]
+            vec![p("TasksMax", Value::U64(0))]
         );
     }
 

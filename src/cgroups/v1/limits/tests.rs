@@ -98,5 +98,7 @@ fn v1_cpu_pids_blkio_hugetlb_net_rdma() {
     );
     let w = pairs(&v1_writes(&res(r#"{"pids":{"limit":-1}}"#), &facts()));
     assert_eq!(w, vec![p("pids", "pids.max", "max")]);
-    assert!(v1_writes(&res(r#"{"pids":{"limit":0}}"#), &facts()).is_empty());
+    // runtime-spec 1.3: 0 is a limit (no task may be added), not "unset".
+    let w = pairs(&v1_writes(&res(r#"{"pids":{"limit":0}}"#), &facts()));
+    assert_eq!(w, vec![p("pids", "pids.max", "0")]);
 }
