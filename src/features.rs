@@ -39,6 +39,10 @@ pub fn document() -> Value {
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": false },
+            "memoryPolicy": {
+                "modes": crate::security::mempolicy::MODES,
+                "flags": crate::security::mempolicy::FLAGS,
+            },
         },
         "annotations": {
             "org.hull.version": env!("CARGO_PKG_VERSION"),

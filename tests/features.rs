@@ -306,3 +306,50 @@ fn reported_cgroup_support_runs_a_container_with_limits() {
     out.assert_ok("run with a pids limit");
     assert_eq!(out.stdout.trim(), "32");
 }
+
+/// Every memoryPolicy mode and flag reported is set in a container and
+/// read back with get_mempolicy(2) (this host has node 0 only).
+#[test]
+fn every_reported_memory_policy_mode_and_flag_is_set() {
+    let rt = Runtime::new();
+    if !is_hull() {
+        skip!("the features document is hull's (runc 1.1.5 has no `features`)");
+    }
+    let doc = features(&rt);
+    let policy = &doc["linux"]["memoryPolicy"];
+    // set_mempolicy(2)'s numbers, as the kernel returns them.
+    let number = |mode: &str| match mode {
+        "MPOL_DEFAULT" => 0,
+        "MPOL_PREFERRED" => 1,
+        "MPOL_BIND" => 2,
+        "MPOL_INTERLEAVE" => 3,
+        "MPOL_LOCAL" => 4,
+        "MPOL_PREFERRED_MANY" => 5,
+        "MPOL_WEIGHTED_INTERLEAVE" => 6,
+        other => panic!("a mode this test does not know: {other}"),
+    };
+    let mut cases: Vec<(Value, i64)> = strings(&policy["modes"])
+        .iter()
+        .map(|mode| match mode.as_str() {
+            "MPOL_DEFAULT" | "MPOL_LOCAL" => (json!({"mode": mode}), number(mode)),
+            _ => (json!({"mode": mode, "nodes": "0"}), number(mode)),
+        })
+        .collect();
+    for flag in strings(&policy["flags"]) {
+        cases.push((
+            json!({"mode": "MPOL_BIND", "nodes": "0", "flags": [flag]}),
+            2,
+        ));
+    }
+    assert!(cases.len() >= 10, "{policy}");
+    for (asked, mode) in cases {
+        let mut bundle = rt.bundle();
+        bundle.set("/linux/memoryPolicy", asked.clone());
+        let res = rt.probe(&mut bundle, &["mempolicy"]);
+        assert_eq!(res[0]["ok"], true, "{asked}: {}", res[0]);
+        assert_eq!(res[0]["mode"], mode, "{asked}: {}", res[0]);
+        if asked.get("flags").is_some() {
+            assert_ne!(res[0]["flags"], 0, "{asked}: {}", res[0]);
+        }
+    }
+}

@@ -241,3 +241,66 @@ fn bad_values_are_refused() {
         rt.assert_nothing_left();
     }
 }
+
+/// linux.memoryPolicy (runtime-spec 1.3), read back with get_mempolicy(2)
+/// from inside; this host has one NUMA node (0).
+#[test]
+fn memory_policy_is_set() {
+    if !is_hull() {
+        skip!("runc 1.1 predates linux.memoryPolicy (runtime-spec 1.3)");
+    }
+    let rt = Runtime::new();
+    for (policy, mode, flags, nodes) in [
+        (json!({"mode": "MPOL_BIND", "nodes": "0"}), 2, 0, json!([0])),
+        (
+            json!({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}),
+            3,
+            1 << 15,
+            json!([0]),
+        ),
+        (
+            json!({"mode": "MPOL_PREFERRED", "nodes": "0"}),
+            1,
+            0,
+            json!([0]),
+        ),
+        (json!({"mode": "MPOL_LOCAL"}), 4, 0, json!([])),
+    ] {
+        let mut bundle = rt.bundle();
+        bundle.set("/linux/memoryPolicy", policy.clone());
+        let res = rt.probe(&mut bundle, &["mempolicy"]);
+        assert_eq!(res[0]["ok"], true, "{policy}: {}", res[0]);
+        assert_eq!(res[0]["mode"], mode, "{policy}: {}", res[0]);
+        assert_eq!(res[0]["flags"], flags, "{policy}: {}", res[0]);
+        if mode != 4 {
+            assert_eq!(res[0]["nodes"], nodes, "{policy}: {}", res[0]);
+        }
+    }
+    // Without the field the policy is the default (0).
+    let mut bundle = rt.bundle();
+    let res = rt.probe(&mut bundle, &["mempolicy"]);
+    assert_eq!(res[0]["mode"], 0, "{}", res[0]);
+}
+
+/// A node the host does not have is refused at create, naming the field and
+/// the nodes there are; nothing is left behind.
+#[test]
+fn memory_policy_with_a_missing_node_is_refused() {
+    if !is_hull() {
+        skip!("runc 1.1 predates linux.memoryPolicy (runtime-spec 1.3)");
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set(
+        "/linux/memoryPolicy",
+        json!({"mode": "MPOL_BIND", "nodes": "7"}),
+    );
+    bundle.shell("true");
+    let id = rt.new_id();
+    rt.run(&id, &bundle)
+        .assert_failed("run with memoryPolicy node 7")
+        .assert_stderr_contains(
+            "linux.memoryPolicy.nodes \"7\": node 7 is not online on this host",
+        );
+    rt.assert_nothing_left();
+}

@@ -80,6 +80,9 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let seccomp = linux::plan_seccomp(&linux, facts, &mut warnings)?;
     linux::check_mount_label(&linux, facts, &mut not_applied)?;
     let personality = linux::plan_personality(&linux)?;
+    let memory_policy = (linux.memory_policy().as_ref())
+        .map(crate::security::mempolicy::plan)
+        .transpose()?;
     linux::note_intel_rdt(&linux, &mut not_applied);
     let hooks = linux::plan_hooks(spec)?;
     mounts::note_tmpcopyup(&mounts, &mut not_applied);
@@ -111,6 +114,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         seccomp,
         seccomp_spec: linux.seccomp().clone(),
         personality,
+        memory_policy,
         cgroup,
     })
 }

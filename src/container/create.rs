@@ -146,8 +146,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     timing::mark("create.state-dir");
     // A systemd unit is started around the init, after the clone.
     let around_init = cgroup.needs_init();
-    // An eBPF device filter is loaded while the init sets up its rootfs
-    // (as runc applies its rules once the init's mounts are made).
+    // An eBPF device filter is loaded while the init makes its mounts.
     let devices_beside = !around_init && cgroup.devices_swap_at_once();
     let mut cgroup_state = if around_init {
         cleanup.cgroup = Some(cgroup);
@@ -204,23 +203,12 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         interrupt: opts.interrupt,
     })?;
     timing::mark("create.init-ready");
-    let pid = init.pid();
-    let (_, start_time) =
-        proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
-    record.pid = pid;
-    record.pid_start_time = start_time;
-    state::save_cleanup(&dir, &record)?;
     let state = StoredState {
-        pid,
-        pid_start_time: start_time,
         cgroup: cgroup_state,
         host_mounts,
         ..stored_state(&plan, &opts.id)
     };
-    state::save(&dir, &state)?;
-    if let Some(pid_file) = &opts.pid_file {
-        write_pid_file(pid_file, pid)?;
-    }
+    let state = save_state(&dir, &mut record, init.pid(), state, opts)?;
     timing::mark("create.state");
     let terminal = init.terminal.take();
     let (pid, pidfd) = init.commit()?;
@@ -234,6 +222,32 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pidfd,
         terminal,
     })
+}
+
+/// The init's pid and start time on record: the cleanup record first (for
+/// `delete --force`), then state.json and the --pid-file.
+fn save_state(
+    dir: &Path,
+    record: &mut CleanupRecord,
+    pid: i32,
+    state: StoredState,
+    opts: &CreateOptions,
+) -> Result<StoredState> {
+    let (_, start_time) =
+        proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
+    record.pid = pid;
+    record.pid_start_time = start_time;
+    state::save_cleanup(dir, record)?;
+    let state = StoredState {
+        pid,
+        pid_start_time: start_time,
+        ..state
+    };
+    state::save(dir, &state)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    Ok(state)
 }
 
 /// The container's cgroup, to be made by the driver asked for, its

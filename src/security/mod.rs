@@ -5,4 +5,5 @@
 pub mod attrs;
 pub mod capabilities;
 pub mod exe_guard;
+pub mod mempolicy;
 pub mod seccomp;

@@ -85,6 +85,7 @@ fn run_op(op: &[String]) -> Value {
             Err(e) => io_error(&e),
         },
         "personality" => personality(arg(1)),
+        "mempolicy" => mempolicy(),
         "ioprio" => {
             // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, self) takes integers only.
             let rc = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
@@ -112,6 +113,31 @@ fn personality(value: &str) -> Value {
         return io_error(&std::io::Error::last_os_error());
     }
     json!({"ok": true, "previous": rc})
+}
+
+/// get_mempolicy(2) of this task: the mode number (flags apart), its
+/// flags and the nodes of its mask.
+fn mempolicy() -> Value {
+    let mut mode: libc::c_int = 0;
+    let mut mask = [0u64; 16];
+    // SAFETY: the mask has room for the 1024 bits maxnode names.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_get_mempolicy,
+            &mut mode,
+            mask.as_mut_ptr(),
+            1024 as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return io_error(&std::io::Error::last_os_error());
+    }
+    let nodes: Vec<usize> = (0..1024)
+        .filter(|n| mask[n / 64] & (1 << (n % 64)) != 0)
+        .collect();
+    json!({"ok": true, "mode": mode & 0xff, "flags": mode & !0xff, "nodes": nodes})
 }
 
 fn io_error(e: &std::io::Error) -> Value {
