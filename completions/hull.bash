@@ -153,7 +153,7 @@ _hull() {
             return 0
             ;;
         hull__subcmd__create)
-            opts="-b -h --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --root --log --log-format --debug --systemd-cgroup --criu --help"
+            opts="-b -h --bundle --console-socket --pidfd-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --root --log --log-format --debug --systemd-cgroup --criu --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,6 +168,10 @@ _hull() {
                     return 0
                     ;;
                 --console-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pidfd-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -267,7 +271,7 @@ _hull() {
             return 0
             ;;
         hull__subcmd__exec)
-            opts="-p -t -d -e -u -g -c -h --process --tty --console-socket --detach --pid-file --cwd --env --user --additional-gids --cap --no-new-privs --preserve-fds --process-label --apparmor --ignore-paused --cgroup --root --log --log-format --debug --systemd-cgroup --criu --help"
+            opts="-p -t -d -e -u -g -c -h --process --tty --console-socket --pidfd-socket --detach --pid-file --cwd --env --user --additional-gids --cap --no-new-privs --preserve-fds --process-label --apparmor --ignore-paused --cgroup --root --log --log-format --debug --systemd-cgroup --criu --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +286,10 @@ _hull() {
                     return 0
                     ;;
                 --console-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pidfd-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -799,7 +807,7 @@ _hull() {
             return 0
             ;;
         hull__subcmd__run)
-            opts="-b -d -h --bundle --console-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --detach --keep --no-subreaper --root --log --log-format --debug --systemd-cgroup --criu --help"
+            opts="-b -d -h --bundle --console-socket --pidfd-socket --pid-file --no-pivot --no-new-keyring --preserve-fds --detach --keep --no-subreaper --root --log --log-format --debug --systemd-cgroup --criu --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +822,10 @@ _hull() {
                     return 0
                     ;;
                 --console-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pidfd-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -54,6 +54,7 @@ complete -c hull -n "__fish_hull_needs_command" -f -a "ps" -d 'List the processe
 complete -c hull -n "__fish_hull_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hull -n "__fish_hull_using_subcommand create" -s b -l bundle -d 'Path to the bundle directory' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l console-socket -d 'Unix socket that receives the pty master (terminal containers)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand create" -l pidfd-socket -d 'Unix socket that receives a pidfd of the container\'s init' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l pid-file -d 'Write the init process\'s host pid to FILE' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l preserve-fds -d 'Pass N extra fds (3..3+N) to the container process' -r
 complete -c hull -n "__fish_hull_using_subcommand create" -l root -d 'Directory for container state' -r -F
@@ -76,6 +77,7 @@ complete -c hull -n "__fish_hull_using_subcommand start" -l systemd-cgroup -d 'H
 complete -c hull -n "__fish_hull_using_subcommand start" -s h -l help -d 'Print help'
 complete -c hull -n "__fish_hull_using_subcommand exec" -s p -l process -d 'A process JSON file (the OCI `process` object)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand exec" -l console-socket -d 'Unix socket that receives the pty master' -r -F
+complete -c hull -n "__fish_hull_using_subcommand exec" -l pidfd-socket -d 'Unix socket that receives a pidfd of the process' -r -F
 complete -c hull -n "__fish_hull_using_subcommand exec" -l pid-file -d 'Write the process\'s host pid to FILE' -r -F
 complete -c hull -n "__fish_hull_using_subcommand exec" -l cwd -d 'Working directory in the container' -r
 complete -c hull -n "__fish_hull_using_subcommand exec" -s e -l env -d 'Set an environment variable (NAME=VALUE; repeatable)' -r
@@ -100,6 +102,7 @@ complete -c hull -n "__fish_hull_using_subcommand exec" -l systemd-cgroup -d 'Ha
 complete -c hull -n "__fish_hull_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c hull -n "__fish_hull_using_subcommand run" -s b -l bundle -d 'Path to the bundle directory' -r -F
 complete -c hull -n "__fish_hull_using_subcommand run" -l console-socket -d 'Unix socket that receives the pty master (terminal containers)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand run" -l pidfd-socket -d 'Unix socket that receives a pidfd of the container\'s init' -r -F
 complete -c hull -n "__fish_hull_using_subcommand run" -l pid-file -d 'Write the init process\'s host pid to FILE' -r -F
 complete -c hull -n "__fish_hull_using_subcommand run" -l preserve-fds -d 'Pass N extra fds (3..3+N) to the container process' -r
 complete -c hull -n "__fish_hull_using_subcommand run" -l root -d 'Directory for container state' -r -F

@@ -165,3 +165,117 @@ fn preserve_fds_beyond_what_was_passed_is_refused() {
     rt.delete(&id).assert_ok("delete");
     rt.assert_nothing_left();
 }
+
+/// Accepts one connection on `listener` and takes the message and the fd
+/// sent with it (SCM_RIGHTS).
+fn receive_fd(listener: &std::os::unix::net::UnixListener) -> (String, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+    use std::os::fd::FromRawFd;
+    let (stream, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 64];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<UnixAddr>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("a fd sent with the message");
+    let n = msg.bytes;
+    // SAFETY: SCM_RIGHTS gave this process the new fd.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    (String::from_utf8_lossy(&buf[..n]).into_owned(), fd)
+}
+
+/// The pid a pidfd refers to (its fdinfo's "Pid:" line).
+fn pidfd_pid(fd: &std::os::fd::OwnedFd) -> i64 {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .expect("a pidfd's fdinfo has Pid:")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `--pidfd-socket` (runc 1.2): create sends a pidfd of the init, exec one
+/// of its process, each with runc's message ("standard", "setns"); the
+/// init's pidfd kills the container.
+#[test]
+fn pidfd_socket_gets_the_init_and_an_exec() {
+    if !is_hull() {
+        skip!("runc 1.1.5 predates --pidfd-socket (runc 1.2)");
+    }
+    let rt = Runtime::new();
+    let sock = rt.host_dir("pidfd").join("pidfd.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let sock = sock.to_str().unwrap();
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    let receiver = std::thread::spawn(move || (receive_fd(&listener), receive_fd(&listener)));
+    rt.create_with(&id, &bundle, &["--pidfd-socket", sock])
+        .assert_ok("create --pidfd-socket");
+    let init = rt.state(&id)["pid"].as_i64().unwrap();
+    rt.start(&id).assert_ok("start");
+    let pid_file = rt.host_dir("pidfd").join("exec.pid");
+    let flags = [
+        "-d",
+        "--pidfd-socket",
+        sock,
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+    ];
+    rt.exec(&id, &flags, &["/bin/probe", "sleep-forever"])
+        .assert_ok("exec --pidfd-socket");
+    let ((init_name, init_fd), (exec_name, exec_fd)) = receiver.join().unwrap();
+    assert_eq!(init_name, "standard");
+    assert_eq!(pidfd_pid(&init_fd), init);
+    assert_eq!(exec_name, "setns");
+    let exec_pid: i64 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pidfd_pid(&exec_fd), exec_pid);
+    // SAFETY: pidfd_send_signal with a valid pidfd and no siginfo.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            init_fd.as_raw_fd(),
+            libc::SIGKILL,
+            0,
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    rt.wait_status(&id, "stopped");
+    rt.delete(&id).assert_ok("delete");
+}
+
+/// A socket nobody listens on fails the create, naming the flag; nothing
+/// is left behind.
+#[test]
+fn pidfd_socket_that_cannot_be_reached_fails_the_create() {
+    if !is_hull() {
+        skip!("runc 1.1.5 predates --pidfd-socket (runc 1.2)");
+    }
+    let rt = Runtime::new();
+    let sock = rt.host_dir("pidfd").join("nobody.sock");
+    let mut bundle = rt.bundle();
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_with(&id, &bundle, &["--pidfd-socket", sock.to_str().unwrap()])
+        .assert_failed("create with an unreachable --pidfd-socket")
+        .assert_stderr_contains("--pidfd-socket");
+    rt.assert_nothing_left();
+}

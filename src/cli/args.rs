@@ -206,6 +206,9 @@ pub struct CreateArgs {
     /// Unix socket that receives the pty master (terminal containers)
     #[arg(long = "console-socket", value_name = "PATH")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket that receives a pidfd of the container's init
+    #[arg(long = "pidfd-socket", value_name = "PATH")]
+    pub pidfd_socket: Option<PathBuf>,
     /// Write the init process's host pid to FILE
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
@@ -251,6 +254,9 @@ pub struct ExecArgs {
     /// Unix socket that receives the pty master
     #[arg(long = "console-socket", value_name = "PATH")]
     pub console_socket: Option<std::path::PathBuf>,
+    /// Unix socket that receives a pidfd of the process
+    #[arg(long = "pidfd-socket", value_name = "PATH")]
+    pub pidfd_socket: Option<std::path::PathBuf>,
     /// Do not wait for the process
     #[arg(short, long)]
     pub detach: bool,

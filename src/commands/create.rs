@@ -11,6 +11,7 @@ pub fn options(args: &CreateArgs, systemd_cgroup: bool) -> CreateOptions {
         bundle: args.bundle.clone(),
         pid_file: args.pid_file.clone(),
         console_socket: args.console_socket.clone(),
+        pidfd_socket: args.pidfd_socket.clone(),
         own_terminal: false,
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,

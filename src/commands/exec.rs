@@ -70,6 +70,7 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         pid_file: args.pid_file.clone(),
         preserve_fds: args.preserve_fds,
         console_socket,
+        pidfd_socket: args.pidfd_socket.clone(),
         ignore_paused: args.ignore_paused,
         sub_cgroups,
     };

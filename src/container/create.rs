@@ -17,6 +17,7 @@ use crate::config::{plan_from_bundle, Plan};
 use crate::files::DirLock;
 use crate::logging;
 use crate::process::channel::errnos;
+use crate::process::pidfd;
 use crate::process::spawn::{self, InitLaunch};
 use crate::rootfs::host_mounts;
 use crate::state::{self, CleanupRecord, StateRoot, StoredState, EXEC_FIFO};
@@ -28,6 +29,8 @@ pub struct CreateOptions {
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// `--pidfd-socket`: receives a pidfd of the init (before create returns).
+    pub pidfd_socket: Option<PathBuf>,
     /// Foreground `run`: without --console-socket, a terminal's pty master
     /// comes back to hull (in `Created::terminal`) for it to proxy.
     pub own_terminal: bool,
@@ -208,7 +211,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         host_mounts,
         ..stored_state(&plan, &opts.id)
     };
-    let state = save_state(&dir, &mut record, init.pid(), state, opts)?;
+    let state = save_state(&dir, &mut record, &init, state, opts)?;
     timing::mark("create.state");
     let terminal = init.terminal.take();
     let (pid, pidfd) = init.commit()?;
@@ -225,14 +228,16 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
 }
 
 /// The init's pid and start time on record: the cleanup record first (for
-/// `delete --force`), then state.json and the --pid-file.
+/// `delete --force`), then state.json; then the caller's --pid-file and
+/// --pidfd-socket get its pid and a pidfd.
 fn save_state(
     dir: &Path,
     record: &mut CleanupRecord,
-    pid: i32,
+    init: &spawn::ReadyInit,
     state: StoredState,
     opts: &CreateOptions,
 ) -> Result<StoredState> {
+    let pid = init.pid();
     let (_, start_time) =
         proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
     record.pid = pid;
@@ -246,6 +251,9 @@ fn save_state(
     state::save(dir, &state)?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
+    }
+    if let Some(path) = &opts.pidfd_socket {
+        pidfd::send_to_socket(path, init.pidfd(), "standard")?;
     }
     Ok(state)
 }

@@ -21,6 +21,8 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// The connected --console-socket, when the process has a terminal.
     pub console_socket: Option<OwnedFd>,
+    /// `--pidfd-socket`: receives a pidfd of the process.
+    pub pidfd_socket: Option<PathBuf>,
     /// Exec into a paused container (the process starts frozen, and runs
     /// once the container is resumed).
     pub ignore_paused: bool,
@@ -110,6 +112,9 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
     })?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, child.pid())?;
+    }
+    if let Some(path) = &opts.pidfd_socket {
+        crate::process::pidfd::send_to_socket(path, child.pidfd(), "setns")?;
     }
     Ok(child.keep())
 }

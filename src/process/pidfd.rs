@@ -1,7 +1,8 @@
 //! Signalling a container's init through a pidfd that is verified to be the
 //! process hull started (same pid *and* same start time), never a reused pid.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -20,6 +21,29 @@ pub fn open_verified(pid: i32, start_time: u64) -> Option<OwnedFd> {
         Ok((state, start)) if start == start_time && state != 'Z' && state != 'X' => Some(fd),
         _ => None,
     }
+}
+
+/// `--pidfd-socket`: the process's pidfd to the unix socket at `path`
+/// (SCM_RIGHTS), with `name` as the message as runc sends it: "standard"
+/// for a container's init, "setns" for an exec'd process.
+pub fn send_to_socket(path: &Path, pidfd: BorrowedFd<'_>, name: &str) -> Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        anyhow::anyhow!(
+            "--pidfd-socket {path:?}: connect: {}",
+            crate::error::describe_io(&e)
+        )
+    })?;
+    let fds = [pidfd.as_raw_fd()];
+    sendmsg::<UnixAddr>(
+        stream.as_raw_fd(),
+        &[std::io::IoSlice::new(name.as_bytes())],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .with_context(|| format!("--pidfd-socket {path:?}: send the pidfd"))?;
+    Ok(())
 }
 
 pub fn send_signal(pidfd: &OwnedFd, signal: i32) -> Result<()> {

@@ -2,7 +2,7 @@
 //! process, serve what it asks for (id maps, hooks, the seccomp notify fd)
 //! until it is ready, and kill and reap it on any error before that.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -42,6 +42,13 @@ impl Child {
 
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd
+            .as_ref()
+            .expect("only keep and drop take the pidfd")
+            .as_fd()
     }
 
     /// The child lives on: its pid and pidfd, no kill on drop.
@@ -134,6 +141,10 @@ pub struct ReadyInit {
 impl ReadyInit {
     pub fn pid(&self) -> i32 {
         self.child.pid()
+    }
+
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.child.pidfd()
     }
 
     /// The container is on record: the init may outlive hull now. It
