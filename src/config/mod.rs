@@ -83,7 +83,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let memory_policy = (linux.memory_policy().as_ref())
         .map(crate::security::mempolicy::plan)
         .transpose()?;
-    linux::note_intel_rdt(&linux, &mut not_applied);
+    let refused = linux::unsupported(&linux);
     let hooks = linux::plan_hooks(spec)?;
     mounts::note_tmpcopyup(&mounts, &mut not_applied);
     Ok(Plan {
@@ -109,6 +109,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
         not_applied,
+        refused,
         warnings,
         hooks,
         seccomp,

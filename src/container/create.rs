@@ -290,6 +290,9 @@ fn check_plan(plan: &Plan, opts: &CreateOptions) -> Result<()> {
         ),
         _ => {}
     }
+    if let Some(first) = plan.refused.first() {
+        bail!("{first}");
+    }
     for what in &plan.not_applied {
         logging::warn(&format!("{what}: not applied yet"));
     }

@@ -45,11 +45,24 @@ pub fn plan_personality(linux: &Linux) -> Result<Option<libc::c_ulong>> {
         .transpose()
 }
 
-/// `linux.intelRdt` is read but not applied: said once.
-pub fn note_intel_rdt(linux: &Linux, not_applied: &mut Vec<String>) {
+/// What `linux` asks that hull does not apply yet, on any host: `create`
+/// refuses each (a resource control or a device asked for and not given
+/// is an error, never a warning).
+pub fn unsupported(linux: &Linux) -> Vec<String> {
+    let mut refused = Vec::new();
     if linux.intel_rdt().is_some() {
-        not_applied.push("linux.intelRdt".into());
+        refused.push(
+            "linux.intelRdt: hull does not apply Intel RDT (resctrl) cache and memory bandwidth settings yet".into(),
+        );
     }
+    if let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) {
+        let mut names: Vec<&String> = devices.keys().collect();
+        names.sort();
+        refused.push(format!(
+            "linux.netDevices {names:?}: hull does not move host network devices into a container yet"
+        ));
+    }
+    refused
 }
 
 /// `hooks`: absolute paths, positive timeouts.
@@ -126,10 +139,16 @@ mod tests {
     }
 
     #[test]
-    fn intel_rdt_is_noted() {
-        let mut notes = Vec::new();
-        note_intel_rdt(&linux(serde_json::json!({"intelRdt": {}})), &mut notes);
-        assert_eq!(notes, vec!["linux.intelRdt"]);
+    fn intel_rdt_and_net_devices_are_refused() {
+        let refused = unsupported(&linux(serde_json::json!({"intelRdt": {},
+            "netDevices": {"eth1": {"name": "net0"}, "dummy0": {}}})));
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].starts_with("linux.intelRdt: "), "{refused:?}");
+        assert!(
+            refused[1].starts_with("linux.netDevices [\"dummy0\", \"eth1\"]"),
+            "{refused:?}"
+        );
+        assert!(unsupported(&linux(serde_json::json!({"netDevices": {}}))).is_empty());
     }
 
     #[test]
