@@ -38,7 +38,7 @@ pub fn document() -> Value {
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": true } },
-            "netDevices": { "enabled": false },
+            "netDevices": { "enabled": true },
             "memoryPolicy": {
                 "modes": crate::security::mempolicy::MODES,
                 "flags": crate::security::mempolicy::FLAGS,

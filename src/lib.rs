@@ -11,6 +11,7 @@ pub mod features;
 pub mod files;
 pub mod hooks;
 pub mod logging;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
 pub mod security;

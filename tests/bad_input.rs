@@ -576,21 +576,17 @@ fn systemd_cgroups_path_must_be_slice_prefix_name() {
 }
 
 /// Settings hull does not apply yet are refused, not skipped: intelRdt
-/// (runc 1.1.5 refuses it too on a host without resctrl) and netDevices.
+/// (runc 1.1.5 refuses it too on a host without resctrl).
 #[test]
 fn unapplied_settings_are_refused() {
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
-    bundle.set("/linux/intelRdt", json!({"closID": "c1", "l3CacheSchema": "L3:0=f"}));
+    bundle.set(
+        "/linux/intelRdt",
+        json!({"closID": "c1", "l3CacheSchema": "L3:0=f"}),
+    );
     let out = create_rejected(&rt, &bundle, "create with linux.intelRdt");
     if is_hull() {
         out.assert_stderr_contains("linux.intelRdt");
     }
-    if !is_hull() {
-        skip!("runc 1.1.5 predates linux.netDevices (runtime-spec 1.3) and ignores it");
-    }
-    let mut bundle = rt.bundle();
-    bundle.set("/linux/netDevices", json!({"dummy0": {"name": "net0"}}));
-    create_rejected(&rt, &bundle, "create with linux.netDevices")
-        .assert_stderr_contains("linux.netDevices [\"dummy0\"]");
 }

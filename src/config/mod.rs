@@ -84,6 +84,13 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         .map(crate::security::mempolicy::plan)
         .transpose()?;
     let refused = linux::unsupported(&linux);
+    let has_netns = namespaces
+        .iter()
+        .any(|ns| ns.flag == nix::sched::CloneFlags::CLONE_NEWNET);
+    let net_devices = match linux.net_devices() {
+        Some(devices) => crate::netdev::plan(devices, has_netns)?,
+        None => Vec::new(),
+    };
     let hooks = linux::plan_hooks(spec)?;
     mounts::note_tmpcopyup(&mounts, &mut not_applied);
     Ok(Plan {
@@ -116,6 +123,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         seccomp_spec: linux.seccomp().clone(),
         personality,
         memory_policy,
+        net_devices,
         cgroup,
     })
 }

@@ -190,6 +190,8 @@ pub struct Plan {
     pub seccomp_spec: Option<oci_spec::runtime::LinuxSeccomp>,
     /// personality(2)'s value for the init.
     pub personality: Option<libc::c_ulong>,
+    /// linux.netDevices: moved into the network namespace after the clone.
+    pub net_devices: Vec<crate::netdev::NetDevicePlan>,
     /// linux.memoryPolicy: set_mempolicy(2) for the init.
     pub memory_policy: Option<crate::security::mempolicy::MemoryPolicyPlan>,
     /// The cgroup path, its limits and device rules.

@@ -184,10 +184,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         } else {
             (cleanup.cgroup.as_deref(), None)
         };
-    let devices = || match launch_cgroup.filter(|_| devices_beside) {
-        Some(cgroup) => apply_device_rules(cgroup, &plan),
-        None => Ok(()),
-    };
+    let beside = |pid| while_init_sets_up(&plan, launch_cgroup.filter(|_| devices_beside), pid);
     // Declared after `cleanup`, so dropped before it: on an error from
     // here on the init is killed and reaped before its cgroup goes.
     let mut init = spawn::spawn_init(InitLaunch {
@@ -202,7 +199,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         rootfs_lock,
         cgroup: launch_cgroup,
         cgroup_around_init: around,
-        beside_init: Some(&devices),
+        beside_init: Some(&beside),
         interrupt: opts.interrupt,
     })?;
     timing::mark("create.init-ready");
@@ -225,6 +222,16 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pidfd,
         terminal,
     })
+}
+
+/// What hull does right after the clone while the init sets up: the v2
+/// device filter (`devices_in`) and moving linux.netDevices into the
+/// init's network namespace.
+fn while_init_sets_up(plan: &Plan, devices_in: Option<&dyn CgroupManager>, pid: i32) -> Result<()> {
+    if let Some(cgroup) = devices_in {
+        apply_device_rules(cgroup, plan)?;
+    }
+    crate::netdev::move_into(&plan.net_devices, pid)
 }
 
 /// The init's pid and start time on record: the cleanup record first (for

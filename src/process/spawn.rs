@@ -121,7 +121,7 @@ pub struct InitLaunch<'a> {
     /// Runs in hull right after the clone, while the init sets up (it does
     /// not wait for it); done before any hook runs and before `Ready` is
     /// taken.
-    pub beside_init: Option<&'a dyn Fn() -> Result<()>>,
+    pub beside_init: Option<&'a dyn Fn(i32) -> Result<()>>,
     /// A signalfd whose terminating signals abort the create.
     pub interrupt: Option<RawFd>,
 }
@@ -199,7 +199,7 @@ pub fn spawn_init(mut launch: InitLaunch<'_>) -> Result<ReadyInit> {
         sync.send_id_maps_done()?;
     }
     if let Some(beside) = beside_init {
-        beside()?;
+        beside(child.pid())?;
     }
     serve_init(plan, id, interrupt, &mut child, &sync)?;
     let terminal = own_terminal

@@ -46,21 +46,14 @@ pub fn plan_personality(linux: &Linux) -> Result<Option<libc::c_ulong>> {
 }
 
 /// What `linux` asks that hull does not apply yet, on any host: `create`
-/// refuses each (a resource control or a device asked for and not given
-/// is an error, never a warning).
+/// refuses each (a resource control asked for and not given is an error,
+/// never a warning).
 pub fn unsupported(linux: &Linux) -> Vec<String> {
     let mut refused = Vec::new();
     if linux.intel_rdt().is_some() {
         refused.push(
             "linux.intelRdt: hull does not apply Intel RDT (resctrl) cache and memory bandwidth settings yet".into(),
         );
-    }
-    if let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) {
-        let mut names: Vec<&String> = devices.keys().collect();
-        names.sort();
-        refused.push(format!(
-            "linux.netDevices {names:?}: hull does not move host network devices into a container yet"
-        ));
     }
     refused
 }
@@ -139,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn intel_rdt_and_net_devices_are_refused() {
+    fn intel_rdt_is_refused() {
         let refused = unsupported(&linux(serde_json::json!({"intelRdt": {},
             "netDevices": {"eth1": {"name": "net0"}, "dummy0": {}}})));
         assert_eq!(refused.len(), 2, "{refused:?}");
