@@ -409,3 +409,23 @@ fn a_user_namespace_is_joined_by_path() {
     rt.kill(&sandbox_id, Some("KILL")).assert_ok("kill");
     rt.wait_status(&sandbox_id, "stopped");
 }
+
+/// `user.*` sysctls (runc 1.4): the limits of the container's own user
+/// namespace, set by the init inside it; the host's stay as they were.
+#[test]
+fn user_sysctls_set_the_user_namespaces_own_limits() {
+    if !is_hull() {
+        skip!("runc 1.1.5 refuses user.* sysctls (runc 1.4 allows them with a user namespace)");
+    }
+    let rt = Runtime::new();
+    let host = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
+    let mut bundle = userns_bundle(&rt);
+    bundle.set("/linux/sysctl", json!({"user.max_user_namespaces": "7"}));
+    bundle.shell("cat /proc/sys/user/max_user_namespaces");
+    let id = rt.new_id();
+    let out = rt.run(&id, &bundle);
+    out.assert_ok("run with user.max_user_namespaces");
+    assert_eq!(out.stdout.trim(), "7");
+    let after = std::fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
+    assert_eq!(after, host, "the host's limit changed");
+}

@@ -123,6 +123,14 @@ pub fn check_sysctl(key: &str, namespaces: &[NamespacePlan], facts: &HostFacts) 
         }
         bail!("linux.sysctl {key:?}: needs a \"uts\" namespace in linux.namespaces");
     }
+    // The user.max_*_namespaces limits are each user namespace's own
+    // (runc 1.4 allows them with one).
+    if key.starts_with("user.") {
+        if has_new(CloneFlags::CLONE_NEWUSER) {
+            return Ok(());
+        }
+        bail!("linux.sysctl {key:?}: needs a \"user\" namespace in linux.namespaces (user.* limits belong to a user namespace)");
+    }
     if key.starts_with("net.") {
         if has_new(CloneFlags::CLONE_NEWNET) {
             return Ok(());
@@ -356,6 +364,10 @@ mod tests {
         assert!(check_sysctl("kernel.shmmax", &net, &facts).is_err());
         assert!(check_sysctl("kernel.panic", &net, &facts).is_err());
         assert!(check_sysctl("vm.swappiness", &net, &facts).is_err());
+        let user = [ns(CloneFlags::CLONE_NEWUSER)];
+        assert!(check_sysctl("user.max_user_namespaces", &user, &facts).is_ok());
+        let e = check_sysctl("user.max_user_namespaces", &net, &facts).unwrap_err();
+        assert!(format!("{e}").contains("needs a \"user\" namespace"), "{e}");
         let err = check_sysctl("../x", &net, &facts).unwrap_err();
         assert_eq!(err.to_string(), "linux.sysctl \"../x\": not a sysctl name");
     }
