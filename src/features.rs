@@ -48,6 +48,11 @@ pub fn document() -> Value {
             "org.hull.version": env!("CARGO_PKG_VERSION"),
             "io.github.seccomp.libseccomp.version": seccomp::library_version(),
         },
-        "potentiallyUnsafeConfigAnnotations": [],
+        // Annotations that change what the container gets (prefixes end
+        // with a dot), as runc 1.2+ lists its own.
+        "potentiallyUnsafeConfigAnnotations": [
+            crate::cgroups::systemd::annotations::PREFIX,
+            crate::config::KEEP_ORIGINAL_GROUPS,
+        ],
     })
 }

@@ -304,3 +304,48 @@ fn memory_policy_with_a_missing_node_is_refused() {
         );
     rt.assert_nothing_left();
 }
+
+/// The probe's report from `run` of `bundle` by a runtime whose own
+/// supplementary groups are `groups`.
+fn report_run_with_groups(rt: &Runtime, bundle: &mut Bundle, groups: &'static [u32]) -> Value {
+    use std::os::unix::process::CommandExt;
+    bundle.probe(&[]);
+    let id = rt.new_id();
+    rt.track(&id);
+    let dir = bundle.dir.to_str().unwrap().to_string();
+    let out = rt
+        .spawn_configured(None, &["run", "--bundle", &dir, &id], |cmd| {
+            // SAFETY: setgroups is async-signal-safe; nothing else runs
+            // between fork and exec here.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let gids: Vec<libc::gid_t> = groups.to_vec();
+                    match libc::setgroups(gids.len(), gids.as_ptr()) {
+                        0 => Ok(()),
+                        _ => Err(std::io::Error::last_os_error()),
+                    }
+                });
+            }
+        })
+        .wait(std::time::Duration::from_secs(20));
+    out.assert_ok("run probe with the caller's groups");
+    out.json()
+}
+
+/// crun's `run.oci.keep_original_groups` annotation: the process keeps the
+/// supplementary groups of whoever ran the runtime; without it they are
+/// process.user.additionalGids (here none).
+#[test]
+fn keep_original_groups_keeps_the_callers_groups() {
+    if !is_hull() {
+        skip!("run.oci.keep_original_groups is crun's; runc 1.1.5 does not have it");
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set("/process/user/additionalGids", json!([]));
+    let plain = report_run_with_groups(&rt, &mut bundle, &[4242, 4343]);
+    assert_eq!(plain["groups"], json!([]), "{plain}");
+    bundle.set("/annotations", json!({"run.oci.keep_original_groups": "1"}));
+    let kept = report_run_with_groups(&rt, &mut bundle, &[4242, 4343]);
+    assert_eq!(kept["groups"], json!([4242, 4343]), "{kept}");
+}

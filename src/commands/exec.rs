@@ -33,13 +33,15 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
         .map_err(|err| anyhow::anyhow!("{origin}: {}: {}", err.path(), err.inner()))?;
     let mut not_applied = Vec::new();
     let mut warnings = Vec::new();
-    let plan = crate::config::plan_process(
+    let mut plan = crate::config::plan_process(
         &process,
         &crate::config::SystemHost,
         &mut not_applied,
         &mut warnings,
     )
     .with_context(|| origin.clone())?;
+    let annotations = Some(&c.state.annotations);
+    crate::config::keep_original_groups(&mut plan, annotations, &mut warnings);
     // Without --console-socket, a foreground exec keeps the pty itself.
     let mut own_terminal = None;
     let console_socket = match (&args.console_socket, plan.terminal) {

@@ -17,6 +17,7 @@ use oci_spec::runtime::Spec;
 
 pub use checks::mounts::default_devices;
 pub use checks::namespaces::NAMESPACES;
+pub use checks::process::{keep_original_groups, KEEP_ORIGINAL_GROUPS};
 pub use checks::root::check_oci_version;
 use checks::{idmaps, linux, mounts, namespaces, process, root};
 pub use facts::{HostFacts, ProcessFacts};

@@ -125,6 +125,9 @@ pub struct ProcessPlan {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
+    /// crun's `run.oci.keep_original_groups` annotation: no setgroups, the
+    /// process keeps the supplementary groups of whoever ran hull.
+    pub keep_original_groups: bool,
     pub umask: Option<u32>,
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,

@@ -145,6 +145,9 @@ fn switch_user(p: &ProcessPlan, privileged_load: bool) -> Result<Held> {
 }
 
 fn set_groups(p: &ProcessPlan) -> Result<()> {
+    if p.keep_original_groups {
+        return Ok(());
+    }
     let gids: Vec<Gid> = p
         .additional_gids
         .iter()

@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 
 use super::properties::{Property, Value};
 
-const PREFIX: &str = "org.systemd.property.";
+pub const PREFIX: &str = "org.systemd.property.";
 
 /// Every property annotation of `annotations`, sorted by name.
 pub fn properties(annotations: &HashMap<String, String>) -> Result<Vec<Property>> {

@@ -24,7 +24,31 @@ pub fn plan_container_process(
         .process()
         .as_ref()
         .context("process: missing (the container needs a process to run)")?;
-    plan_process(process, &facts.process, not_applied, warnings)
+    let mut plan = plan_process(process, &facts.process, not_applied, warnings)?;
+    keep_original_groups(&mut plan, spec.annotations().as_ref(), warnings);
+    Ok(plan)
+}
+
+/// crun's annotation, present with any value: the process keeps the
+/// supplementary groups of whoever ran hull (podman's `--group-add
+/// keep-groups`, for a device group such as `video` in a rootless
+/// container); process.user.additionalGids are then not set.
+pub const KEEP_ORIGINAL_GROUPS: &str = "run.oci.keep_original_groups";
+
+pub fn keep_original_groups(
+    plan: &mut ProcessPlan,
+    annotations: Option<&std::collections::HashMap<String, String>>,
+    warnings: &mut Vec<String>,
+) {
+    if annotations.is_some_and(|a| a.contains_key(KEEP_ORIGINAL_GROUPS)) {
+        plan.keep_original_groups = true;
+        if !plan.additional_gids.is_empty() {
+            warnings.push(format!(
+                "process.user.additionalGids {:?}: not set, the annotation {KEEP_ORIGINAL_GROUPS} keeps the caller's groups",
+                plan.additional_gids
+            ));
+        }
+    }
 }
 
 /// Validate one process. Settings read but not applied go to
@@ -52,6 +76,7 @@ pub fn plan_process(
         uid: user.uid(),
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        keep_original_groups: false,
         umask: user.umask(),
         rlimits,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
