@@ -524,3 +524,67 @@ fn exec_into_a_sub_cgroup() {
     rt.delete_force(&id).assert_ok("delete --force");
     assert_no_cgroup(&path);
 }
+
+/// The first whole block device's "major:minor" (/sys/block/*/dev).
+fn a_block_device() -> Option<String> {
+    let mut devs: Vec<String> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with("loop"))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("dev")).ok())
+        .map(|d| d.trim().to_string())
+        .collect();
+    devs.sort();
+    devs.into_iter().next()
+}
+
+/// `update -r` with per-device I/O limits (runc 1.3.3/1.4 learned them):
+/// each device's value is set, and a later update of one device leaves
+/// the others' as they were.
+#[test]
+fn update_sets_per_device_io_limits() {
+    needs_v1!(&["blkio"]);
+    if !is_hull() {
+        skip!("runc 1.1.5's update ignores per-device blockIO (runc 1.3.3 and 1.4 apply it)");
+    }
+    let Some(dev) = a_block_device() else {
+        skip!("no block device in /sys/block");
+    };
+    let (major, minor) = dev.split_once(':').unwrap();
+    let (major, minor): (i64, i64) = (major.parse().unwrap(), minor.parse().unwrap());
+    let rt = Runtime::new();
+    let id = rt.new_id();
+    let path = cg_path(&id);
+    let mut b = bundle_with(&rt, &id, json!({}));
+    b.probe(&["sleep-forever"]);
+    rt.create_ok(&id, &b);
+    let update = |resources: Value| {
+        let file = rt.host_dir("blkio").join(format!("{}.json", rt.new_id()));
+        std::fs::write(&file, resources.to_string()).unwrap();
+        rt.cmd(&["update", "-r", file.to_str().unwrap(), &id])
+            .assert_ok("update -r with per-device limits");
+    };
+    let dev_limit = |rate| json!([{"major": major, "minor": minor, "rate": rate}]);
+    update(json!({"blockIO": {"throttleReadIOPSDevice": dev_limit(100),
+        "throttleWriteBpsDevice": dev_limit(1048576)}}));
+    let blkio = v1_dir("blkio", &path);
+    assert_eq!(
+        read(&blkio, "blkio.throttle.read_iops_device").trim(),
+        format!("{dev} 100")
+    );
+    assert_eq!(
+        read(&blkio, "blkio.throttle.write_bps_device").trim(),
+        format!("{dev} 1048576")
+    );
+    update(json!({"blockIO": {"throttleReadIOPSDevice": dev_limit(200)}}));
+    assert_eq!(
+        read(&blkio, "blkio.throttle.read_iops_device").trim(),
+        format!("{dev} 200")
+    );
+    assert_eq!(
+        read(&blkio, "blkio.throttle.write_bps_device").trim(),
+        format!("{dev} 1048576")
+    );
+    rt.delete_force(&id).assert_ok("delete --force");
+    assert_no_cgroup(&path);
+}
