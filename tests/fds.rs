@@ -179,7 +179,9 @@ fn receive_fd(listener: &std::os::unix::net::UnixListener) -> (String, std::os::
         stream.as_raw_fd(),
         &mut iov,
         Some(&mut space),
-        MsgFlags::empty(),
+        // Close-on-exec: the other tests here run runtimes concurrently,
+        // and an inherited pidfd would sit at the fd numbers they check.
+        MsgFlags::MSG_CMSG_CLOEXEC,
     )
     .unwrap();
     let fd = msg
