@@ -174,6 +174,9 @@ enum Step {
     Index(usize),
 }
 
+/// The most nodes a mutated value may hold (a seed has about 1,000).
+const MAX_NODES: usize = 100_000;
+
 /// How many nodes `v` holds, itself included.
 fn size(v: &Value) -> usize {
     match v {
@@ -604,6 +607,12 @@ impl Mutator {
         let n = *self.rng.pick(&[1, 1, 1, 1, 2, 2, 3, 4]);
         for _ in 0..n {
             mutate_value(&mut v, &mut self.rng, &self.dict, &self.seeds);
+            // Grown arrays of grown arrays multiply (2000 × 2000 × …):
+            // past this many nodes the input is dropped before it is
+            // serialized, which alone could take longer than the budget.
+            if size(&v) > MAX_NODES {
+                return base.clone();
+            }
         }
         v
     }
