@@ -84,7 +84,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let memory_policy = (linux.memory_policy().as_ref())
         .map(crate::security::mempolicy::plan)
         .transpose()?;
-    let refused = linux::unsupported(&linux);
+    linux::check_intel_rdt(&linux)?;
     let has_netns = namespaces
         .iter()
         .any(|ns| ns.flag == nix::sched::CloneFlags::CLONE_NEWNET);
@@ -117,7 +117,6 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
         not_applied,
-        refused,
         warnings,
         hooks,
         seccomp,

@@ -181,9 +181,6 @@ pub struct Plan {
     pub annotations: HashMap<String, String>,
     /// Settings that are read but not applied yet: said once, as warnings.
     pub not_applied: Vec<String>,
-    /// Settings that ask for what hull cannot give (on any host yet):
-    /// `create` refuses them, each a line naming the field and why.
-    pub refused: Vec<String>,
     /// Other things a person should know (skipped capabilities, …).
     pub warnings: Vec<String>,
     pub hooks: crate::hooks::HooksPlan,

@@ -297,9 +297,6 @@ fn check_plan(plan: &Plan, opts: &CreateOptions) -> Result<()> {
         ),
         _ => {}
     }
-    if let Some(first) = plan.refused.first() {
-        bail!("{first}");
-    }
     for what in &plan.not_applied {
         logging::warn(&format!("{what}: not applied yet"));
     }

@@ -45,17 +45,14 @@ pub fn plan_personality(linux: &Linux) -> Result<Option<libc::c_ulong>> {
         .transpose()
 }
 
-/// What `linux` asks that hull does not apply yet, on any host: `create`
-/// refuses each (a resource control asked for and not given is an error,
-/// never a warning).
-pub fn unsupported(linux: &Linux) -> Vec<String> {
-    let mut refused = Vec::new();
+/// `linux.intelRdt` is not applied yet: refused (a resource control asked
+/// for and not given is an error, never a warning; runtime-spec also asks
+/// for one where no resctrl is mounted).
+pub fn check_intel_rdt(linux: &Linux) -> Result<()> {
     if linux.intel_rdt().is_some() {
-        refused.push(
-            "linux.intelRdt: hull does not apply Intel RDT (resctrl) cache and memory bandwidth settings yet".into(),
-        );
+        anyhow::bail!("linux.intelRdt: hull does not apply Intel RDT (resctrl) cache and memory bandwidth settings yet");
     }
-    refused
+    Ok(())
 }
 
 /// `hooks`: absolute paths, positive timeouts.
@@ -133,10 +130,9 @@ mod tests {
 
     #[test]
     fn intel_rdt_is_refused() {
-        let refused = unsupported(&linux(serde_json::json!({"intelRdt": {}})));
-        assert_eq!(refused.len(), 1, "{refused:?}");
-        assert!(refused[0].starts_with("linux.intelRdt: "), "{refused:?}");
-        assert!(unsupported(&linux(serde_json::json!({"netDevices": {}}))).is_empty());
+        let err = check_intel_rdt(&linux(serde_json::json!({"intelRdt": {}}))).unwrap_err();
+        assert!(err.to_string().starts_with("linux.intelRdt: "), "{err}");
+        assert!(check_intel_rdt(&linux(serde_json::json!({"netDevices": {}}))).is_ok());
     }
 
     #[test]
