@@ -77,7 +77,8 @@ impl Rtnl {
             .send(&buf, 0)
             .map_err(|e| anyhow!("netlink send: {e}"))?;
         let mut answers = Vec::new();
-        let mut recv = vec![0u8; 1 << 16];
+        // The socket writes into the spare capacity (BufMut).
+        let mut recv = Vec::with_capacity(1 << 16);
         loop {
             recv.clear();
             let size = self
