@@ -40,8 +40,8 @@ pub fn document() -> Value {
             "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": true },
             "memoryPolicy": {
-                "modes": crate::security::mempolicy::MODES,
-                "flags": crate::security::mempolicy::FLAGS,
+                "modes": crate::security::mempolicy::modes(),
+                "flags": crate::security::mempolicy::flags(),
             },
         },
         "annotations": {

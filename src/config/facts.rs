@@ -24,6 +24,9 @@ pub struct HostFacts {
     /// The seccomp filter flags this libseccomp and kernel apply (empty
     /// when the config has no profile).
     pub seccomp_flags: Vec<&'static str>,
+    /// The NUMA nodes online (asked only for a config with
+    /// linux.memoryPolicy).
+    pub online_nodes: Option<io::Result<String>>,
 }
 
 /// root.path made absolute against the bundle, and what the host says of it.
@@ -86,6 +89,7 @@ impl Default for HostFacts {
             bind_sources: Vec::new(),
             process: ProcessFacts::default(),
             seccomp_flags: crate::security::seccomp::supported_flags(),
+            online_nodes: None,
         }
     }
 }
@@ -140,6 +144,9 @@ impl HostFacts {
                 Some(_) => host.seccomp_flags(),
                 None => Vec::new(),
             },
+            online_nodes: linux
+                .and_then(|l| l.memory_policy().as_ref())
+                .map(|_| host.online_nodes()),
         }
     }
 

@@ -31,6 +31,10 @@ pub trait Host {
     fn seccomp_flags(&self) -> Vec<&'static str> {
         crate::security::seccomp::supported_flags()
     }
+    /// The NUMA nodes that are online ("0-1,3").
+    fn online_nodes(&self) -> io::Result<String> {
+        std::fs::read_to_string(crate::security::mempolicy::ONLINE_NODES)
+    }
 }
 
 /// The real host.
@@ -73,7 +77,7 @@ impl Host for SystemHost {
 
 /// A host that answers from its fields, without a syscall: every path
 /// exists as a directory (its own canonical form), no namespace file is
-/// hull's own, every capability is grantable (the seccomp flags are still
+/// hull's own, every capability is grantable, one NUMA node (the seccomp flags are still
 /// libseccomp's answer: they decide which filters this build can load).
 #[derive(Debug, Clone, Default)]
 pub struct FixedHost {
@@ -104,6 +108,10 @@ impl Host for FixedHost {
 
     fn grantable_caps(&self) -> CapsHashSet {
         caps::all()
+    }
+
+    fn online_nodes(&self) -> io::Result<String> {
+        Ok("0".into())
     }
 
     fn apparmor_enabled(&self) -> bool {

@@ -81,9 +81,13 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let seccomp = linux::plan_seccomp(&linux, facts, &mut warnings)?;
     linux::check_mount_label(&linux, facts, &mut not_applied)?;
     let personality = linux::plan_personality(&linux)?;
-    let memory_policy = (linux.memory_policy().as_ref())
-        .map(crate::security::mempolicy::plan)
-        .transpose()?;
+    let memory_policy = match linux.memory_policy() {
+        Some(policy) => Some(crate::security::mempolicy::plan(
+            policy,
+            facts.online_nodes.as_ref(),
+        )?),
+        None => None,
+    };
     linux::check_intel_rdt(&linux)?;
     let has_netns = namespaces
         .iter()

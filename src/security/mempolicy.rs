@@ -7,24 +7,82 @@
 use anyhow::{bail, Result};
 use oci_spec::runtime::{LinuxMemoryPolicy, MemoryPolicyFlagType, MemoryPolicyModeType};
 
-/// The modes and flags as features.md lists them (and config.json names them).
-pub const MODES: &[&str] = &[
-    "MPOL_DEFAULT",
-    "MPOL_PREFERRED",
-    "MPOL_BIND",
-    "MPOL_INTERLEAVE",
-    "MPOL_LOCAL",
-    "MPOL_PREFERRED_MANY",
-    "MPOL_WEIGHTED_INTERLEAVE",
-];
-pub const FLAGS: &[&str] = &[
-    "MPOL_F_NUMA_BALANCING",
-    "MPOL_F_RELATIVE_NODES",
-    "MPOL_F_STATIC_NODES",
+/// What a mode takes for nodes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nodes {
+    None,
+    Optional,
+    AtLeastOne,
+}
+
+/// Each mode as config.json and features name it, with set_mempolicy(2)'s
+/// number for it and the nodes it takes.
+const MODE_TABLE: [(MemoryPolicyModeType, &str, libc::c_int, Nodes); 7] = {
+    use MemoryPolicyModeType::*;
+    [
+        (MpolDefault, "MPOL_DEFAULT", libc::MPOL_DEFAULT, Nodes::None),
+        (
+            MpolPreferred,
+            "MPOL_PREFERRED",
+            libc::MPOL_PREFERRED,
+            Nodes::Optional,
+        ),
+        (MpolBind, "MPOL_BIND", libc::MPOL_BIND, Nodes::AtLeastOne),
+        (
+            MpolInterleave,
+            "MPOL_INTERLEAVE",
+            libc::MPOL_INTERLEAVE,
+            Nodes::AtLeastOne,
+        ),
+        (MpolLocal, "MPOL_LOCAL", libc::MPOL_LOCAL, Nodes::None),
+        // Linux 5.15 and 6.9; the libc crate does not name them.
+        (
+            MpolPreferredMany,
+            "MPOL_PREFERRED_MANY",
+            5,
+            Nodes::AtLeastOne,
+        ),
+        (
+            MpolWeightedInterleave,
+            "MPOL_WEIGHTED_INTERLEAVE",
+            6,
+            Nodes::AtLeastOne,
+        ),
+    ]
+};
+
+/// Each flag as config.json and features name it, with its bit.
+const FLAG_TABLE: [(MemoryPolicyFlagType, &str, libc::c_int); 3] = [
+    // Linux 5.12; the libc crate does not name it.
+    (
+        MemoryPolicyFlagType::MpolFNumaBalancing,
+        "MPOL_F_NUMA_BALANCING",
+        1 << 13,
+    ),
+    (
+        MemoryPolicyFlagType::MpolFRelativeNodes,
+        "MPOL_F_RELATIVE_NODES",
+        libc::MPOL_F_RELATIVE_NODES,
+    ),
+    (
+        MemoryPolicyFlagType::MpolFStaticNodes,
+        "MPOL_F_STATIC_NODES",
+        libc::MPOL_F_STATIC_NODES,
+    ),
 ];
 
+/// The modes features.md lists.
+pub fn modes() -> Vec<&'static str> {
+    MODE_TABLE.iter().map(|m| m.1).collect()
+}
+
+/// The flags features.md lists.
+pub fn flags() -> Vec<&'static str> {
+    FLAG_TABLE.iter().map(|f| f.1).collect()
+}
+
 /// Where the kernel lists the nodes that are online ("0-1,3").
-const ONLINE_NODES: &str = "/sys/devices/system/node/online";
+pub const ONLINE_NODES: &str = "/sys/devices/system/node/online";
 
 /// set_mempolicy(2)'s arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,12 +93,20 @@ pub struct MemoryPolicyPlan {
     pub nodemask: Vec<u64>,
 }
 
-/// Check `linux.memoryPolicy` against the host's online nodes (read here).
-pub fn plan(policy: &LinuxMemoryPolicy) -> Result<MemoryPolicyPlan> {
-    let online = std::fs::read_to_string(ONLINE_NODES).map_err(|e| {
+/// Check `linux.memoryPolicy` against the host's online nodes (the
+/// contents of ONLINE_NODES, or why it could not be read; None: the host
+/// was not asked, which fails closed).
+pub fn plan(
+    policy: &LinuxMemoryPolicy,
+    online: Option<&std::io::Result<String>>,
+) -> Result<MemoryPolicyPlan> {
+    let Some(online) = online else {
+        bail!("linux.memoryPolicy: the host's NUMA nodes were not asked ({ONLINE_NODES})");
+    };
+    let online = online.as_ref().map_err(|e| {
         anyhow::anyhow!(
             "linux.memoryPolicy: this kernel has no NUMA support to apply it ({ONLINE_NODES}: {})",
-            crate::error::describe_io(&e)
+            crate::error::describe_io(e)
         )
     })?;
     let online = parse_nodes(online.trim()).map_err(|e| anyhow::anyhow!("{ONLINE_NODES}: {e}"))?;
@@ -48,41 +114,35 @@ pub fn plan(policy: &LinuxMemoryPolicy) -> Result<MemoryPolicyPlan> {
 }
 
 fn plan_with_online(policy: &LinuxMemoryPolicy, online: &[u32]) -> Result<MemoryPolicyPlan> {
-    use MemoryPolicyModeType::*;
     let field = "linux.memoryPolicy";
     let nodes_text = policy.nodes().as_deref().unwrap_or("").trim();
     let nodes = parse_nodes(nodes_text).map_err(|e| anyhow::anyhow!("{field}.nodes: {e}"))?;
     let flags = policy.flags().clone().unwrap_or_default();
     let mode = policy.mode();
-    let (number, needs_nodes, name) = match mode {
-        MpolDefault => (libc::MPOL_DEFAULT, None, MODES[0]),
-        MpolPreferred => (libc::MPOL_PREFERRED, Some(false), MODES[1]),
-        MpolBind => (libc::MPOL_BIND, Some(true), MODES[2]),
-        MpolInterleave => (libc::MPOL_INTERLEAVE, Some(true), MODES[3]),
-        MpolLocal => (libc::MPOL_LOCAL, None, MODES[4]),
-        MpolPreferredMany => (5, Some(true), MODES[5]),
-        MpolWeightedInterleave => (6, Some(true), MODES[6]),
+    let Some(&(_, name, number, takes)) = MODE_TABLE.iter().find(|m| m.0 == mode) else {
+        bail!("{field}.mode {mode:?}: not supported");
     };
-    match needs_nodes {
-        None if !nodes.is_empty() => {
+    match takes {
+        Nodes::None if !nodes.is_empty() => {
             bail!("{field}.nodes {nodes_text:?}: mode {name} takes no nodes")
         }
-        None if !flags.is_empty() => bail!("{field}.flags: mode {name} takes no flags"),
-        Some(true) if nodes.is_empty() => {
+        Nodes::None if !flags.is_empty() => bail!("{field}.flags: mode {name} takes no flags"),
+        Nodes::AtLeastOne if nodes.is_empty() => {
             bail!("{field}.nodes: mode {name} needs at least one node")
         }
         _ => {}
     }
     let mut mode_flags = 0;
     for flag in &flags {
-        mode_flags |= match flag {
-            MemoryPolicyFlagType::MpolFNumaBalancing if mode != MpolBind => {
-                bail!("{field}.flags: MPOL_F_NUMA_BALANCING goes with MPOL_BIND only, not {name}")
-            }
-            MemoryPolicyFlagType::MpolFNumaBalancing => 1 << 13,
-            MemoryPolicyFlagType::MpolFRelativeNodes => libc::MPOL_F_RELATIVE_NODES,
-            MemoryPolicyFlagType::MpolFStaticNodes => libc::MPOL_F_STATIC_NODES,
+        let Some(&(_, flag_name, bit)) = FLAG_TABLE.iter().find(|f| f.0 == *flag) else {
+            bail!("{field}.flags {flag:?}: not supported");
         };
+        if flag == &MemoryPolicyFlagType::MpolFNumaBalancing
+            && mode != MemoryPolicyModeType::MpolBind
+        {
+            bail!("{field}.flags: {flag_name} goes with MPOL_BIND only, not {name}");
+        }
+        mode_flags |= bit;
     }
     let relative = mode_flags & libc::MPOL_F_RELATIVE_NODES != 0;
     if relative && mode_flags & libc::MPOL_F_STATIC_NODES != 0 {
@@ -154,7 +214,9 @@ pub fn apply(plan: &MemoryPolicyPlan) -> Result<()> {
     };
     if rc != 0 {
         bail!(
-            "linux.memoryPolicy: set_mempolicy: {}",
+            "linux.memoryPolicy: set_mempolicy(mode {:#x}, node mask {:x?}): {}",
+            plan.mode,
+            plan.nodemask,
             std::io::Error::last_os_error()
         );
     }
