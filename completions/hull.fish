@@ -206,8 +206,8 @@ complete -c hull -n "__fish_hull_using_subcommand update" -s m -l memory -d 'Mem
 complete -c hull -n "__fish_hull_using_subcommand update" -l memory-reservation -d 'Memory reservation (soft limit)' -r
 complete -c hull -n "__fish_hull_using_subcommand update" -l memory-swap -d 'Memory plus swap limit (-1 for no limit)' -r
 complete -c hull -n "__fish_hull_using_subcommand update" -l pids-limit -d 'Maximum number of pids (-1 for none; 0 lets no new process start)' -r
-complete -c hull -n "__fish_hull_using_subcommand update" -l l3-cache-schema -d 'Intel RDT L3 cache schema (not supported)' -r
-complete -c hull -n "__fish_hull_using_subcommand update" -l mem-bw-schema -d 'Intel RDT memory bandwidth schema (not supported)' -r
+complete -c hull -n "__fish_hull_using_subcommand update" -l l3-cache-schema -d 'Intel RDT L3 cache schema line written to the container\'s resctrl group' -r
+complete -c hull -n "__fish_hull_using_subcommand update" -l mem-bw-schema -d 'Intel RDT memory bandwidth schema line written to the container\'s resctrl group' -r
 complete -c hull -n "__fish_hull_using_subcommand update" -l root -d 'Directory for container state' -r -F
 complete -c hull -n "__fish_hull_using_subcommand update" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand update" -l log-format -d 'Log format' -r -f -a "text\t''

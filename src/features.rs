@@ -36,7 +36,7 @@ pub fn document() -> Value {
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
-            "intelRdt": { "enabled": false },
+            "intelRdt": { "enabled": true, "schemata": true, "monitoring": true },
             "mountExtensions": { "idmap": { "enabled": true } },
             "netDevices": { "enabled": true },
             "memoryPolicy": {

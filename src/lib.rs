@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod logging;
 pub mod netdev;
 pub mod process;
+pub mod resctrl;
 pub mod rootfs;
 pub mod security;
 pub mod signal;
@@ -21,4 +22,4 @@ pub mod syscall;
 pub mod timing;
 
 /// The OCI runtime spec version this build implements.
-pub const OCI_VERSION: &str = "1.2.0";
+pub const OCI_VERSION: &str = "1.3.0";

@@ -52,18 +52,23 @@ pub struct StoredState {
     /// it in a file of its own, and for a container without a filter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// linux.intelRdt: the container's resctrl groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resctrl: Option<crate::resctrl::RdtState>,
 }
 
 /// Enough to find and remove everything a container has on the host
 /// without its state.json: its cgroup (with whether hull makes it), the
-/// mounts below root.path of a container without a mount namespace and,
-/// once cloned, its init.
+/// mounts below root.path of a container without a mount namespace, its
+/// resctrl groups and, once cloned, its init.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CleanupRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<crate::cgroups::CgroupState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_mounts: Option<crate::rootfs::host_mounts::HostMounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resctrl: Option<crate::resctrl::RdtState>,
     #[serde(default)]
     pub pid: i32,
     #[serde(default)]
@@ -241,6 +246,7 @@ mod tests {
             cgroup: None,
             host_mounts: None,
             seccomp: None,
+            resctrl: None,
         };
         save(dir.path(), &state).unwrap();
         save(dir.path(), &state).unwrap();

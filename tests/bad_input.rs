@@ -575,10 +575,12 @@ fn systemd_cgroups_path_must_be_slice_prefix_name() {
     }
 }
 
-/// Settings hull does not apply yet are refused, not skipped: intelRdt
-/// (runc 1.1.5 refuses it too on a host without resctrl).
+/// linux.intelRdt on a host without resctrl (this one) is refused, not
+/// skipped, naming the field and what is missing; runc 1.1.5 refuses it
+/// too. The writes themselves are unit-tested against a fake resctrl tree
+/// (src/resctrl/tests.rs).
 #[test]
-fn unapplied_settings_are_refused() {
+fn intel_rdt_without_resctrl_is_refused() {
     let rt = Runtime::new();
     let mut bundle = rt.bundle();
     bundle.set(
@@ -587,6 +589,6 @@ fn unapplied_settings_are_refused() {
     );
     let out = create_rejected(&rt, &bundle, "create with linux.intelRdt");
     if is_hull() {
-        out.assert_stderr_contains("linux.intelRdt");
+        out.assert_stderr_contains("linux.intelRdt: resctrl is not mounted on this host");
     }
 }

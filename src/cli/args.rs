@@ -152,10 +152,10 @@ pub struct UpdateArgs {
     /// Maximum number of pids (-1 for none; 0 lets no new process start)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Intel RDT L3 cache schema (not supported)
+    /// Intel RDT L3 cache schema line written to the container's resctrl group
     #[arg(long = "l3-cache-schema")]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT memory bandwidth schema (not supported)
+    /// Intel RDT memory bandwidth schema line written to the container's resctrl group
     #[arg(long = "mem-bw-schema")]
     pub mem_bw_schema: Option<String>,
 }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
 use crate::cli::UpdateArgs;
@@ -11,8 +11,21 @@ use crate::container::{self, Container};
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &UpdateArgs) -> Result<i32> {
+    let rdt_lines: Vec<(&str, String)> = [
+        ("--l3-cache-schema", &args.l3_cache_schema),
+        ("--mem-bw-schema", &args.mem_bw_schema),
+    ]
+    .into_iter()
+    .filter_map(|(flag, line)| Some((flag, line.clone()?)))
+    .collect();
     let resources = resources_from(args)?;
     let c = Container::load(root, &args.id)?;
+    if !rdt_lines.is_empty() {
+        container::update_rdt(&c, &rdt_lines)?;
+        if resources == LinuxResources::default() {
+            return Ok(0);
+        }
+    }
     container::update(&c, &resources)?;
     Ok(0)
 }
@@ -49,9 +62,6 @@ pub fn parse_bytes(flag: &str, s: &str) -> Result<i64> {
 }
 
 pub fn resources_from(args: &UpdateArgs) -> Result<LinuxResources> {
-    if args.l3_cache_schema.is_some() || args.mem_bw_schema.is_some() {
-        bail!("--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported");
-    }
     if let Some(src) = &args.resources {
         let mut text = Vec::new();
         if src == "-" {

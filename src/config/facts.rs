@@ -27,6 +27,9 @@ pub struct HostFacts {
     /// The NUMA nodes online (asked only for a config with
     /// linux.memoryPolicy).
     pub online_nodes: Option<io::Result<String>>,
+    /// The resctrl mount and what it offers (asked only for a config with
+    /// linux.intelRdt).
+    pub resctrl: Option<io::Result<Option<crate::resctrl::HostResctrl>>>,
 }
 
 /// root.path made absolute against the bundle, and what the host says of it.
@@ -90,6 +93,7 @@ impl Default for HostFacts {
             process: ProcessFacts::default(),
             seccomp_flags: crate::security::seccomp::supported_flags(),
             online_nodes: None,
+            resctrl: None,
         }
     }
 }
@@ -147,6 +151,9 @@ impl HostFacts {
             online_nodes: linux
                 .and_then(|l| l.memory_policy().as_ref())
                 .map(|_| host.online_nodes()),
+            resctrl: linux
+                .and_then(|l| l.intel_rdt().as_ref())
+                .map(|_| host.resctrl()),
         }
     }
 

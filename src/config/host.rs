@@ -35,6 +35,10 @@ pub trait Host {
     fn online_nodes(&self) -> io::Result<String> {
         std::fs::read_to_string(crate::security::mempolicy::ONLINE_NODES)
     }
+    /// The resctrl mount (None: not mounted) and what it offers.
+    fn resctrl(&self) -> io::Result<Option<crate::resctrl::HostResctrl>> {
+        crate::resctrl::HostResctrl::find()
+    }
 }
 
 /// The real host.
@@ -77,7 +81,7 @@ impl Host for SystemHost {
 
 /// A host that answers from its fields, without a syscall: every path
 /// exists as a directory (its own canonical form), no namespace file is
-/// hull's own, every capability is grantable, one NUMA node (the seccomp flags are still
+/// hull's own, every capability is grantable, one NUMA node, no resctrl (the seccomp flags are still
 /// libseccomp's answer: they decide which filters this build can load).
 #[derive(Debug, Clone, Default)]
 pub struct FixedHost {
@@ -112,6 +116,10 @@ impl Host for FixedHost {
 
     fn online_nodes(&self) -> io::Result<String> {
         Ok("0".into())
+    }
+
+    fn resctrl(&self) -> io::Result<Option<crate::resctrl::HostResctrl>> {
+        Ok(None)
     }
 
     fn apparmor_enabled(&self) -> bool {

@@ -27,10 +27,49 @@ pub fn read_bundle(bundle: &Path) -> Result<(PathBuf, Vec<u8>)> {
 /// again, tracking the JSON path for the message (that tracking doubles
 /// the parser's code and its cost).
 pub fn parse_spec(bytes: &[u8]) -> std::result::Result<Spec, String> {
-    match serde_json::from_slice(bytes) {
-        Ok(spec) => Ok(spec),
-        Err(_) => parse_spec_tracking_path(bytes),
+    let mut spec = match serde_json::from_slice(bytes) {
+        Ok(spec) => spec,
+        Err(_) => parse_spec_tracking_path(bytes)?,
+    };
+    spec_names_of_rdt_flags(bytes, &mut spec)?;
+    Ok(spec)
+}
+
+/// linux.intelRdt's `enableCMT` and `enableMBM` (the spec's names, which
+/// oci-spec reads as `enableCmt`/`enableMbm`): read from the JSON itself.
+/// Only a config that holds either name is parsed a second time.
+fn spec_names_of_rdt_flags(bytes: &[u8], spec: &mut Spec) -> std::result::Result<(), String> {
+    let holds = |name: &[u8]| bytes.windows(name.len()).any(|w| w == name);
+    if !holds(b"\"enableCMT\"") && !holds(b"\"enableMBM\"") {
+        return Ok(());
     }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| format!("invalid JSON: {err}"))?;
+    let rdt = &value["linux"]["intelRdt"];
+    let flag = |name: &str| match &rdt[name] {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Bool(b) => Ok(Some(*b)),
+        other => Err(format!(
+            "linux.intelRdt.{name}: invalid type: {other}, expected a boolean"
+        )),
+    };
+    let (cmt, mbm) = (flag("enableCMT")?, flag("enableMBM")?);
+    if let Some(rdt) = spec
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.intel_rdt_mut().as_mut())
+    {
+        #[allow(deprecated)]
+        {
+            if cmt.is_some() {
+                rdt.set_enable_cmt(cmt);
+            }
+            if mbm.is_some() {
+                rdt.set_enable_mbm(mbm);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_spec_tracking_path(bytes: &[u8]) -> std::result::Result<Spec, String> {
@@ -69,6 +108,24 @@ mod tests {
     #[test]
     fn trailing_garbage_is_an_error() {
         assert!(parse_spec(br#"{"ociVersion":"1.0.2"} x"#).is_err());
+    }
+
+    #[test]
+    fn intel_rdt_flags_are_read_by_the_spec_names() {
+        let spec = parse_spec(
+            br#"{"ociVersion":"1.3.0","linux":{"intelRdt":{"enableCMT":true,"enableMBM":false}}}"#,
+        )
+        .unwrap();
+        let rdt = spec.linux().as_ref().unwrap().intel_rdt().clone().unwrap();
+        #[allow(deprecated)]
+        let flags = (*rdt.enable_cmt(), *rdt.enable_mbm());
+        assert_eq!(flags, (Some(true), Some(false)));
+        let err = parse_spec(br#"{"ociVersion":"1.3.0","linux":{"intelRdt":{"enableCMT":1}}}"#)
+            .unwrap_err();
+        assert!(
+            err.starts_with("linux.intelRdt.enableCMT: invalid type"),
+            "{err}"
+        );
     }
 
     #[test]

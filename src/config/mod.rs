@@ -88,7 +88,10 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         )?),
         None => None,
     };
-    linux::check_intel_rdt(&linux)?;
+    let intel_rdt = match linux.intel_rdt() {
+        Some(rdt) => Some(crate::resctrl::plan(rdt, facts.resctrl.as_ref())?),
+        None => None,
+    };
     let has_netns = namespaces
         .iter()
         .any(|ns| ns.flag == nix::sched::CloneFlags::CLONE_NEWNET);
@@ -128,6 +131,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         personality,
         memory_policy,
         net_devices,
+        intel_rdt,
         cgroup,
     })
 }

@@ -194,6 +194,8 @@ pub struct Plan {
     pub net_devices: Vec<crate::netdev::NetDevicePlan>,
     /// linux.memoryPolicy: set_mempolicy(2) for the init.
     pub memory_policy: Option<crate::security::mempolicy::MemoryPolicyPlan>,
+    /// linux.intelRdt: the resctrl group the init is put in.
+    pub intel_rdt: Option<crate::resctrl::RdtPlan>,
     /// The cgroup path, its limits and device rules.
     pub cgroup: crate::cgroups::CgroupPlan,
 }

@@ -66,6 +66,8 @@ struct Cleanup {
     /// root.path claimed (and locked) for mounts among hull's own.
     host_mounts: Option<host_mounts::Claim>,
     cgroup: Option<Box<dyn CgroupManager>>,
+    /// The resctrl groups the container is to have (linux.intelRdt).
+    resctrl: Option<crate::resctrl::RdtState>,
     /// The poststop hooks, the state they read and the container id.
     poststop: Option<(Vec<crate::hooks::HookPlan>, String, String)>,
 }
@@ -87,6 +89,11 @@ impl Drop for Cleanup {
                 logging::warn(&format!("{err:#}"));
             }
         }
+        if let Some(rdt) = self.resctrl.take() {
+            if let Err(err) = crate::resctrl::remove(&crate::resctrl::Kernel, &rdt) {
+                logging::warn(&format!("{err:#}"));
+            }
+        }
         if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -97,11 +104,25 @@ impl Drop for Cleanup {
 }
 
 impl Cleanup {
+    /// What a failed create of `id` undoes, before anything is made: its
+    /// state dir, its claim on root.path, its resctrl groups and poststop
+    /// hooks (the cgroup joins once made).
+    fn new(dir: &Path, claim: Option<host_mounts::Claim>, plan: &Plan, id: &str) -> Cleanup {
+        Cleanup {
+            dir: Some(dir.to_path_buf()),
+            host_mounts: claim,
+            cgroup: None,
+            resctrl: plan.intel_rdt.as_ref().map(|rdt| rdt.state(id)),
+            poststop: poststop_hooks(plan, id),
+        }
+    }
+
     /// The container is made: nothing is undone.
     fn disarm(&mut self) {
         self.dir = None;
         self.host_mounts = None;
         self.cgroup = None;
+        self.resctrl = None;
         self.poststop = None;
     }
 }
@@ -127,12 +148,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let claim = host_mounts::claim(&plan)?;
 
     let dir = make_state_dir(root, &opts.id)?;
-    let mut cleanup = Cleanup {
-        dir: Some(dir.clone()),
-        host_mounts: claim,
-        cgroup: None,
-        poststop: poststop_hooks(&plan, &opts.id),
-    };
+    let mut cleanup = Cleanup::new(&dir, claim, &plan, &opts.id);
     let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
     let fifo = make_exec_fifo(&dir)?;
 
@@ -143,6 +159,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     let mut record = CleanupRecord {
         cgroup: Some(predicted_state(cgroup.as_ref())),
         host_mounts: host_mounts.clone(),
+        resctrl: cleanup.resctrl.clone(),
         ..Default::default()
     };
     state::save_cleanup(&dir, &record)?;
@@ -184,7 +201,10 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         } else {
             (cleanup.cgroup.as_deref(), None)
         };
-    let beside = |pid| while_init_sets_up(&plan, launch_cgroup.filter(|_| devices_beside), pid);
+    let beside = |pid| {
+        let devices_in = launch_cgroup.filter(|_| devices_beside);
+        while_init_sets_up(&plan, &opts.id, devices_in, pid)
+    };
     // Declared after `cleanup`, so dropped before it: on an error from
     // here on the init is killed and reaped before its cgroup goes.
     let mut init = spawn::spawn_init(InitLaunch {
@@ -225,11 +245,19 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
 }
 
 /// What hull does right after the clone while the init sets up: the v2
-/// device filter (`devices_in`) and moving linux.netDevices into the
-/// init's network namespace.
-fn while_init_sets_up(plan: &Plan, devices_in: Option<&dyn CgroupManager>, pid: i32) -> Result<()> {
+/// device filter (`devices_in`), moving linux.netDevices into the init's
+/// network namespace, and its resctrl group (linux.intelRdt).
+fn while_init_sets_up(
+    plan: &Plan,
+    id: &str,
+    devices_in: Option<&dyn CgroupManager>,
+    pid: i32,
+) -> Result<()> {
     if let Some(cgroup) = devices_in {
         apply_device_rules(cgroup, plan)?;
+    }
+    if let Some(rdt) = &plan.intel_rdt {
+        crate::resctrl::apply(&crate::resctrl::Kernel, rdt, id, pid)?;
     }
     crate::netdev::move_into(&plan.net_devices, pid)
 }
@@ -341,6 +369,7 @@ fn stored_state(plan: &Plan, id: &str) -> StoredState {
         host_mounts: None,
         // What `exec` plans its process's filter from.
         seccomp: plan.seccomp_spec.clone(),
+        resctrl: plan.intel_rdt.as_ref().map(|rdt| rdt.state(id)),
     }
 }
 

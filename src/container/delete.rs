@@ -75,6 +75,7 @@ struct Remains<'a> {
     dir: &'a Path,
     cgroup: Option<Box<dyn CgroupManager>>,
     host_mounts: Option<&'a HostMounts>,
+    resctrl: Option<&'a crate::resctrl::RdtState>,
 }
 
 impl Remains<'_> {
@@ -84,6 +85,7 @@ impl Remains<'_> {
             dir: &container.dir,
             cgroup: container.cgroup(),
             host_mounts: container.state.host_mounts.as_ref(),
+            resctrl: container.state.resctrl.as_ref(),
         }
     }
 
@@ -138,8 +140,8 @@ impl Remains<'_> {
         killed
     }
 
-    /// Unmount its mounts below root.path, remove its cgroup and its state
-    /// directory.
+    /// Unmount its mounts below root.path, remove its cgroup, its resctrl
+    /// groups and its state directory.
     fn remove(self) -> Result<()> {
         let id = self.id;
         if let Some(record) = self.host_mounts {
@@ -149,6 +151,10 @@ impl Remains<'_> {
             cgroup
                 .destroy()
                 .with_context(|| format!("container {id:?}: remove its cgroup"))?;
+        }
+        if let Some(rdt) = self.resctrl {
+            crate::resctrl::remove(&crate::resctrl::Kernel, rdt)
+                .with_context(|| format!("container {id:?}"))?;
         }
         std::fs::remove_dir_all(self.dir)
             .with_context(|| format!("remove state dir {:?}", self.dir))
@@ -169,7 +175,8 @@ pub(super) fn kill_and_wait(container: &Container) -> Result<()> {
 /// Engines expect success for a container that is already gone. What the
 /// cleanup record names (written before create made anything) is removed:
 /// the init (pid and start time checked), whatever its cgroup holds, its
-/// mounts below root.path on the host, the cgroup, the state dir. Returns the container instead when, once the
+/// mounts below root.path on the host, the cgroup, its resctrl groups,
+/// the state dir. Returns the container instead when, once the
 /// lock is taken, its state reads fine (a create that was still running).
 fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>> {
     if crate::state::validate_id(id).is_err() {
@@ -216,6 +223,7 @@ fn delete_without_state(root: &StateRoot, id: &str) -> Result<Option<Container>>
             .as_ref()
             .map(crate::cgroups::manager_from_state),
         host_mounts: record.host_mounts.as_ref(),
+        resctrl: record.resctrl.as_ref(),
     };
     // A create killed early: the init may be gone already, and a cgroup
     // it never made has nothing to kill.

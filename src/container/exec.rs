@@ -100,6 +100,7 @@ pub fn exec(container: &Container, opts: &ExecOptions) -> Result<(i32, OwnedFd)>
         init_root,
         namespaces,
         cgroup: cgroup.as_deref(),
+        resctrl: s.resctrl.as_ref(),
         seccomp: seccomp.as_ref(),
         state: crate::hooks::state_json(
             &s.oci_version,

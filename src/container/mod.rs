@@ -22,4 +22,4 @@ pub use pause::{pause, resume};
 pub use ps::{ps, PsFormat};
 pub use record::{Container, Status};
 pub use start::start;
-pub use update::update;
+pub use update::{update, update_rdt};

@@ -1,4 +1,5 @@
-//! `update`: new limits written into a running container's cgroup.
+//! `update`: new limits written into a running container's cgroup (and
+//! schema lines into its resctrl group).
 
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
@@ -28,5 +29,21 @@ pub fn update(container: &Container, resources: &LinuxResources) -> Result<()> {
     cgroup.check(&limits)?;
     cgroup
         .update(resources, &limits)
+        .with_context(|| format!("update container {id:?}"))
+}
+
+/// `update --l3-cache-schema/--mem-bw-schema`: schema lines written to
+/// the container's resctrl group (linux.intelRdt).
+pub fn update_rdt(container: &Container, lines: &[(&str, String)]) -> Result<()> {
+    let id = container.id();
+    let _lock =
+        DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
+    if container.status() == Status::Stopped {
+        bail!("cannot update container {id:?}: container not running (it has stopped)");
+    }
+    let Some(rdt) = &container.state.resctrl else {
+        bail!("cannot update container {id:?}: it has no linux.intelRdt (Intel RDT is set up at create only)");
+    };
+    crate::resctrl::update(&crate::resctrl::Kernel, rdt, lines)
         .with_context(|| format!("update container {id:?}"))
 }

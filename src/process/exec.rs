@@ -28,8 +28,8 @@ pub struct ExecArgs<'a> {
     pub seccomp: Option<&'a SeccompPlan>,
     /// cgroup.procs (v1: each hierarchy's) to write itself into first.
     pub cgroup_procs: Vec<OwnedFd>,
-    /// hull puts the process in its cgroup (through systemd): wait for
-    /// its word before anything else.
+    /// hull puts the process in its cgroup (through systemd) or its
+    /// resctrl group: wait for its word before anything else.
     pub wait_for_cgroup: bool,
 }
 
@@ -39,8 +39,9 @@ pub fn exec_main(args: ExecArgs<'_>) -> ! {
     crate::logging::test_panic_point("exec");
     let placed = match args.wait_for_cgroup {
         true => args.sync.wait_for_cgroup(),
-        false => join_cgroup(&args.cgroup_procs),
+        false => Ok(()),
     };
+    let placed = placed.and_then(|()| join_cgroup(&args.cgroup_procs));
     let err = match placed.and_then(|()| prepare_and_exec(&args)) {
         Ok(never) => match never {},
         Err(err) => err,

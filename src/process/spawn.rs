@@ -441,6 +441,8 @@ pub struct ExecLaunch<'a> {
     pub namespaces: CloneFlags,
     /// The cgroup the process is born in (or writes itself into, on v1).
     pub cgroup: Option<&'a dyn CgroupManager>,
+    /// The container's resctrl group, written to after the clone.
+    pub resctrl: Option<&'a crate::resctrl::RdtState>,
     pub seccomp: Option<&'a SeccompPlan>,
     /// The container's state, for a seccomp listener.
     pub state: String,
@@ -485,13 +487,18 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
                 console_socket: launch.console_socket,
                 seccomp: launch.seccomp,
                 cgroup_procs,
-                wait_for_cgroup: attach.is_some(),
+                wait_for_cgroup: attach.is_some() || launch.resctrl.is_some(),
             })
         }
         CloneResult::Parent { pid, pidfd } => Child::new(pid, pidfd),
     };
     if let Some(cgroup) = attach {
         cgroup.attach(child.pid())?;
+    }
+    if let Some(rdt) = launch.resctrl {
+        crate::resctrl::join(&crate::resctrl::Kernel, rdt, child.pid())?;
+    }
+    if attach.is_some() || launch.resctrl.is_some() {
         sync.send_cgroup_ready()?;
     }
     drop(child_end);

@@ -1,6 +1,6 @@
 //! The rest of `linux` and the spec's other sections, each checked by the
 //! module that applies it: seccomp, the mount label, personality,
-//! intelRdt, hooks.
+//! hooks.
 
 use anyhow::Result;
 use oci_spec::runtime::{Linux, Spec};
@@ -43,16 +43,6 @@ pub fn plan_personality(linux: &Linux) -> Result<Option<libc::c_ulong>> {
         .as_ref()
         .map(attrs::plan_personality)
         .transpose()
-}
-
-/// `linux.intelRdt` is not applied yet: refused (a resource control asked
-/// for and not given is an error, never a warning; runtime-spec also asks
-/// for one where no resctrl is mounted).
-pub fn check_intel_rdt(linux: &Linux) -> Result<()> {
-    if linux.intel_rdt().is_some() {
-        anyhow::bail!("linux.intelRdt: hull does not apply Intel RDT (resctrl) cache and memory bandwidth settings yet");
-    }
-    Ok(())
 }
 
 /// `hooks`: absolute paths, positive timeouts.
@@ -126,13 +116,6 @@ mod tests {
             plan_personality(&linux(serde_json::json!({}))).unwrap(),
             None
         );
-    }
-
-    #[test]
-    fn intel_rdt_is_refused() {
-        let err = check_intel_rdt(&linux(serde_json::json!({"intelRdt": {}}))).unwrap_err();
-        assert!(err.to_string().starts_with("linux.intelRdt: "), "{err}");
-        assert!(check_intel_rdt(&linux(serde_json::json!({"netDevices": {}}))).is_ok());
     }
 
     #[test]
