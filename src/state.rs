@@ -52,6 +52,9 @@ pub struct StoredState {
     /// it in a file of its own, and for a container without a filter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// linux.memoryPolicy as planned: `exec` sets it for its process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<crate::security::mempolicy::MemoryPolicyPlan>,
     /// linux.intelRdt: the container's resctrl groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resctrl: Option<crate::resctrl::RdtState>,
@@ -246,6 +249,7 @@ mod tests {
             cgroup: None,
             host_mounts: None,
             seccomp: None,
+            memory_policy: None,
             resctrl: None,
         };
         save(dir.path(), &state).unwrap();

@@ -282,6 +282,31 @@ fn memory_policy_is_set() {
     assert_eq!(res[0]["mode"], 0, "{}", res[0]);
 }
 
+/// An exec'd process is not the init's child: it gets the container's
+/// policy from the state, as the init did.
+#[test]
+fn memory_policy_holds_for_exec() {
+    if !is_hull() {
+        skip!("runc 1.1 predates linux.memoryPolicy (runtime-spec 1.3)");
+    }
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    bundle.set(
+        "/linux/memoryPolicy",
+        json!({"mode": "MPOL_INTERLEAVE", "nodes": "0"}),
+    );
+    bundle.probe(&["sleep-forever"]);
+    let id = rt.new_id();
+    rt.create_running(&id, &bundle);
+    let out = rt.cmd(&["exec", &id, "/bin/probe", "mempolicy"]);
+    out.assert_ok("exec in a container with memoryPolicy");
+    let res = out.json();
+    assert_eq!(res["ok"], true, "{res}");
+    assert_eq!(res["mode"], 3, "{res}");
+    rt.kill(&id, Some("KILL")).assert_ok("kill");
+    rt.wait_status(&id, "stopped");
+}
+
 /// A node the host does not have is refused at create, naming the field and
 /// the nodes there are; nothing is left behind.
 #[test]

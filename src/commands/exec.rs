@@ -42,6 +42,8 @@ pub fn run(root: &StateRoot, args: &ExecArgs) -> Result<i32> {
     .with_context(|| origin.clone())?;
     let annotations = Some(&c.state.annotations);
     crate::config::keep_original_groups(&mut plan, annotations, &mut warnings);
+    // The container's NUMA policy holds for every process in it.
+    plan.memory_policy = c.state.memory_policy.clone();
     // Without --console-socket, a foreground exec keeps the pty itself.
     let mut own_terminal = None;
     let console_socket = match (&args.console_socket, plan.terminal) {

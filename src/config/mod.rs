@@ -67,7 +67,8 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let readonly_paths = mounts::plan_paths(linux.readonly_paths(), "readonlyPaths")?;
     let sysctl = namespaces::plan_sysctl(&linux, &namespaces, facts)?;
     let (mut not_applied, mut warnings) = (Vec::new(), Vec::new());
-    let process = process::plan_container_process(spec, facts, &mut not_applied, &mut warnings)?;
+    let mut process =
+        process::plan_container_process(spec, facts, &mut not_applied, &mut warnings)?;
     let mount_settings = mounts::mount_settings(spec, &linux, process.terminal);
     namespaces::check_mount_namespace(&namespaces, &mount_settings, facts)?;
     let (uid_mappings, gid_mappings) = idmaps::plan_id_maps(&linux, &namespaces)?;
@@ -81,7 +82,7 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
     let seccomp = linux::plan_seccomp(&linux, facts, &mut warnings)?;
     linux::check_mount_label(&linux, facts, &mut not_applied)?;
     let personality = linux::plan_personality(&linux)?;
-    let memory_policy = match linux.memory_policy() {
+    process.memory_policy = match linux.memory_policy() {
         Some(policy) => Some(crate::security::mempolicy::plan(
             policy,
             facts.online_nodes.as_ref(),
@@ -129,7 +130,6 @@ fn validate(bundle: &Path, spec: &Spec, facts: &HostFacts) -> Result<Plan> {
         seccomp,
         seccomp_spec: linux.seccomp().clone(),
         personality,
-        memory_policy,
         net_devices,
         intel_rdt,
         cgroup,

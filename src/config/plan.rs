@@ -143,6 +143,9 @@ pub struct ProcessPlan {
     pub scheduler: Option<attrs::SchedPlan>,
     /// Applied to exec'd processes only (the spec leaves the init alone).
     pub exec_cpu_affinity: Option<attrs::AffinityPlan>,
+    /// linux.memoryPolicy: set_mempolicy(2) for the init and, from the
+    /// state, for each exec'd process (they are not the init's children).
+    pub memory_policy: Option<crate::security::mempolicy::MemoryPolicyPlan>,
 }
 
 /// Everything create needs, validated.
@@ -192,8 +195,6 @@ pub struct Plan {
     pub personality: Option<libc::c_ulong>,
     /// linux.netDevices: moved into the network namespace after the clone.
     pub net_devices: Vec<crate::netdev::NetDevicePlan>,
-    /// linux.memoryPolicy: set_mempolicy(2) for the init.
-    pub memory_policy: Option<crate::security::mempolicy::MemoryPolicyPlan>,
     /// linux.intelRdt: the resctrl group the init is put in.
     pub intel_rdt: Option<crate::resctrl::RdtPlan>,
     /// The cgroup path, its limits and device rules.

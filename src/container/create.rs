@@ -369,6 +369,7 @@ fn stored_state(plan: &Plan, id: &str) -> StoredState {
         host_mounts: None,
         // What `exec` plans its process's filter from.
         seccomp: plan.seccomp_spec.clone(),
+        memory_policy: plan.process.memory_policy.clone(),
         resctrl: plan.intel_rdt.as_ref().map(|rdt| rdt.state(id)),
     }
 }

@@ -192,9 +192,6 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     if let Some(persona) = plan.personality {
         crate::security::attrs::set_personality(persona)?;
     }
-    if let Some(policy) = &plan.memory_policy {
-        crate::security::mempolicy::apply(policy)?;
-    }
     let exec = setup::apply(&plan.process, &args.extra_env, plan.seccomp.as_ref())?;
     crate::timing::mark_init("process");
     Ok(Ready {

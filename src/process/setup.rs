@@ -50,6 +50,9 @@ pub fn apply(p: &ProcessPlan, extra_env: &[String], filter: Option<&SeccompPlan>
     // is held through the user switch and dropped right after the load.
     let privileged_load = filter.is_some() && !p.no_new_privileges;
     nix::unistd::chdir(&p.cwd).with_context(|| format!("process.cwd: chdir to {:?}", p.cwd))?;
+    if let Some(policy) = &p.memory_policy {
+        crate::security::mempolicy::apply(policy)?;
+    }
     set_rlimits(p)?;
     // While the process still has every capability (RT classes and
     // priorities need CAP_SYS_ADMIN / CAP_SYS_NICE).

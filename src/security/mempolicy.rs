@@ -85,7 +85,7 @@ pub fn flags() -> Vec<&'static str> {
 pub const ONLINE_NODES: &str = "/sys/devices/system/node/online";
 
 /// set_mempolicy(2)'s arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryPolicyPlan {
     /// The mode with its flags or'ed in.
     pub mode: libc::c_int,

@@ -96,6 +96,7 @@ pub fn plan_process(
             .as_ref()
             .map(attrs::plan_affinity)
             .transpose()?,
+        memory_policy: None,
         terminal: process.terminal().unwrap_or(false),
         console_size: process.console_size().map(|b| {
             (
