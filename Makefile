@@ -55,13 +55,16 @@ ENGINE_PACKAGES := podman containerd docker.io
 # Debian's CNI plugins.
 CRI_PACKAGES := protobuf-compiler containernetworking-plugins
 VM_SYSTEMD_DIR := .build/vm-systemd
+# checkpoint/restore: Debian 12's CRIU (tests/checkpoint.rs; its rpc.proto
+# is what src/criu/rpc.rs is checked against).
+CRIU_PACKAGES := criu
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against;
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
 	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
-	$(VM_SYSTEMD_PACKAGES)
+	$(VM_SYSTEMD_PACKAGES) $(CRIU_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
 export HULL_FUZZ_SECONDS ?= $(FUZZ_SECONDS)

@@ -31,7 +31,7 @@ json\t''"
 complete -c hull -n "__fish_hull_needs_command" -l rootless -d 'Rootless mode: true, false or auto (before the subcommand, as in runc: `spec --rootless` is a flag of its own)' -r -f -a "true\t''
 false\t''
 auto\t''"
-complete -c hull -n "__fish_hull_needs_command" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_needs_command" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_needs_command" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_needs_command" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_needs_command" -s v -l version -d 'Print the version'
@@ -51,6 +51,8 @@ complete -c hull -n "__fish_hull_needs_command" -f -a "resume" -d 'Resume the pr
 complete -c hull -n "__fish_hull_needs_command" -f -a "update" -d 'Change the resource limits of a running container'
 complete -c hull -n "__fish_hull_needs_command" -f -a "events" -d 'Print resource usage (and OOM) events of a container as JSON'
 complete -c hull -n "__fish_hull_needs_command" -f -a "ps" -d 'List the processes of a container'
+complete -c hull -n "__fish_hull_needs_command" -f -a "checkpoint" -d 'Save a running container\'s processes to images with CRIU'
+complete -c hull -n "__fish_hull_needs_command" -f -a "restore" -d 'Make a container from a bundle and CRIU images, running'
 complete -c hull -n "__fish_hull_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hull -n "__fish_hull_using_subcommand create" -s b -l bundle -d 'Path to the bundle directory' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l console-socket -d 'Unix socket that receives the pty master (terminal containers)' -r -F
@@ -61,7 +63,7 @@ complete -c hull -n "__fish_hull_using_subcommand create" -l root -d 'Directory 
 complete -c hull -n "__fish_hull_using_subcommand create" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand create" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand create" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand create" -l no-pivot -d 'Do not use pivot_root (MS_MOVE + chroot instead)'
 complete -c hull -n "__fish_hull_using_subcommand create" -l no-new-keyring -d 'Do not create a new session keyring'
 complete -c hull -n "__fish_hull_using_subcommand create" -l debug -d 'Log debug messages'
@@ -71,7 +73,7 @@ complete -c hull -n "__fish_hull_using_subcommand start" -l root -d 'Directory f
 complete -c hull -n "__fish_hull_using_subcommand start" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand start" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand start" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand start" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand start" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand start" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand start" -s h -l help -d 'Print help'
@@ -92,7 +94,7 @@ complete -c hull -n "__fish_hull_using_subcommand exec" -l root -d 'Directory fo
 complete -c hull -n "__fish_hull_using_subcommand exec" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand exec" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand exec" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand exec" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand exec" -s t -l tty -d 'Allocate a terminal'
 complete -c hull -n "__fish_hull_using_subcommand exec" -s d -l detach -d 'Do not wait for the process'
 complete -c hull -n "__fish_hull_using_subcommand exec" -l no-new-privs -d 'Set no_new_privs'
@@ -109,7 +111,7 @@ complete -c hull -n "__fish_hull_using_subcommand run" -l root -d 'Directory for
 complete -c hull -n "__fish_hull_using_subcommand run" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand run" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand run" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand run" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand run" -l no-pivot -d 'Do not use pivot_root (MS_MOVE + chroot instead)'
 complete -c hull -n "__fish_hull_using_subcommand run" -l no-new-keyring -d 'Do not create a new session keyring'
 complete -c hull -n "__fish_hull_using_subcommand run" -s d -l detach -d 'Detach from the container\'s process'
@@ -122,7 +124,7 @@ complete -c hull -n "__fish_hull_using_subcommand state" -l root -d 'Directory f
 complete -c hull -n "__fish_hull_using_subcommand state" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand state" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand state" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand state" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand state" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand state" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand state" -s h -l help -d 'Print help'
@@ -130,7 +132,7 @@ complete -c hull -n "__fish_hull_using_subcommand kill" -l root -d 'Directory fo
 complete -c hull -n "__fish_hull_using_subcommand kill" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand kill" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand kill" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand kill" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand kill" -s a -l all -d 'Send the signal to every process of the container'
 complete -c hull -n "__fish_hull_using_subcommand kill" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand kill" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
@@ -139,7 +141,7 @@ complete -c hull -n "__fish_hull_using_subcommand delete" -l root -d 'Directory 
 complete -c hull -n "__fish_hull_using_subcommand delete" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand delete" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand delete" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand delete" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand delete" -s f -l force -d 'Kill a running container first; no error if it does not exist'
 complete -c hull -n "__fish_hull_using_subcommand delete" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand delete" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
@@ -150,7 +152,7 @@ complete -c hull -n "__fish_hull_using_subcommand list" -l root -d 'Directory fo
 complete -c hull -n "__fish_hull_using_subcommand list" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand list" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand list" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand list" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand list" -s q -l quiet -d 'Print only the ids'
 complete -c hull -n "__fish_hull_using_subcommand list" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand list" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
@@ -160,7 +162,7 @@ complete -c hull -n "__fish_hull_using_subcommand spec" -l root -d 'Directory fo
 complete -c hull -n "__fish_hull_using_subcommand spec" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand spec" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand spec" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand spec" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand spec" -l rootless -d 'Write a config for a rootless container'
 complete -c hull -n "__fish_hull_using_subcommand spec" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand spec" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
@@ -169,7 +171,7 @@ complete -c hull -n "__fish_hull_using_subcommand features" -l root -d 'Director
 complete -c hull -n "__fish_hull_using_subcommand features" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand features" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand features" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand features" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand features" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand features" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand features" -s h -l help -d 'Print help'
@@ -177,7 +179,7 @@ complete -c hull -n "__fish_hull_using_subcommand pause" -l root -d 'Directory f
 complete -c hull -n "__fish_hull_using_subcommand pause" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand pause" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand pause" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand pause" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand pause" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand pause" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand pause" -s h -l help -d 'Print help'
@@ -185,7 +187,7 @@ complete -c hull -n "__fish_hull_using_subcommand resume" -l root -d 'Directory 
 complete -c hull -n "__fish_hull_using_subcommand resume" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand resume" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand resume" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand resume" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand resume" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand resume" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand resume" -s h -l help -d 'Print help'
@@ -212,7 +214,7 @@ complete -c hull -n "__fish_hull_using_subcommand update" -l root -d 'Directory 
 complete -c hull -n "__fish_hull_using_subcommand update" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand update" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand update" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand update" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand update" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand update" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand update" -s h -l help -d 'Print help'
@@ -221,7 +223,7 @@ complete -c hull -n "__fish_hull_using_subcommand events" -l root -d 'Directory 
 complete -c hull -n "__fish_hull_using_subcommand events" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand events" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand events" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand events" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand events" -l stats -d 'Print the stats once and exit'
 complete -c hull -n "__fish_hull_using_subcommand events" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand events" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
@@ -232,23 +234,80 @@ complete -c hull -n "__fish_hull_using_subcommand ps" -l root -d 'Directory for 
 complete -c hull -n "__fish_hull_using_subcommand ps" -l log -d 'Write logs to FILE (default: stderr)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand ps" -l log-format -d 'Log format' -r -f -a "text\t''
 json\t''"
-complete -c hull -n "__fish_hull_using_subcommand ps" -l criu -d 'Path to criu (accepted for compatibility, unused)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand ps" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
 complete -c hull -n "__fish_hull_using_subcommand ps" -l debug -d 'Log debug messages'
 complete -c hull -n "__fish_hull_using_subcommand ps" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
 complete -c hull -n "__fish_hull_using_subcommand ps" -s h -l help -d 'Print help'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "create" -d 'Create a container; its process waits for `start`'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "start" -d 'Start the process of a created container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "exec" -d 'Run a new process in a running container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "run" -d 'Create and start a container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "state" -d 'Print the state of a container as JSON'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "kill" -d 'Send a signal to the container\'s init process'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "delete" -d 'Delete a container and everything hull made for it'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "list" -d 'List containers'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "spec" -d 'Write a default config.json'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "features" -d 'Print what this runtime supports (the OCI features document)'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "pause" -d 'Suspend every process of the container (cgroup freezer)'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "resume" -d 'Resume the processes of a paused container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "update" -d 'Change the resource limits of a running container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "events" -d 'Print resource usage (and OOM) events of a container as JSON'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "ps" -d 'List the processes of a container'
-complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l image-path -d 'Directory of the CRIU image files (default: ./checkpoint)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l work-path -d 'Directory for CRIU\'s work files and log (default: the image directory)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l manage-cgroups-mode -d 'Cgroups mode: soft, full, strict or ignore (default: soft)' -r -f -a "soft\t''
+full\t''
+strict\t''
+ignore\t''"
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l empty-ns -d 'Make a namespace, but do not restore its properties (network)' -r
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l parent-path -d 'Directory of a previous pre-dump\'s images, relative to --image-path' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l page-server -d 'ADDRESS:PORT of a CRIU page server to send the pages to' -r
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l status-fd -d 'With --lazy-pages: CRIU writes \\0 to this fd once the pages can be served' -r
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l root -d 'Directory for container state' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l log -d 'Write logs to FILE (default: stderr)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l log-format -d 'Log format' -r -f -a "text\t''
+json\t''"
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l tcp-established -d 'Allow open TCP connections'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l ext-unix-sk -d 'Allow external unix sockets'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l shell-job -d 'Allow shell jobs'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l file-locks -d 'Handle file locks'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l auto-dedup -d 'Deduplicate memory images as they are written or read'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l lazy-pages -d 'Restore memory pages lazily, through userfaultfd'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l leave-running -d 'Leave the processes running once checkpointed'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l pre-dump -d 'Dump the memory only, and leave the container running'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l debug -d 'Log debug messages'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
+complete -c hull -n "__fish_hull_using_subcommand checkpoint" -s h -l help -d 'Print help'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l image-path -d 'Directory of the CRIU image files (default: ./checkpoint)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l work-path -d 'Directory for CRIU\'s work files and log (default: the image directory)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l manage-cgroups-mode -d 'Cgroups mode: soft, full, strict or ignore (default: soft)' -r -f -a "soft\t''
+full\t''
+strict\t''
+ignore\t''"
+complete -c hull -n "__fish_hull_using_subcommand restore" -l empty-ns -d 'Make a namespace, but do not restore its properties (network)' -r
+complete -c hull -n "__fish_hull_using_subcommand restore" -s b -l bundle -d 'Bundle directory (default: the current directory)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l console-socket -d 'Unix socket that receives the pty master of a container with a terminal' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l pid-file -d 'Write the restored init\'s host pid to FILE' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l lsm-profile -d 'LSM profile of the restored processes (TYPE:NAME)' -r
+complete -c hull -n "__fish_hull_using_subcommand restore" -l lsm-mount-context -d 'LSM mount context of the restored mounts' -r
+complete -c hull -n "__fish_hull_using_subcommand restore" -l root -d 'Directory for container state' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l log -d 'Write logs to FILE (default: stderr)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l log-format -d 'Log format' -r -f -a "text\t''
+json\t''"
+complete -c hull -n "__fish_hull_using_subcommand restore" -l criu -d 'Path to criu for checkpoint and restore (default: `criu` in PATH)' -r -F
+complete -c hull -n "__fish_hull_using_subcommand restore" -l tcp-established -d 'Allow open TCP connections'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l ext-unix-sk -d 'Allow external unix sockets'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l shell-job -d 'Allow shell jobs'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l file-locks -d 'Handle file locks'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l auto-dedup -d 'Deduplicate memory images as they are written or read'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l lazy-pages -d 'Restore memory pages lazily, through userfaultfd'
+complete -c hull -n "__fish_hull_using_subcommand restore" -s d -l detach -d 'Return once the container runs, instead of waiting for it'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l no-subreaper -d 'Do not make hull a child subreaper'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l no-pivot -d 'Do not use pivot_root (accepted: CRIU makes the mounts)'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l debug -d 'Log debug messages'
+complete -c hull -n "__fish_hull_using_subcommand restore" -l systemd-cgroup -d 'Have systemd make each new container\'s cgroup, a transient unit (linux.cgroupsPath is "slice:prefix:name")'
+complete -c hull -n "__fish_hull_using_subcommand restore" -s h -l help -d 'Print help'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "create" -d 'Create a container; its process waits for `start`'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "start" -d 'Start the process of a created container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "exec" -d 'Run a new process in a running container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "run" -d 'Create and start a container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "state" -d 'Print the state of a container as JSON'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "kill" -d 'Send a signal to the container\'s init process'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "delete" -d 'Delete a container and everything hull made for it'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "list" -d 'List containers'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "spec" -d 'Write a default config.json'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "features" -d 'Print what this runtime supports (the OCI features document)'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "pause" -d 'Suspend every process of the container (cgroup freezer)'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "resume" -d 'Resume the processes of a paused container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "update" -d 'Change the resource limits of a running container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "events" -d 'Print resource usage (and OOM) events of a container as JSON'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "ps" -d 'List the processes of a container'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "checkpoint" -d 'Save a running container\'s processes to images with CRIU'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "restore" -d 'Make a container from a bundle and CRIU images, running'
+complete -c hull -n "__fish_hull_using_subcommand help; and not __fish_seen_subcommand_from create start exec run state kill delete list spec features pause resume update events ps checkpoint restore help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod container;
+pub mod criu;
 pub mod error;
 pub mod features;
 pub mod files;

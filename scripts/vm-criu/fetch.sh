@@ -36,8 +36,12 @@ fi
 
 # --- criu and its libraries ------------------------------------------------
 # criu's Depends minus python (crit is not needed) plus what libnftables pulls
-# in; the rest (libc, gnutls, ...) is Debian 12 base and comes from the host.
-PKGS="criu libprotobuf-c1 libnet1 libnl-3-200 libnftables1 libbsd0 libmnl0 libnftnl11 libxtables12 libjansson4"
+# in; iproute2 and iptables (criu Recommends iproute2; it runs `ip ... save`
+# and iptables-save/-restore to dump and restore a network namespace) and
+# their libraries. The rest (libc, gnutls, ...) is Debian 12 base and comes
+# from the host.
+PKGS="criu libprotobuf-c1 libnet1 libnl-3-200 libnftables1 libbsd0 libmnl0 libnftnl11 libxtables12 libjansson4
+iproute2 libbpf1 libcap2 libelf1 libtirpc3 libdb5.3 iptables libip4tc2 libip6tc2 libnetfilter-conntrack3 libnfnetlink0"
 if [ ! -x "$CACHE/criu-root/usr/sbin/criu" ]; then
 	rm -rf "$CACHE/debs" "$CACHE/criu-root.tmp"
 	mkdir -p "$CACHE/debs" "$CACHE/criu-root.tmp"

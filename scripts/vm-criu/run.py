@@ -12,6 +12,13 @@ probe or bundles, plus:
     library `ldd` names (criu-root's first, the host's Debian 12 ones else);
   - GNU tar (/usr/local/bin/tar, ahead of busybox's in PATH): criu dumps and
     restores tmpfs/devtmpfs mounts of a dumped mount namespace with it;
+  - iproute2's ip and iptables (legacy, with its extensions) in
+    /usr/local/sbin: criu runs `ip ... save/restore` and iptables-save/-restore
+    for a dumped network namespace;
+  - util-linux unshare (/usr/local/bin/unshare): busybox's re-execs itself
+    through /proc/self/exe, so the namespace's init maps busybox through the
+    outer namespace's mount, which criu cannot find in the dumped namespace
+    ("Can't lookup mount=23 for fd=-3 path=/bin/busybox");
   - the kernel's sock_diag modules (criu collects sockets through them) and
     tun, insmod'ed by /init.
 Booted with scripts/vm/run.py's qemu line (-accel tcg,thread=single, 2 vCPUs,
@@ -43,7 +50,17 @@ import run as vmrun  # noqa: E402
 MODULES = ["unix_diag", "inet_diag", "tcp_diag", "udp_diag", "netlink_diag",
            "af_packet_diag", "raw_diag", "tun",
            # kerndat probes: nftables concat sets (fatal in 3.17), veth link NSID.
-           "nf_tables", "veth"]
+           "nf_tables", "veth",
+           # criu check --all's autofs probe.
+           "autofs4",
+           # criu's default network lock (iptables, -m mark) for a dumped netns.
+           "ip_tables", "iptable_filter", "ip6_tables", "ip6table_filter", "xt_mark",
+           # a dumped netns: criu dumps its conntrack entries over ctnetlink.
+           "nf_conntrack_netlink"]
+# criu runs these by name to dump/restore a network namespace's rules and to
+# lock the network (the legacy backend: no nf_tables rules needed for it).
+IPTABLES = [f"{p}{t}{s}" for p in ("ip", "ip6") for t in ("tables",)
+            for s in ("", "-save", "-restore")]
 LAYOUT = "1"
 
 
@@ -99,8 +116,16 @@ def build(a):
                os.path.join(root, "lib/x86_64-linux-gnu")]
     files = {}
     for dest, src in (elf_with_libs(criu, "usr/sbin/criu", libpath)
-                      + elf_with_libs("/usr/bin/tar", "usr/local/bin/tar", [])):
+                      + elf_with_libs("/usr/bin/tar", "usr/local/bin/tar", [])
+                      + elf_with_libs("/usr/bin/unshare", "usr/local/bin/unshare", [])
+                      + elf_with_libs(os.path.join(root, "bin/ip"), "usr/local/sbin/ip", libpath)
+                      + elf_with_libs(os.path.join(root, "usr/sbin/xtables-legacy-multi"),
+                                      "usr/local/sbin/xtables-legacy-multi", libpath)):
         files.setdefault(dest, src)
+    # iptables' extensions (libxt_*.so, dlopen'ed by the multi-call binary).
+    xt = os.path.join(root, "usr/lib/x86_64-linux-gnu/xtables")
+    for f in sorted(os.listdir(xt)):
+        files.setdefault(f"usr/lib/x86_64-linux-gnu/xtables/{f}", os.path.join(xt, f))
     scripts = [(f"vm/tests/{os.path.basename(s)}", s) for s in a.scripts]
     fixed = [("init", os.path.join(VM, "init")), ("vm/lib.sh", os.path.join(VM, "lib.sh"))]
     mkrootfs = os.path.join(REPO, "scripts", "mkrootfs.sh")
@@ -128,6 +153,8 @@ def build(a):
             ar.file(dest, source=src, mode=0o755)
         for dest, src in sorted(files.items()):
             ar.file(dest, source=vmrun.stripped(src, work), mode=0o755)
+        for tool in IPTABLES:
+            ar.symlink(f"usr/local/sbin/{tool}", "xtables-legacy-multi")
         initramfs.add_modules(ar, os.path.join(a.kernel, "modules"), MODULES)
         tmp = os.path.join(work, "out.cpio")
         with open(tmp, "wb") as out:

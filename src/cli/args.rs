@@ -41,8 +41,8 @@ pub struct GlobalOpts {
     /// `spec --rootless` is a flag of its own)
     #[arg(long, value_name = "MODE", default_value = "auto")]
     pub rootless: RootlessMode,
-    /// Path to criu (accepted for compatibility, unused)
-    #[arg(long, global = true, value_name = "PATH", hide = true)]
+    /// Path to criu for checkpoint and restore (default: `criu` in PATH)
+    #[arg(long, global = true, value_name = "PATH")]
     pub criu: Option<PathBuf>,
     /// Print the version
     #[arg(short = 'v', long)]
@@ -95,6 +95,10 @@ pub enum Command {
     Events(EventsArgs),
     /// List the processes of a container
     Ps(PsArgs),
+    /// Save a running container's processes to images with CRIU
+    Checkpoint(Box<CheckpointArgs>),
+    /// Make a container from a bundle and CRIU images, running
+    Restore(Box<RestoreArgs>),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -344,4 +348,102 @@ pub struct SpecArgs {
     /// Write a config for a rootless container
     #[arg(long)]
     pub rootless: bool,
+}
+
+/// What checkpoint and restore both pass to CRIU.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CriuArgs {
+    /// Directory of the CRIU image files (default: ./checkpoint)
+    #[arg(long = "image-path", value_name = "DIR")]
+    pub image_path: Option<PathBuf>,
+    /// Directory for CRIU's work files and log (default: the image directory)
+    #[arg(long = "work-path", value_name = "DIR")]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Handle file locks
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// Cgroups mode: soft, full, strict or ignore (default: soft)
+    #[arg(long = "manage-cgroups-mode", value_name = "MODE", value_enum)]
+    pub manage_cgroups_mode: Option<CgroupsMode>,
+    /// Make a namespace, but do not restore its properties (network)
+    #[arg(long = "empty-ns", value_name = "NS")]
+    pub empty_ns: Vec<String>,
+    /// Deduplicate memory images as they are written or read
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Restore memory pages lazily, through userfaultfd
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupsMode {
+    Soft,
+    Full,
+    Strict,
+    Ignore,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct CheckpointArgs {
+    /// Container id
+    pub id: String,
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Directory of a previous pre-dump's images, relative to --image-path
+    #[arg(long = "parent-path", value_name = "DIR")]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the processes running once checkpointed
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// Dump the memory only, and leave the container running
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// ADDRESS:PORT of a CRIU page server to send the pages to
+    #[arg(long = "page-server", value_name = "ADDRESS:PORT")]
+    pub page_server: Option<String>,
+    /// With --lazy-pages: CRIU writes \0 to this fd once the pages can be served
+    #[arg(long = "status-fd", value_name = "FD", allow_hyphen_values = true)]
+    pub status_fd: Option<i32>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RestoreArgs {
+    /// Container id
+    pub id: String,
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Bundle directory (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Unix socket that receives the pty master of a container with a terminal
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the container runs, instead of waiting for it
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the restored init's host pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not make hull a child subreaper
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Do not use pivot_root (accepted: CRIU makes the mounts)
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// LSM profile of the restored processes (TYPE:NAME)
+    #[arg(long = "lsm-profile", value_name = "TYPE:NAME")]
+    pub lsm_profile: Option<String>,
+    /// LSM mount context of the restored mounts
+    #[arg(long = "lsm-mount-context", value_name = "CONTEXT")]
+    pub lsm_mount_context: Option<String>,
 }

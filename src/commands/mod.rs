@@ -1,5 +1,6 @@
 //! One file per subcommand: parse what the flags say, call the library.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -9,6 +10,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod run;
 mod spec;
 mod start;
@@ -81,6 +83,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Update(args) => update::run(&root, &args),
         Command::Events(args) => events::run(&root, &args),
         Command::Ps(args) => ps::run(&root, &args),
+        Command::Checkpoint(args) => checkpoint::run(&root, global.criu.as_deref(), &args),
+        Command::Restore(args) => {
+            restore::run(&root, global.criu.as_deref(), &args, global.systemd_cgroup)
+        }
     }
 }
 

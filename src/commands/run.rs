@@ -2,7 +2,7 @@
 //! the signals it gets to the container, waits for its init and exits with
 //! its status (128+N when killed by signal N), then deletes it.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::RunArgs;
 use crate::container::{self, Container, Created};
@@ -27,13 +27,7 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
     // and the wait loop; the init restores its own mask before exec.
     let fg = Foreground::start()?;
     if !args.no_subreaper {
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-            bail!(
-                "become a child subreaper (prctl PR_SET_CHILD_SUBREAPER): {}",
-                std::io::Error::last_os_error()
-            );
-        }
+        crate::process::foreground::become_subreaper()?;
     }
 
     let opts = container::CreateOptions {

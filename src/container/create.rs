@@ -61,11 +61,11 @@ pub struct Created {
 /// hull made, removes the state dir, then runs the poststop hooks (a failed
 /// create "continues the lifecycle" at destroy, as runc does). The init
 /// itself is killed and reaped first, by `spawn`'s guard.
-struct Cleanup {
+pub(super) struct Cleanup {
     dir: Option<PathBuf>,
     /// root.path claimed (and locked) for mounts among hull's own.
     host_mounts: Option<host_mounts::Claim>,
-    cgroup: Option<Box<dyn CgroupManager>>,
+    pub(super) cgroup: Option<Box<dyn CgroupManager>>,
     /// The resctrl groups the container is to have (linux.intelRdt).
     resctrl: Option<crate::resctrl::RdtState>,
     /// The poststop hooks, the state they read and the container id.
@@ -107,7 +107,12 @@ impl Cleanup {
     /// What a failed create of `id` undoes, before anything is made: its
     /// state dir, its claim on root.path, its resctrl groups and poststop
     /// hooks (the cgroup joins once made).
-    fn new(dir: &Path, claim: Option<host_mounts::Claim>, plan: &Plan, id: &str) -> Cleanup {
+    pub(super) fn new(
+        dir: &Path,
+        claim: Option<host_mounts::Claim>,
+        plan: &Plan,
+        id: &str,
+    ) -> Cleanup {
         Cleanup {
             dir: Some(dir.to_path_buf()),
             host_mounts: claim,
@@ -118,7 +123,7 @@ impl Cleanup {
     }
 
     /// The container is made: nothing is undone.
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.dir = None;
         self.host_mounts = None;
         self.cgroup = None;
@@ -141,7 +146,7 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
     check_plan(&plan, opts)?;
     // Paths resolved and limits checked against the host while nothing
     // exists yet.
-    let cgroup = cgroup_manager(&plan, opts)?;
+    let cgroup = cgroup_manager(&plan, &opts.id, opts.systemd_cgroup)?;
     timing::mark("create.checks");
     // Without a mount namespace the mounts are made among hull's own:
     // root.path is claimed (locked, checked, recorded) before anything.
@@ -295,13 +300,17 @@ fn save_state(
 
 /// The container's cgroup, to be made by the driver asked for, its
 /// limits checked against the host.
-fn cgroup_manager(plan: &Plan, opts: &CreateOptions) -> Result<Box<dyn CgroupManager>> {
-    let driver = if opts.systemd_cgroup {
+pub(super) fn cgroup_manager(
+    plan: &Plan,
+    id: &str,
+    systemd_cgroup: bool,
+) -> Result<Box<dyn CgroupManager>> {
+    let driver = if systemd_cgroup {
         cgroups::Driver::Systemd(&plan.annotations)
     } else {
         cgroups::Driver::Cgroupfs
     };
-    let cgroup = cgroups::manager_for(&plan.cgroup, &opts.id, driver)?;
+    let cgroup = cgroups::manager_for(&plan.cgroup, id, driver)?;
     cgroup.check(&plan.cgroup.limits)?;
     Ok(cgroup)
 }
@@ -352,7 +361,7 @@ fn poststop_hooks(plan: &Plan, id: &str) -> Option<(Vec<crate::hooks::HookPlan>,
 
 /// The container's record as the plan gives it; the init's pid, its start
 /// time, the cgroup and the host mounts are create's to fill in.
-fn stored_state(plan: &Plan, id: &str) -> StoredState {
+pub(super) fn stored_state(plan: &Plan, id: &str) -> StoredState {
     StoredState {
         oci_version: plan.oci_version.clone(),
         id: id.to_string(),
@@ -387,7 +396,7 @@ fn listen_env(listen_fds: u32) -> Vec<String> {
 }
 
 /// `--root/ID`, made atomically: of two creates of one id, one wins.
-fn make_state_dir(root: &StateRoot, id: &str) -> Result<PathBuf> {
+pub(super) fn make_state_dir(root: &StateRoot, id: &str) -> Result<PathBuf> {
     root.ensure()?;
     let dir = root.container_dir(id);
     match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
@@ -443,7 +452,7 @@ fn make_cgroup(
 
 /// The cgroup's state as `create` will leave it: owned unless every
 /// directory is there already (then it is joined, and never removed).
-fn predicted_state(cgroup: &dyn CgroupManager) -> CgroupState {
+pub(super) fn predicted_state(cgroup: &dyn CgroupManager) -> CgroupState {
     let mut state = cgroup.state();
     state.owned = state.paths.values().any(|dir| !dir.exists());
     state
@@ -463,7 +472,7 @@ fn is_permission_error(err: &anyhow::Error) -> bool {
 /// already existed is joined: only the limits that are set are written,
 /// and device rules only when the config has some (the spec's rule for
 /// shared cgroups). `init`: the init's pid, for a cgroup made around it.
-fn setup_cgroup(
+pub(super) fn setup_cgroup(
     cgroup: &mut dyn CgroupManager,
     plan: &Plan,
     init: Option<i32>,

@@ -2,6 +2,7 @@
 //! `record` holds the container as stored and what the operations share.
 //! Status is derived when read: the stored state is only a hint.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -10,9 +11,11 @@ mod kill;
 mod pause;
 mod ps;
 mod record;
+mod restore;
 mod start;
 mod update;
 
+pub use checkpoint::{checkpoint, CheckpointOptions, CriuOptions};
 pub use create::{create, CreateOptions, Created};
 pub use delete::{delete, destroy};
 pub use events::{events, EventsOptions};
@@ -21,5 +24,6 @@ pub use kill::kill;
 pub use pause::{pause, resume};
 pub use ps::{ps, PsFormat};
 pub use record::{Container, Status};
+pub use restore::{restore, RestoreOptions, Restored};
 pub use start::start;
 pub use update::{update, update_rdt};

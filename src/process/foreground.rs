@@ -108,3 +108,16 @@ impl Foreground {
         Ok(status)
     }
 }
+
+/// Orphaned descendants (a container's init, once its parent is gone)
+/// become hull's children, to be reaped by it.
+pub fn become_subreaper() -> anyhow::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        anyhow::bail!(
+            "become a child subreaper (prctl PR_SET_CHILD_SUBREAPER): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}

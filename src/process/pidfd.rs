@@ -27,14 +27,20 @@ pub fn open_verified(pid: i32, start_time: u64) -> Option<OwnedFd> {
 /// (SCM_RIGHTS), with `name` as the message as runc sends it: "standard"
 /// for a container's init, "setns" for an exec'd process.
 pub fn send_to_socket(path: &Path, pidfd: BorrowedFd<'_>, name: &str) -> Result<()> {
+    send_fd("--pidfd-socket", path, pidfd, name)
+}
+
+/// Connect to the unix socket at `path` (given by `flag`) and send `fd`
+/// with `name` as the message.
+pub fn send_fd(flag: &str, path: &Path, fd: BorrowedFd<'_>, name: &str) -> Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
     let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
         anyhow::anyhow!(
-            "--pidfd-socket {path:?}: connect: {}",
+            "{flag} {path:?}: connect: {}",
             crate::error::describe_io(&e)
         )
     })?;
-    let fds = [pidfd.as_raw_fd()];
+    let fds = [fd.as_raw_fd()];
     sendmsg::<UnixAddr>(
         stream.as_raw_fd(),
         &[std::io::IoSlice::new(name.as_bytes())],
@@ -42,7 +48,7 @@ pub fn send_to_socket(path: &Path, pidfd: BorrowedFd<'_>, name: &str) -> Result<
         MsgFlags::MSG_NOSIGNAL,
         None,
     )
-    .with_context(|| format!("--pidfd-socket {path:?}: send the pidfd"))?;
+    .with_context(|| format!("{flag} {path:?}: send the descriptor"))?;
     Ok(())
 }
 

@@ -2,11 +2,17 @@
 # CRIU feasibility checks, run inside the scripts/vm-criu/run.py VM (busybox
 # sh as root, Debian 12 criu 3.17.1, Debian 12 6.1 cloud kernel):
 #   1. criu check / criu check --all (output printed: what is missing);
-#   2. dump + restore of a plain process tree (setsid sh loop, no namespaces);
-#   3. dump + restore of a tree in a new PID + mount namespace
-#      (setsid unshare -pfm --mount-proc sh -c '<counter loop>'),
-# each with the wall time of dump and restore (from /proc/uptime) and a check
-# that the counter the loop writes to a file carries on after the restore.
+#   2. "plain": dump + restore of a setsid sh counter loop, no namespaces;
+#   3. "pidns": the same loop as init of a new PID + mount namespace
+#      (unshare -pfm --mount-proc setsid sh -c '<loop>', util-linux unshare);
+#   4. "ct": container-like: new PID + mount namespace pivot_root'ed into a
+#      tmpfs rootfs at /ct (as hull does), restored with --root /ct (as runc
+#      restores);
+#   5. "ctnet", "ctnft": as "ct" plus a network namespace (lo up), which criu
+#      dumps, with the default (iptables) and the nftables network lock.
+# Each prints the wall time of dump and restore (from /proc/uptime) and checks
+# that the counter the loop writes carries on after the restore (read through
+# /proc/PID/root of the restored root task, from criu's --pidfile).
 . /vm/lib.sh
 
 now() { read -r t _ </proc/uptime; echo "$t"; }
@@ -19,79 +25,126 @@ ip link set lo up
 
 t=$(now)
 if out=$(criu check 2>&1); then
-	ok "criu check ($(since "$t")s): $out"
+	ok "criu check ($(since "$t")s): $(echo "$out" | tail -1)"
 else
 	not_ok "criu check" "$out"
 fi
+echo "$out" | sed 's/^/# check: /'
 t=$(now)
 out=$(criu check --all 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# check --all: /'
 if [ $rc = 0 ]; then ok "criu check --all ($(since "$t")s)"; else
-	skip "criu check --all" "exited $rc ($(since "$t")s): $(echo "$out" | grep -ci warn) warnings, $(echo "$out" | grep -ci error) errors"
+	skip "criu check --all" "exited $rc ($(since "$t")s): $(echo "$out" | grep -c Error) errors"
 fi
 
-# Images go to a tmpfs mounted after the workload started, so that it is
-# outside the dumped mount namespace (mounts are private here: no systemd).
-# dumprestore NAME COUNTERFILE PID [criu dump options...]
+# Images go to a tmpfs mounted after the workloads started, so that it is
+# outside their mount namespaces (mounts are private here: no systemd).
+# dumprestore NAME PID COUNTER [criu restore options...]
+#   COUNTER: the loop's file as the root task sees it (under /proc/PID/root).
 dumprestore() {
-	name=$1 file=$2 pid=$3
+	name=$1 pid=$2 file=$3
 	shift 3
 	dir=/ckpt/$name
 	mkdir -p "$dir"
 	sleep 3
-	before=$(val "$file")
+	before=$(val "/proc/$pid/root$file")
 	t=$(now)
-	if ! criu dump -t "$pid" -D "$dir" -o dump.log -v4 "$@" 2>&1; then
-		not_ok "$name: dump" "$(tail -15 "$dir/dump.log")"
+	lock=
+	case " $* " in *" --network-lock nftables "*) lock="--network-lock nftables" ;; esac
+	# shellcheck disable=SC2086
+	if ! criu dump -t "$pid" -D "$dir" -o dump.log -v4 $lock 2>&1; then
+		not_ok "$name: dump" "$(grep -E 'Error|Warn' "$dir/dump.log" | tail -8)"
+		grep -B25 -m1 -E 'Error|BUG' "$dir/dump.log" | sed 's/^/# dump.log: /'
 		return 1
 	fi
 	d=$(since "$t")
-	at_dump=$(val "$file")
-	sleep 3
-	if [ "$(val "$file")" != "$at_dump" ]; then
-		not_ok "$name: dump" "counter still moving after the dump ($at_dump -> $(val "$file"))"
-		return 1
-	fi
-	ok "$name: dump in ${d}s (counter $before before, $at_dump at dump, images $(du -sk "$dir" | cut -f1) KiB)"
+	# The dumped tree is gone (criu dump kills it by default).
+	[ -d "/proc/$pid" ] && [ "$(cat /proc/$pid/stat 2>/dev/null | cut -d' ' -f3)" != Z ] &&
+		not_ok "$name: dump" "task $pid still alive after dump"
+	ok "$name: dump in ${d}s (counter $before before, images $(du -sk "$dir" | cut -f1) KiB)"
+	sleep 2
 	t=$(now)
-	if ! criu restore -D "$dir" -o restore.log -v4 -d "$@" 2>&1; then
-		not_ok "$name: restore" "$(tail -15 "$dir/restore.log")"
+	if ! criu restore -D "$dir" -o restore.log -v4 -d --pidfile "$dir/pid" "$@" 2>&1; then
+		not_ok "$name: restore" "$(grep -E 'Error|Warn' "$dir/restore.log" | tail -8)"
+		grep -B25 -m1 -E 'Error|BUG' "$dir/restore.log" | sed 's/^/# restore.log: /'
 		return 1
 	fi
 	r=$(since "$t")
+	rpid=$(cat "$dir/pid")
+	at=$(val "/proc/$rpid/root$file")
 	sleep 4
-	after=$(val "$file")
-	if [ "$after" != none ] && [ "$after" -gt "$at_dump" ]; then
-		ok "$name: restore in ${r}s, counter carries on ($at_dump -> $after)"
+	after=$(val "/proc/$rpid/root$file")
+	if [ "$at" != none ] && [ "$after" != none ] && [ "$after" -gt "$at" ] && [ "$at" -ge "$before" ]; then
+		ok "$name: restore in ${r}s as pid $rpid, counter carries on ($before at dump, $at after restore, $after 4s later)"
 	else
-		not_ok "$name: restore" "counter did not move on ($at_dump -> $after)"
+		not_ok "$name: restore" "counter did not move on ($before -> $at -> $after)"
 		return 1
 	fi
-	echo "# $name restored tree: $(ps -o pid,ppid,args | grep -v grep | grep "$file")"
+	echo "# $name restored: pid $rpid $(readlink /proc/$rpid/ns/pid) $(readlink /proc/$rpid/ns/mnt); children $(cat /proc/$rpid/task/$rpid/children)"
+	kill -9 "$rpid"
 }
 
-mkdir -p /ckpt
-mount -t tmpfs ckpt /ckpt
+# Each workload's root task; the namespace init is unshare's child.
+child_of() { sleep 1; tr -d ' ' <"/proc/$1/task/$1/children"; }
 
-# 2. A plain tree: setsid sh with a sleep child, stdio on /dev/null.
+# 2. plain
 setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/plain; sleep 1; done' \
 	</dev/null >/dev/null 2>&1 &
 plain=$!
-dumprestore plain /tmp/plain "$plain"
 
-# 3. A new PID + mount namespace; the dumped root is the namespace's init.
-setsid unshare -pfm --mount-proc sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/c; sleep 1; done' \
+# Every file the dumped tree holds must be opened inside its mount namespace:
+# criu finds a file's mount by mnt_id among the namespace's mounts. Hence
+#  - util-linux unshare by path (busybox sh would run its own unshare applet,
+#    which re-execs through /proc/self/exe: the namespace init would map
+#    busybox through the outer namespace's mount, "Can't lookup mount=23");
+#  - the first exec in the namespace by path (/bin/busybox), not by applet;
+#  - stdio reopened inside (inherited /dev/null is the outer /dev mount).
+# setsid inside: criu wants the session leader inside the pid namespace.
+# 3. pidns
+/usr/local/bin/unshare -pfm --mount-proc /bin/busybox setsid sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/c; sleep 1; done' \
 	</dev/null >/dev/null 2>&1 &
-outer=$!
-sleep 1
-inner=$(cat /proc/$outer/task/$outer/children 2>/dev/null | tr -d ' ')
-echo "# pidns tree: unshare $outer, namespace init $inner ($(readlink /proc/$inner/ns/pid) vs $(readlink /proc/self/ns/pid))"
-if [ -n "$inner" ]; then
-	dumprestore pidns /tmp/c "$inner"
-else
-	not_ok "pidns" "no child of unshare $outer"
-fi
-ls -la /ckpt/pidns 2>/dev/null | head -40 | sed 's/^/# /'
-grep -E -B3 'Error|Warn' /ckpt/*/dump.log /ckpt/*/restore.log 2>/dev/null | head -40 | sed 's/^/# /'
+pidns=$(child_of $!)
+
+# 4. ct: a tmpfs rootfs with busybox, pivot_root'ed into like a container.
+# mkct DIR [UNSHARE OPTIONS]: prints the namespace init's pid.
+mkct() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	mount -t tmpfs -o mode=0755 ct "$dir"
+	mkdir -p "$dir/bin" "$dir/proc" "$dir/tmp" "$dir/old" "$dir/dev"
+	cp /bin/busybox "$dir/bin/"
+	mknod -m 666 "$dir/dev/null" c 1 3
+	for a in sh sleep mount umount ip; do ln -s busybox "$dir/bin/$a"; done
+	/usr/local/bin/unshare -pfm "$@" /bin/busybox setsid sh -c 'mount --make-rprivate / && cd "$0" && pivot_root . old &&
+		cd / && mount -t proc proc /proc && umount -l /old && rmdir /old && { ip link set lo up 2>/dev/null; true; } &&
+		exec /bin/sh -c "exec </dev/null >/dev/null 2>&1; i=0; while :; do i=\$((i+1)); echo \$i >/tmp/c; sleep 1; done"' "$dir" \
+		</dev/null >/dev/null 2>&1 &
+	child_of $!
+}
+ct=$(mkct /ct)
+# 5. ctnet / ctnft: the same with a network namespace of its own (criu dumps it
+# and locks its network during the dump: iptables, the default, or nftables).
+ctnet=$(mkct /ctnet -n)
+ctnft=$(mkct /ctnft -n)
+
+mkdir -p /ckpt
+mount -t tmpfs ckpt /ckpt
+echo "# plain $plain, pidns init $pidns ($(readlink /proc/$pidns/ns/pid)), ct init $ct ($(readlink /proc/$ct/ns/pid)), ctnet $ctnet ($(readlink /proc/$ctnet/ns/net)), ctnft $ctnft; ours $(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/net)"
+echo "# ct mounts:"; sed 's/^/#   /' /proc/$ct/mountinfo
+echo "# pidns mounts:"; sed 's/^/#   /' /proc/$pidns/mountinfo
+echo "# our mounts:"; sed 's/^/#   /' /proc/self/mountinfo
+for p in $pidns $ct; do
+	for f in /proc/$p/map_files/*; do
+		exec 9<"$f" && echo "# map $p $(readlink "$f") $(grep mnt_id /proc/self/fdinfo/9)"
+		exec 9<&-
+	done | sort -u -k3,3
+done
+
+dumprestore plain "$plain" /tmp/plain
+dumprestore pidns "$pidns" /tmp/c --root /
+dumprestore ct "$ct" /tmp/c --root /ct
+dumprestore ctnet "$ctnet" /tmp/c --root /ctnet
+dumprestore ctnft "$ctnft" /tmp/c --root /ctnft --network-lock nftables
 vm_done
