@@ -31,106 +31,68 @@ macro_rules! tag_of {
 
 /// Every field hull sets or reads, with its rpc.proto message and name.
 fn declared() -> Vec<(&'static str, &'static str, u32)> {
-    let mut all = opts_fields();
-    all.extend(more_opts_fields());
+    let mut all = opts_flags();
+    all.extend(opts_values());
     all.extend(other_fields());
     all
 }
 
-/// criu_opts's fields, the first half.
-fn opts_fields() -> Vec<(&'static str, &'static str, u32)> {
-    let s = || Some(String::new());
+/// criu_opts's flags.
+fn opts_flags() -> Vec<(&'static str, &'static str, u32)> {
     let t = Some(true);
-    vec![
-        (
-            "criu_opts",
-            "leave_running",
-            tag_of!(Opts, leave_running = t),
-        ),
-        (
-            "criu_opts",
-            "tcp_established",
-            tag_of!(Opts, tcp_established = t),
-        ),
-        (
-            "criu_opts",
-            "evasive_devices",
-            tag_of!(Opts, evasive_devices = t),
-        ),
-        (
-            "criu_opts",
-            "ps",
-            tag_of!(Opts, ps = Some(Default::default())),
-        ),
-        (
-            "criu_opts",
-            "notify_scripts",
-            tag_of!(Opts, notify_scripts = t),
-        ),
-        (
-            "criu_opts",
-            "work_dir_fd",
-            tag_of!(Opts, work_dir_fd = Some(1)),
-        ),
-        (
-            "criu_opts",
-            "ext_mnt",
-            tag_of!(Opts, ext_mnt = vec![Default::default()]),
-        ),
-        (
-            "criu_opts",
-            "manage_cgroups",
-            tag_of!(Opts, manage_cgroups = t),
-        ),
+    [
+        ("leave_running", tag_of!(Opts, leave_running = t)),
+        ("ext_unix_sk", tag_of!(Opts, ext_unix_sk = t)),
+        ("tcp_established", tag_of!(Opts, tcp_established = t)),
+        ("evasive_devices", tag_of!(Opts, evasive_devices = t)),
+        ("shell_job", tag_of!(Opts, shell_job = t)),
+        ("file_locks", tag_of!(Opts, file_locks = t)),
+        ("notify_scripts", tag_of!(Opts, notify_scripts = t)),
+        ("track_mem", tag_of!(Opts, track_mem = t)),
+        ("auto_dedup", tag_of!(Opts, auto_dedup = t)),
+        ("manage_cgroups", tag_of!(Opts, manage_cgroups = t)),
+        ("rst_sibling", tag_of!(Opts, rst_sibling = t)),
+        ("lazy_pages", tag_of!(Opts, lazy_pages = t)),
+        ("orphan_pts_master", tag_of!(Opts, orphan_pts_master = t)),
     ]
+    .into_iter()
+    .map(|(field, tag)| ("criu_opts", field, tag))
+    .collect()
 }
 
-/// criu_opts's fields, the second half.
-fn more_opts_fields() -> Vec<(&'static str, &'static str, u32)> {
+/// criu_opts's other fields.
+fn opts_values() -> Vec<(&'static str, &'static str, u32)> {
     let s = || Some(String::new());
-    let t = Some(true);
-    vec![
+    [
+        ("pid", tag_of!(Opts, pid = Some(1))),
+        ("log_level", tag_of!(Opts, log_level = Some(4))),
+        ("log_file", tag_of!(Opts, log_file = s())),
+        ("ps", tag_of!(Opts, ps = Some(Default::default()))),
+        ("root", tag_of!(Opts, root = s())),
+        ("parent_img", tag_of!(Opts, parent_img = s())),
+        ("work_dir_fd", tag_of!(Opts, work_dir_fd = Some(1))),
+        ("ext_mnt", tag_of!(Opts, ext_mnt = vec![Default::default()])),
+        ("cg_root", tag_of!(Opts, cg_root = vec![Default::default()])),
         (
-            "criu_opts",
-            "cg_root",
-            tag_of!(Opts, cg_root = vec![Default::default()]),
-        ),
-        (
-            "criu_opts",
             "inherit_fd",
             tag_of!(Opts, inherit_fd = vec![Default::default()]),
         ),
         (
-            "criu_opts",
             "manage_cgroups_mode",
             tag_of!(Opts, manage_cgroups_mode = Some(3)),
         ),
-        (
-            "criu_opts",
-            "external",
-            tag_of!(Opts, external = vec![String::new()]),
-        ),
-        (
-            "criu_opts",
-            "join_ns",
-            tag_of!(Opts, join_ns = vec![Default::default()]),
-        ),
-        (
-            "criu_opts",
-            "freeze_cgroup",
-            tag_of!(Opts, freeze_cgroup = s()),
-        ),
-        (
-            "criu_opts",
-            "orphan_pts_master",
-            tag_of!(Opts, orphan_pts_master = t),
-        ),
-        (
-            "criu_opts",
-            "lsm_mount_context",
-            tag_of!(Opts, lsm_mount_context = s()),
-        ),
+        ("external", tag_of!(Opts, external = vec![String::new()])),
+        ("empty_ns", tag_of!(Opts, empty_ns = Some(1))),
+        ("join_ns", tag_of!(Opts, join_ns = vec![Default::default()])),
+        ("freeze_cgroup", tag_of!(Opts, freeze_cgroup = s())),
+        ("status_fd", tag_of!(Opts, status_fd = Some(1))),
+        ("config_file", tag_of!(Opts, config_file = s())),
+        ("lsm_profile", tag_of!(Opts, lsm_profile = s())),
+        ("lsm_mount_context", tag_of!(Opts, lsm_mount_context = s())),
     ]
+    .into_iter()
+    .map(|(field, tag)| ("criu_opts", field, tag))
+    .collect()
 }
 
 /// The other messages' fields.
@@ -249,6 +211,7 @@ fn field_numbers_match_the_installed_rpc_proto() {
             .unwrap_or_else(|| panic!("{message}.{field} is not in {path}"));
         assert_eq!(theirs.2, tag, "{message}.{field}");
     }
+    assert_eq!(declared().len(), 50, "every field hull declares is checked");
 }
 
 #[test]

@@ -9,7 +9,9 @@
 #      tmpfs rootfs at /ct (as hull does), restored with --root /ct (as runc
 #      restores);
 #   5. "ctnet", "ctnft": as "ct" plus a network namespace (lo up), which criu
-#      dumps, with the default (iptables) and the nftables network lock.
+#      dumps, with the default (iptables) and the nftables network lock;
+#   6. "ctbind": as "ct" but the root is a directory bind-mounted onto itself
+#      with a tmpfs on /tmp (hull's layout), restored with --root.
 # Each prints the wall time of dump and restore (from /proc/uptime) and checks
 # that the counter the loop writes carries on after the restore (read through
 # /proc/PID/root of the restored root task, from criu's --pidfile).
@@ -63,6 +65,7 @@ dumprestore() {
 	[ -d "/proc/$pid" ] && [ "$(cat /proc/$pid/stat 2>/dev/null | cut -d' ' -f3)" != Z ] &&
 		not_ok "$name: dump" "task $pid still alive after dump"
 	ok "$name: dump in ${d}s (counter $before before, images $(du -sk "$dir" | cut -f1) KiB)"
+	echo "# $name images: $(cd "$dir" && ls | grep -v log | tr '\n' ' ')"
 	sleep 2
 	t=$(now)
 	if ! criu restore -D "$dir" -o restore.log -v4 -d --pidfile "$dir/pid" "$@" 2>&1; then
@@ -107,19 +110,24 @@ plain=$!
 pidns=$(child_of $!)
 
 # 4. ct: a tmpfs rootfs with busybox, pivot_root'ed into like a container.
-# mkct DIR [UNSHARE OPTIONS]: prints the namespace init's pid.
+# mkct DIR [UNSHARE OPTIONS]: prints the namespace init's pid. DIR is a tmpfs
+# of its own, or with BIND=1 a plain directory of the VM's root that the
+# namespace bind-mounts onto itself (as hull does with a bundle's rootfs),
+# with a tmpfs on its /tmp (criu archives it with tar).
 mkct() {
 	dir=$1
 	shift
 	mkdir -p "$dir"
-	mount -t tmpfs -o mode=0755 ct "$dir"
+	[ -n "$BIND" ] || mount -t tmpfs -o mode=0755 ct "$dir"
 	mkdir -p "$dir/bin" "$dir/proc" "$dir/tmp" "$dir/old" "$dir/dev"
 	cp /bin/busybox "$dir/bin/"
 	mknod -m 666 "$dir/dev/null" c 1 3
 	for a in sh sleep mount umount ip; do ln -s busybox "$dir/bin/$a"; done
-	/usr/local/bin/unshare -pfm "$@" /bin/busybox setsid sh -c 'mount --make-rprivate / && cd "$0" && pivot_root . old &&
+	/usr/local/bin/unshare -pfm "$@" /bin/busybox setsid sh -c 'mount --make-rprivate / &&
+		{ [ -z "$1" ] || { mount --bind "$0" "$0" && mount -t tmpfs -o mode=1777 tmp "$0/tmp"; }; } &&
+		cd "$0" && pivot_root . old &&
 		cd / && mount -t proc proc /proc && umount -l /old && rmdir /old && { ip link set lo up 2>/dev/null; true; } &&
-		exec /bin/sh -c "exec </dev/null >/dev/null 2>&1; i=0; while :; do i=\$((i+1)); echo \$i >/tmp/c; sleep 1; done"' "$dir" \
+		exec /bin/sh -c "exec </dev/null >/dev/null 2>&1; i=0; while :; do i=\$((i+1)); echo \$i >/tmp/c; sleep 1; done"' "$dir" "$BIND" \
 		</dev/null >/dev/null 2>&1 &
 	child_of $!
 }
@@ -128,23 +136,16 @@ ct=$(mkct /ct)
 # and locks its network during the dump: iptables, the default, or nftables).
 ctnet=$(mkct /ctnet -n)
 ctnft=$(mkct /ctnft -n)
+# 6. ctbind: bind-mounted rootfs directory + tmpfs /tmp, as hull lays it out.
+ctbind=$(BIND=1 mkct /bundle/rootfs)
 
 mkdir -p /ckpt
 mount -t tmpfs ckpt /ckpt
 echo "# plain $plain, pidns init $pidns ($(readlink /proc/$pidns/ns/pid)), ct init $ct ($(readlink /proc/$ct/ns/pid)), ctnet $ctnet ($(readlink /proc/$ctnet/ns/net)), ctnft $ctnft; ours $(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/net)"
-echo "# ct mounts:"; sed 's/^/#   /' /proc/$ct/mountinfo
-echo "# pidns mounts:"; sed 's/^/#   /' /proc/$pidns/mountinfo
-echo "# our mounts:"; sed 's/^/#   /' /proc/self/mountinfo
-for p in $pidns $ct; do
-	for f in /proc/$p/map_files/*; do
-		exec 9<"$f" && echo "# map $p $(readlink "$f") $(grep mnt_id /proc/self/fdinfo/9)"
-		exec 9<&-
-	done | sort -u -k3,3
-done
-
 dumprestore plain "$plain" /tmp/plain
 dumprestore pidns "$pidns" /tmp/c --root /
 dumprestore ct "$ct" /tmp/c --root /ct
 dumprestore ctnet "$ctnet" /tmp/c --root /ctnet
 dumprestore ctnft "$ctnft" /tmp/c --root /ctnft --network-lock nftables
+dumprestore ctbind "$ctbind" /tmp/c --root /bundle/rootfs
 vm_done
