@@ -56,8 +56,9 @@ ENGINE_PACKAGES := podman containerd docker.io
 CRI_PACKAGES := protobuf-compiler containernetworking-plugins
 VM_SYSTEMD_DIR := .build/vm-systemd
 # checkpoint/restore: Debian 12's CRIU (tests/checkpoint.rs; its rpc.proto
-# is what src/criu/rpc.rs is checked against).
-CRIU_PACKAGES := criu
+# is what src/criu/rpc.rs is checked against), packed with iptables into the
+# cgroup v2 VM bed, where it can work (scripts/vm/tests/30-checkpoint.sh).
+CRIU_PACKAGES := criu iptables
 
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc that +crt-static links against;

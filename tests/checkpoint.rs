@@ -1,8 +1,9 @@
 //! `checkpoint` and `restore` on this host: the CLI engines probe, and the
 //! refusals that need no working CRIU (CRIU 3.17 cannot dump on kernel
 //! 6.18: `criu check` fails on its vDSO). A real checkpoint and restore is
-//! proven in the VM test bed on a kernel CRIU supports
-//! (scripts/vm-criu/).
+//! proven in the cgroup v2 VM test bed, whose kernel CRIU supports
+//! (scripts/vm/tests/30-checkpoint.sh, run by tests/vm_cgroup_v2.rs for
+//! hull and runc).
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! cgroup v2 in a VM: boots scripts/vm/run.py once for all tests here (a
-//! Debian cloud kernel under qemu, cgroup2 with every controller enabled)
-//! and checks the `ok` / `not ok` / `skip` lines of each script it ran.
+//! Debian cloud kernel under qemu, cgroup2 with every controller enabled,
+//! CRIU packed) and checks the `ok` / `not ok` / `skip` lines of each
+//! script it ran.
 //! This host is hybrid, so real v2 limits are only shown there. The limit
 //! checks are the host suite's (tests/cgroups/checks.rs), exported to the VM
 //! as a table. A missing qemu or kernel fails the tests with the make target
@@ -60,7 +61,8 @@ fn vm() -> &'static VmRun {
     VM.get_or_init(|| boot(None, &[]))
 }
 
-/// The VM run of the cgroup v2 script with runc as its runtime.
+/// The VM run of the cgroup v2 and checkpoint scripts with runc as its
+/// runtime.
 fn vm_runc() -> &'static VmRun {
     static VM: OnceLock<VmRun> = OnceLock::new();
     VM.get_or_init(|| {
@@ -72,7 +74,10 @@ fn vm_runc() -> &'static VmRun {
         );
         boot(
             Some(&runc),
-            &[repo().join("scripts/vm/tests/20-hull-cgroup-v2.sh")],
+            &[
+                repo().join("scripts/vm/tests/20-hull-cgroup-v2.sh"),
+                repo().join("scripts/vm/tests/30-checkpoint.sh"),
+            ],
         )
     })
 }
@@ -330,6 +335,44 @@ fn vm_cgroup_v2_tests_pass_against_runc() {
         "the runc VM run exited {}; stderr:\n{}",
         run.code, run.stderr
     );
+}
+
+/// What scripts/vm/tests/30-checkpoint.sh proves, for hull and runc.
+const CHECKPOINT_TESTS: [&str; 21] = [
+    "criu-check",
+    "counter-runs",
+    "checkpoint-leave-running",
+    "leave-running-still-running",
+    "leave-running-counts-on",
+    "checkpoint",
+    "checkpoint-removes-container",
+    "checkpoint-leaves-nothing",
+    "restore-runs",
+    "restore-carries-on",
+    "restored-counts-on",
+    "restored-stdout-reconnected",
+    "restored-state-pid-alive",
+    "restored-delete",
+    "restored-nothing-left",
+    "pre-dump",
+    "pre-dump-still-running",
+    "dump-after-pre-dump",
+    "restore-after-pre-dump-carries-on",
+    "pre-dump-restored-delete",
+    "pre-dump-restored-nothing-left",
+];
+
+/// Checkpoint and restore with CRIU (Debian 12's, which cannot work on the
+/// build host's kernel) in the VM: a counter carries on where it was
+/// dumped, with --leave-running, and after a pre-dump; its stdout reaches
+/// the restoring caller; the restored container is deleted like any other
+/// and nothing is left. The same script passes against runc.
+#[test]
+fn vm_checkpoint_and_restore_for_hull_and_runc() {
+    let script = assert_script("30-checkpoint.sh", &CHECKPOINT_TESTS);
+    assert!(script.skip.is_empty(), "skipped: {:?}", script.skip);
+    let script = assert_script_in(vm_runc(), "30-checkpoint.sh", &CHECKPOINT_TESTS);
+    assert!(script.skip.is_empty(), "skipped: {:?}", script.skip);
 }
 
 /// The console parser keeps each script's lines apart and carries a

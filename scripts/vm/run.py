@@ -197,16 +197,58 @@ def runtime_files(runtime):
         return []
     if not os.access(runtime, os.X_OK):
         raise SetupError(f"runtime: not an executable: {runtime}")
-    files = [(f"bin/{os.path.basename(runtime)}", runtime)]
-    out = subprocess.run(["ldd", runtime], capture_output=True, text=True)
+    return elf_files(runtime, f"bin/{os.path.basename(runtime)}")
+
+
+def elf_files(binary, dest):
+    """[(path in the VM, host file)]: `binary` at `dest` and each shared
+    library ldd names, at the path the binary will ask for."""
+    files = [(dest, binary)]
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True)
     if out.returncode != 0:
         return files  # static: ldd says "not a dynamic executable"
     for line in out.stdout.splitlines():
+        if "not found" in line:
+            raise SetupError(f"{binary}: library {line.strip()}")
         m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
         if m:
             lib = m.group(1)
             files.append((lib.lstrip("/"), os.path.realpath(lib)))
     return files
+
+
+# CRIU for checkpoint/restore (tests/30-checkpoint.sh), from the host's
+# Debian packages (`make deps`): criu itself; GNU tar, with which criu
+# archives a dumped tmpfs (busybox's lacks its options); iproute2's ip and
+# legacy iptables, which criu runs to save a network namespace and to lock
+# the network while it dumps.
+CRIU_TOOLS = [("/usr/sbin/criu", "usr/sbin/criu"), ("/usr/bin/tar", "usr/local/bin/tar"),
+              ("/bin/ip", "usr/local/sbin/ip"),
+              ("/usr/sbin/xtables-legacy-multi", "usr/local/sbin/xtables-legacy-multi")]
+XTABLES = "/usr/lib/x86_64-linux-gnu/xtables"
+IPTABLES = [f"{p}tables{s}" for p in ("ip", "ip6") for s in ("", "-save", "-restore")]
+# What criu's kernel probes and dumps need beyond the built-in options: the
+# sock_diag modules (it finds sockets through them), nf_tables (3.17's
+# probe of nftables sets is fatal without it), veth, the iptables modules of
+# its network lock, ctnetlink (a network namespace's conntrack table).
+CRIU_MODULES = ["unix_diag", "inet_diag", "tcp_diag", "udp_diag", "netlink_diag",
+                "af_packet_diag", "raw_diag", "tun", "nf_tables", "veth", "ip_tables",
+                "iptable_filter", "ip6_tables", "ip6table_filter", "xt_mark",
+                "nf_conntrack_netlink"]
+
+
+def criu_files():
+    """(path in the VM, host file) for CRIU and the tools it runs."""
+    files = {}
+    for host, dest in CRIU_TOOLS:
+        if not os.access(host, os.X_OK):
+            raise SetupError(f"{host} not found: install criu, iproute2 and iptables "
+                             "with `make deps`")
+        for vm_path, src in elf_files(host, dest):
+            files.setdefault(vm_path, src)
+    for name in sorted(os.listdir(XTABLES)):
+        files.setdefault(f"{XTABLES.lstrip('/')}/{name}", os.path.join(XTABLES, name))
+    return sorted(files.items())
 
 
 # The VM's changes to `hull spec`'s default config, the one source of it;
@@ -284,7 +326,9 @@ def build_initramfs(args):
         raise SetupError(f"script: two scripts with one name: {' '.join(args.scripts)}")
 
     mkrootfs = os.path.join(REPO, "scripts", "mkrootfs.sh")
-    h = hashlib.sha256(f"layout {LAYOUT} kernel {release} modules {args.module}".encode())
+    modules = CRIU_MODULES + args.module
+    criu = criu_files()
+    h = hashlib.sha256(f"layout {LAYOUT} kernel {release} modules {modules}".encode())
     h.update(f"\0config\0{template}\0{spec_defaults}".encode())
     for label, path in [
         ("init", os.path.join(HERE, "init")), ("lib", os.path.join(HERE, "lib.sh")),
@@ -296,6 +340,8 @@ def build_initramfs(args):
         (f"script {n}", s) for n, s in zip(names, args.scripts)
     ] + [
         (f"runtime {dest}", src) for dest, src in runtime_files(args.runtime)
+    ] + [
+        (f"criu {dest}", src) for dest, src in criu
     ]:
         file_digest(h, label, path)
     key = h.hexdigest()[:16]
@@ -331,11 +377,16 @@ def build_initramfs(args):
         a.file("vm/rootfs/bin/probe", source=stripped(args.probe, work), mode=0o755)
         for dest, src in runtime_files(args.runtime):
             a.file(dest, source=src, mode=0o755)
-        if args.module:
-            try:
-                initramfs.add_modules(a, os.path.join(args.kernel, "modules"), args.module)
-            except ValueError as e:
-                raise SetupError(str(e)) from None
+        for dest, src in criu:
+            # runc's libraries (--runtime) are criu's too: packed once.
+            if dest.strip("/") not in a.paths:
+                a.file(dest, source=stripped(src, work), mode=0o755)
+        for tool in IPTABLES:
+            a.symlink(f"usr/local/sbin/{tool}", "xtables-legacy-multi")
+        try:
+            initramfs.add_modules(a, os.path.join(args.kernel, "modules"), modules)
+        except ValueError as e:
+            raise SetupError(str(e)) from None
         tmp = os.path.join(work, "initramfs.cpio")
         with open(tmp, "wb") as out:
             a.write(out)

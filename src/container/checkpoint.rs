@@ -9,6 +9,7 @@
 //! container is destroyed once dumped, as runc does.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -88,15 +89,16 @@ pub struct Dirs {
 }
 
 impl Dirs {
-    /// Open (and with `make`, create, mode 0700) the directories.
+    /// Open (and with `make`, create with their parents, mode 0700) the
+    /// directories.
     pub fn open(common: &CriuOptions, make: bool) -> Result<Dirs> {
         let open = |path: &Path, flag: &str| -> Result<OwnedFd> {
             if make {
-                match std::fs::create_dir(path) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(err) => bail!("{flag} {}: create: {err}", path.display()),
-                }
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(path)
+                    .with_context(|| format!("{flag} {}: create", path.display()))?;
             }
             let dir = std::fs::File::open(path)
                 .with_context(|| format!("{flag} {}: open", path.display()))?;

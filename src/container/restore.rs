@@ -89,11 +89,15 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
             false,
         )?);
     } else {
-        record.cgroup = Some(create::setup_cgroup(cgroup.as_mut(), &plan, None, false)?);
-        for procs in cgroup.open_procs()? {
-            nix::unistd::write(&procs, criu_pid.to_string().as_bytes())
-                .with_context(|| format!("put criu (pid {criu_pid}) in the container's cgroup"))?;
+        let made = create::setup_cgroup(cgroup.as_mut(), &plan, None, false)?;
+        // Every hierarchy's cgroup.procs (a hybrid host's cgroup2 too):
+        // criu waits for its request, so it is there before it works.
+        for dir in made.paths.values() {
+            let procs = dir.join("cgroup.procs");
+            std::fs::write(&procs, criu_pid.to_string())
+                .with_context(|| format!("put criu (pid {criu_pid}) in {}", procs.display()))?;
         }
+        record.cgroup = Some(made);
     }
     cleanup.cgroup = Some(cgroup);
     state::save_cleanup(&dir, &record)?;

@@ -187,6 +187,11 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
     crate::timing::mark_init("rootfs");
     if let (Some(pty), Some(socket)) = (pty, &args.console_socket) {
         rootfs::console::attach(pty, socket, plan.process.console_size)?;
+    } else {
+        // A session of its own, as runc's init has: the caller's terminal
+        // signals reach hull only, and CRIU can dump the container (a
+        // session leader outside its pid namespace cannot be).
+        nix::unistd::setsid().context("setsid")?;
     }
 
     if let Some(persona) = plan.personality {
