@@ -359,8 +359,7 @@ impl Runtime {
             cmd.current_dir(dir);
         }
         configure(&mut cmd);
-        let child = cmd
-            .spawn()
+        let child = spawn_retrying_busy(&mut cmd)
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
         Running {
             child,
@@ -816,4 +815,20 @@ pub fn fd_numbers(report: &Value) -> Vec<i64> {
         .iter()
         .map(|f| f["fd"].as_i64().unwrap())
         .collect()
+}
+
+/// `cmd.spawn()`, again while it fails with ETXTBSY: a binary a test wrote
+/// (the v2-view wrapper) is "busy" while a child forked by another test
+/// thread still holds the writing fd, until that child's exec closes it.
+pub fn spawn_retrying_busy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
