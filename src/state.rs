@@ -91,6 +91,24 @@ pub fn load_cleanup(dir: &Path) -> Option<CleanupRecord> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Where `restore` binds the rootfs for CRIU, in the state dir.
+pub const CRIU_ROOT: &str = "criu-root";
+
+/// Remove a container's state dir. It holds only files hull wrote, but a
+/// restore killed midway leaves the rootfs bound at CRIU_ROOT: that is
+/// detached first, and if a mount is still there nothing is removed (a
+/// recursive removal would go on into the rootfs).
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    let bind = dir.join(CRIU_ROOT);
+    if bind.exists() {
+        let _ = nix::mount::umount2(&bind, nix::mount::MntFlags::MNT_DETACH);
+        if crate::syscall::is_mount_point(&bind).unwrap_or(true) {
+            bail!("remove state dir {dir:?}: {bind:?} is still a mount point");
+        }
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("remove state dir {dir:?}"))
+}
+
 /// Reject ids that could name a path outside the state root.
 pub fn validate_id(id: &str) -> Result<()> {
     if id.is_empty() {
@@ -260,5 +278,37 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from(STATE_FILE)]);
+    }
+
+    /// A rootfs still bound in the state dir (a restore killed midway) is
+    /// detached before the dir goes, never emptied through the bind.
+    #[test]
+    fn remove_dir_detaches_the_criu_root_and_keeps_the_rootfs() {
+        let rootfs = tempfile::tempdir().unwrap();
+        std::fs::write(rootfs.path().join("keep"), "x").unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("c1");
+        let bind = dir.join(CRIU_ROOT);
+        std::fs::create_dir_all(&bind).unwrap();
+        let flags = nix::mount::MsFlags::MS_BIND;
+        if nix::mount::mount(
+            Some(rootfs.path()),
+            &bind,
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .is_err()
+        {
+            eprintln!("SKIP: no privilege to bind-mount here");
+            return;
+        }
+        assert!(crate::syscall::is_mount_point(&bind).unwrap());
+        remove_dir(&dir).unwrap();
+        assert!(!dir.exists());
+        assert!(
+            rootfs.path().join("keep").exists(),
+            "the rootfs was emptied"
+        );
     }
 }

@@ -358,6 +358,35 @@ pub fn proc_stat(pid: i32) -> io::Result<(char, u64)> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed /proc/PID/stat"))
 }
 
+/// Whether `path` (not followed if a symlink) is the root of a mount
+/// (statx's STATX_ATTR_MOUNT_ROOT, kernel 5.8+).
+pub fn is_mount_point(path: &std::path::Path) -> io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: statx fills the zeroed buffer it is given; the path is a
+    // NUL-terminated string that outlives the call.
+    let (rc, buf) = unsafe {
+        let mut buf: libc::statx = std::mem::zeroed();
+        let rc = libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            0,
+            &mut buf,
+        );
+        (rc, buf)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let known = buf.stx_attributes_mask & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0;
+    if !known {
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
+    Ok(buf.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 != 0)
+}
+
 /// A /proc/PID/mountinfo path field with its \ooo escapes (space, tab,
 /// newline, backslash) undone; other bytes, non-ASCII ones too, as they are.
 pub fn unescape_mountinfo(field: &[u8]) -> Vec<u8> {

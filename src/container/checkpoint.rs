@@ -135,6 +135,8 @@ pub fn checkpoint(container: &Container, opts: &CheckpointOptions) -> Result<()>
     let plan = crate::config::plan_from_bundle(&container.state.bundle)
         .with_context(|| format!("checkpoint container {id:?}: its bundle"))?;
     let criu = Criu::find(opts.criu.as_deref())?;
+    let pid_ns = plan.namespace(CloneFlags::CLONE_NEWPID);
+    criu.check_joined_pid_namespace(pid_ns.is_some_and(|ns| ns.path.is_some()))?;
     let dirs = Dirs::open(&opts.common, true)?;
     let pid = container.state.pid;
     let mut o = opts.common.opts(&dirs, DUMP_LOG);

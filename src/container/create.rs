@@ -95,7 +95,9 @@ impl Drop for Cleanup {
             }
         }
         if let Some(dir) = self.dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
+            if let Err(err) = state::remove_dir(&dir) {
+                logging::warn(&format!("{err:#}"));
+            }
         }
         if let Some((hooks, state, id)) = self.poststop.take() {
             crate::hooks::run_all_warning("poststop", &hooks, &state, &id);

@@ -156,8 +156,7 @@ impl Remains<'_> {
             crate::resctrl::remove(&crate::resctrl::Kernel, rdt)
                 .with_context(|| format!("container {id:?}"))?;
         }
-        std::fs::remove_dir_all(self.dir)
-            .with_context(|| format!("remove state dir {:?}", self.dir))
+        crate::state::remove_dir(self.dir)
     }
 }
 

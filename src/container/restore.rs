@@ -53,9 +53,11 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
     let plan = plan_from_bundle(&opts.bundle)?;
     check_plan(&plan, opts)?;
     let criu = Criu::find(opts.criu.as_deref())?;
+    let pid_ns = plan.namespace(CloneFlags::CLONE_NEWPID);
+    criu.check_joined_pid_namespace(pid_ns.is_some_and(|ns| ns.path.is_some()))?;
     let dirs = Dirs::open(&opts.common, false)?;
     let stdio = read_descriptors(&opts.common.image_path)?;
-    let mut cgroup = create::cgroup_manager(&plan, id, opts.systemd_cgroup)?;
+    let cgroup = create::cgroup_manager(&plan, id, opts.systemd_cgroup)?;
 
     let dir = create::make_state_dir(root, id)?;
     let mut cleanup = Cleanup::new(&dir, None, &plan, id);
@@ -65,7 +67,7 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
         ..Default::default()
     };
     state::save_cleanup(&dir, &record)?;
-    let criu_root = RootBind::new(&plan.rootfs, &dir.join("criu-root"))?;
+    let criu_root = RootBind::new(&plan.rootfs, &dir.join(state::CRIU_ROOT))?;
 
     // Joined network and pid namespaces go to CRIU as fds 4, 5.
     let mut joined = Vec::new();
@@ -78,51 +80,14 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
     }
     let extra: Vec<BorrowedFd<'_>> = joined.iter().map(|(_, fd)| fd.as_fd()).collect();
     let swrk = rpc::Swrk::start(&criu.path, &extra)?;
-    // CRIU itself goes into the container's cgroup: the processes it makes
-    // are born there, and their cgroup paths are taken relative to it.
     let criu_pid = swrk.pid();
-    if cgroup.needs_init() {
-        record.cgroup = Some(create::setup_cgroup(
-            cgroup.as_mut(),
-            &plan,
-            Some(criu_pid),
-            false,
-        )?);
-    } else {
-        let made = create::setup_cgroup(cgroup.as_mut(), &plan, None, false)?;
-        // Every hierarchy's cgroup.procs (a hybrid host's cgroup2 too):
-        // criu waits for its request, so it is there before it works.
-        for dir in made.paths.values() {
-            let procs = dir.join("cgroup.procs");
-            std::fs::write(&procs, criu_pid.to_string())
-                .with_context(|| format!("put criu (pid {criu_pid}) in {}", procs.display()))?;
-        }
-        record.cgroup = Some(made);
-    }
-    cleanup.cgroup = Some(cgroup);
+    // Held by the cleanup before it is made: a failure from here removes it.
+    let cgroup = cleanup.cgroup.insert(cgroup);
+    record.cgroup = Some(cgroup_around(cgroup.as_mut(), &plan, criu_pid)?);
     state::save_cleanup(&dir, &record)?;
 
-    let mut o = opts.common.opts(&dirs, RESTORE_LOG);
-    o.evasive_devices = Some(true);
-    o.rst_sibling = Some(true);
-    o.root = Some(criu_root.path.to_string_lossy().into_owned());
-    o.cg_root = cgroup_roots(criu_pid)?;
-    o.ext_mnt = restore_mounts(&plan);
-    o.join_ns = joined_namespaces(&plan)?;
-    o.inherit_fd = stdio_keys(&stdio);
-    for (i, (key, _)) in joined.iter().enumerate() {
-        o.inherit_fd.push(rpc::InheritFd {
-            key: key.to_string(),
-            fd: 4 + i as i32,
-        });
-    }
-    o.lsm_profile = opts.lsm_profile.clone();
-    o.lsm_mount_context = opts.lsm_mount_context.clone();
-    let req = rpc::Request {
-        r#type: rpc::ReqType::Restore as i32,
-        opts: Some(o),
-        ..Default::default()
-    };
+    let keys: Vec<&str> = joined.iter().map(|(key, _)| *key).collect();
+    let req = request(opts, &plan, &dirs, &criu_root.path, criu_pid, &stdio, &keys)?;
     let mut restored_pid = 0;
     let resp = swrk.call(&req, |note| notified(note, &plan, opts, &mut restored_pid));
     let criu_exit = swrk.finish();
@@ -145,6 +110,8 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
         .with_context(|| format!("restore container {id:?}: the restored init {pid} is gone"))?;
     let pidfd = crate::process::pidfd::open_verified(pid, start_time)
         .with_context(|| format!("restore container {id:?}: open the restored init {pid}"))?;
+    // hull's child (CRIU's sibling): killed and reaped if what follows fails.
+    let init = crate::process::spawn::Child::new(pid, pidfd);
     record.pid = pid;
     record.pid_start_time = start_time;
     state::save_cleanup(&dir, &record)?;
@@ -158,12 +125,68 @@ pub fn restore(root: &StateRoot, opts: &RestoreOptions) -> Result<Restored> {
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
+    let (pid, pidfd) = init.keep();
     cleanup.disarm();
     Ok(Restored {
         dir,
         state,
         pid,
         pidfd,
+    })
+}
+
+/// Make the container's cgroup with criu (pid `criu_pid`) in it: the
+/// processes it restores are born there, and their cgroup paths are taken
+/// relative to it. criu waits for its request, so it is in before it works.
+fn cgroup_around(
+    cgroup: &mut dyn crate::cgroups::CgroupManager,
+    plan: &Plan,
+    criu_pid: i32,
+) -> Result<crate::cgroups::CgroupState> {
+    if cgroup.needs_init() {
+        return create::setup_cgroup(cgroup, plan, Some(criu_pid), false);
+    }
+    let made = create::setup_cgroup(cgroup, plan, None, false)?;
+    // Every hierarchy's cgroup.procs (a hybrid host's cgroup2 too).
+    for dir in made.paths.values() {
+        let procs = dir.join("cgroup.procs");
+        std::fs::write(&procs, criu_pid.to_string())
+            .with_context(|| format!("put criu (pid {criu_pid}) in {}", procs.display()))?;
+    }
+    Ok(made)
+}
+
+/// The RESTORE request: `keys` are the joined namespaces' keys, in the
+/// order their fds were given to criu (from 4).
+fn request(
+    opts: &RestoreOptions,
+    plan: &Plan,
+    dirs: &Dirs,
+    root: &Path,
+    criu_pid: i32,
+    stdio: &[String],
+    keys: &[&str],
+) -> Result<rpc::Request> {
+    let mut o = opts.common.opts(dirs, RESTORE_LOG);
+    o.evasive_devices = Some(true);
+    o.rst_sibling = Some(true);
+    o.root = Some(root.to_string_lossy().into_owned());
+    o.cg_root = cgroup_roots(criu_pid)?;
+    o.ext_mnt = restore_mounts(plan);
+    o.join_ns = joined_namespaces(plan)?;
+    o.inherit_fd = stdio_keys(stdio);
+    for (i, key) in keys.iter().enumerate() {
+        o.inherit_fd.push(rpc::InheritFd {
+            key: key.to_string(),
+            fd: 4 + i as i32,
+        });
+    }
+    o.lsm_profile = opts.lsm_profile.clone();
+    o.lsm_mount_context = opts.lsm_mount_context.clone();
+    Ok(rpc::Request {
+        r#type: rpc::ReqType::Restore as i32,
+        opts: Some(o),
+        ..Default::default()
     })
 }
 

@@ -35,6 +35,19 @@ impl Criu {
         Ok(Criu { path, version })
     }
 
+    /// A pid namespace joined by path is an external namespace to CRIU,
+    /// which it handles from 3.15 on.
+    pub fn check_joined_pid_namespace(&self, joined: bool) -> Result<()> {
+        if joined && self.version < 31500 {
+            bail!(
+                "{}: CRIU {} cannot handle a pid namespace joined by path (3.15 or newer can)",
+                self.path.display(),
+                dotted(self.version)
+            );
+        }
+        Ok(())
+    }
+
     /// Why CRIU failed, for an error: its own message, the log's last error
     /// line (`log`), and `criu check`'s verdict when it is not "Looks good".
     pub fn explain(&self, errmsg: Option<&str>, log: Option<&Path>) -> String {

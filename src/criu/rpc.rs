@@ -222,7 +222,10 @@ pub struct Response {
 impl Version {
     /// CRIU's own number for it: 3.17.1 is 31701.
     pub fn number(&self) -> i32 {
-        self.major_number * 10000 + self.minor_number * 100 + self.sublevel.unwrap_or(0)
+        self.major_number
+            .saturating_mul(10000)
+            .saturating_add(self.minor_number.saturating_mul(100))
+            .saturating_add(self.sublevel.unwrap_or(0))
     }
 }
 
@@ -234,10 +237,12 @@ pub struct Notification {
     pub fd: Option<OwnedFd>,
 }
 
-/// One `criu swrk` run.
+/// One `criu swrk` run. Dropped without `finish` (an error on the way),
+/// criu is killed and reaped.
 pub struct Swrk {
-    sock: OwnedFd,
+    sock: Option<OwnedFd>,
     child: std::process::Child,
+    waited: bool,
 }
 
 impl Swrk {
@@ -279,20 +284,27 @@ impl Swrk {
             .with_context(|| format!("start {} swrk", criu.display()))?;
         drop(sources);
         drop(theirs);
-        Ok(Swrk { sock: ours, child })
+        Ok(Swrk {
+            sock: Some(ours),
+            child,
+            waited: false,
+        })
     }
 
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
+    fn sock(&self) -> Result<RawFd> {
+        match &self.sock {
+            Some(sock) => Ok(sock.as_raw_fd()),
+            None => bail!("criu's socket is closed"),
+        }
+    }
+
     pub fn send(&self, req: &Request) -> Result<()> {
-        send(
-            self.sock.as_raw_fd(),
-            &req.encode_to_vec(),
-            MsgFlags::empty(),
-        )
-        .context("send a request to criu")?;
+        send(self.sock()?, &req.encode_to_vec(), MsgFlags::empty())
+            .context("send a request to criu")?;
         Ok(())
     }
 
@@ -302,12 +314,18 @@ impl Swrk {
         let mut iov = [std::io::IoSliceMut::new(&mut buf)];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let msg = recvmsg::<()>(
-            self.sock.as_raw_fd(),
+            self.sock()?,
             &mut iov,
             Some(&mut space),
             MsgFlags::MSG_CMSG_CLOEXEC,
         )
         .context("receive from criu")?;
+        if msg
+            .flags
+            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC)
+        {
+            bail!("criu's answer did not fit the receive buffer");
+        }
         let mut fd = None;
         for cmsg in msg.cmsgs().context("criu's control messages")? {
             if let ControlMessageOwned::ScmRights(fds) = cmsg {
@@ -358,8 +376,19 @@ impl Swrk {
 
     /// Close the socket and wait for criu to exit.
     pub fn finish(mut self) -> Result<std::process::ExitStatus> {
-        drop(self.sock);
+        self.sock = None;
+        self.waited = true;
         self.child.wait().context("wait for criu")
+    }
+}
+
+impl Drop for Swrk {
+    fn drop(&mut self) {
+        if !self.waited {
+            self.sock = None;
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -272,9 +272,14 @@ pub fn apply(fs: &dyn Resctrl, plan: &RdtPlan, id: &str, pid: i32) -> Result<()>
                 bail!("linux.intelRdt.closID: resctrl group {group:?}: {err} (without a schema to apply, the group must exist)");
             }
         } else {
+            if !shared && RESERVED.contains(&id) {
+                bail!("linux.intelRdt: the container id {id:?} is one of resctrl's own names: give a closID");
+            }
             let made = match fs.mkdir(group) {
                 Ok(()) => true,
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => false,
+                // A shared group may be there; one named after this
+                // container is another's (or left over): never taken over.
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && shared => false,
                 Err(err) => bail!("linux.intelRdt: make resctrl group {group:?}: {err}"),
             };
             if shared && !made {
@@ -371,8 +376,8 @@ impl Schema {
 /// `update --l3-cache-schema/--mem-bw-schema`: `lines` (flag, line)
 /// written to the container's group, each checked against the host first.
 pub fn update(fs: &dyn Resctrl, state: &RdtState, lines: &[(&str, String)]) -> Result<()> {
-    let Some(group) = &state.group else {
-        bail!("the container has no resctrl group of its own to update (its linux.intelRdt has no closID and no schema)");
+    let Some(group) = state.group.as_ref().filter(|g| state.remove.contains(g)) else {
+        bail!("the container has no resctrl group of its own to update (a closID group is shared: change it in resctrl itself)");
     };
     let root = group.parent().unwrap_or(group);
     let host = HostResctrl::read(root).with_context(|| format!("read resctrl at {root:?}"))?;
@@ -393,10 +398,17 @@ pub fn join(fs: &dyn Resctrl, state: &RdtState, pid: i32) -> Result<()> {
         .with_context(|| format!("linux.intelRdt: write pid {pid} to {tasks:?}"))
 }
 
-/// Remove the groups the container made (its processes are gone: resctrl
-/// would move any left to the parent group). A group already gone is fine.
+/// Remove the groups the container made (its processes are gone). A group
+/// already gone is fine; one that still has tasks is left alone: resctrl
+/// would move them to the parent group, and they are not this container's
+/// (a create that failed on a group of the same name that was there).
 pub fn remove(fs: &dyn Resctrl, state: &RdtState) -> Result<()> {
     for dir in &state.remove {
+        match fs.read(&dir.join("tasks")) {
+            Ok(tasks) if !tasks.trim().is_empty() => continue,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            _ => {}
+        }
         match fs.rmdir(dir) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}

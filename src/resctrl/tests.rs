@@ -39,6 +39,11 @@ impl Fake {
         std::fs::read_to_string(self.root.join(rel)).unwrap()
     }
 
+    /// The group's processes have exited: the kernel lists them no more.
+    fn exited(&self, rel: &str) {
+        std::fs::write(self.root.join(rel).join("tasks"), "").unwrap();
+    }
+
     fn status(&self, text: &str) -> io::Error {
         std::fs::write(self.root.join("info/last_cmd_status"), text).unwrap();
         io::Error::from_raw_os_error(libc::EINVAL)
@@ -223,6 +228,10 @@ fn an_own_group_gets_every_line_in_order_and_is_removed_at_delete() {
     assert_eq!(state.remove, [fake.root.join("c1")]);
     join(&fake, &state, 4243).unwrap();
     assert_eq!(fake.text("c1/tasks"), "4242\n4243\n");
+    // Not while its processes are listed.
+    remove(&fake, &state).unwrap();
+    assert!(fake.root.join("c1").exists());
+    fake.exited("c1");
     remove(&fake, &state).unwrap();
     assert!(!fake.root.join("c1").exists());
     // Gone already: nothing to do.
@@ -338,6 +347,7 @@ fn monitoring_makes_a_group_of_the_container_inside_its_clos() {
         [fake.root.join("c1/mon_groups/c1"), fake.root.join("c1")],
         "innermost first"
     );
+    fake.exited("c1/mon_groups/c1");
     remove(&fake, &state).unwrap();
     assert!(!fake.root.join("c1").exists());
 }
@@ -351,6 +361,7 @@ fn monitoring_alone_stays_in_the_root_group() {
     let state = plan.state("c1");
     assert_eq!(state.group, None);
     assert_eq!(state.remove, [fake.root.join("mon_groups/c1")]);
+    fake.exited("mon_groups/c1");
     remove(&fake, &state).unwrap();
     assert!(!fake.root.join("mon_groups/c1").exists());
     assert_eq!(fake.text("tasks"), "1\n");
@@ -388,6 +399,22 @@ fn update_writes_the_group_and_checks_each_line() {
         err.starts_with("--l3-cache-schema \"L2:0=1\": this host's resctrl has no \"L2\""),
         "{err}"
     );
+    let shared = plan_for(
+        &fake,
+        serde_json::json!({"closID": "gold", "schemata": ["L3:0=3"]}),
+    )
+    .unwrap();
+    apply(&fake, &shared, "c3", 10).unwrap();
+    let err = update(
+        &fake,
+        &shared.state("c3"),
+        &[("--mem-bw-schema", "MB:0=1".into())],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("a closID group is shared"),
+        "{err}"
+    );
     let root_only = plan_for(&fake, serde_json::json!({"enableMonitoring": true}))
         .unwrap()
         .state("c2");
@@ -396,4 +423,21 @@ fn update_writes_the_group_and_checks_each_line() {
         err.to_string().contains("no resctrl group of its own"),
         "{err}"
     );
+}
+
+#[test]
+fn a_group_named_after_the_container_is_never_taken_over() {
+    let fake = Fake::new();
+    fake.mkdir(&fake.root.join("c1")).unwrap();
+    std::fs::write(fake.root.join("c1/tasks"), "77\n").unwrap();
+    let plan = plan_for(&fake, serde_json::json!({"schemata": ["L3:0=f"]})).unwrap();
+    let err = apply(&fake, &plan, "c1", 9).unwrap_err().to_string();
+    assert!(err.contains("File exists"), "{err}");
+    // The failed create's cleanup leaves a group with tasks alone.
+    remove(&fake, &plan.state("c1")).unwrap();
+    assert_eq!(fake.text("c1/tasks"), "77\n");
+    assert_eq!(fake.text("c1/schemata"), ROOT_SCHEMATA, "not written");
+    // resctrl's own names are refused as group names.
+    let err = apply(&fake, &plan, "info", 9).unwrap_err().to_string();
+    assert!(err.contains("one of resctrl's own names"), "{err}");
 }
