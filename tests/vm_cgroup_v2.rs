@@ -338,7 +338,7 @@ fn vm_cgroup_v2_tests_pass_against_runc() {
 }
 
 /// What scripts/vm/tests/30-checkpoint.sh proves, for hull and runc.
-const CHECKPOINT_TESTS: [&str; 21] = [
+const CHECKPOINT_TESTS: [&str; 25] = [
     "criu-check",
     "counter-runs",
     "checkpoint-leave-running",
@@ -360,13 +360,18 @@ const CHECKPOINT_TESTS: [&str; 21] = [
     "restore-after-pre-dump-carries-on",
     "pre-dump-restored-delete",
     "pre-dump-restored-nothing-left",
+    "fg-checkpoint",
+    "fg-restore-runs",
+    "fg-restore-exit-status",
+    "fg-restore-deletes",
 ];
 
 /// Checkpoint and restore with CRIU (Debian 12's, which cannot work on the
 /// build host's kernel) in the VM: a counter carries on where it was
 /// dumped, with --leave-running, and after a pre-dump; its stdout reaches
-/// the restoring caller; the restored container is deleted like any other
-/// and nothing is left. The same script passes against runc.
+/// the restoring caller; the restored container is deleted like any other;
+/// a foreground restore exits with the container's status and deletes it;
+/// nothing is left. The same script passes against runc.
 #[test]
 fn vm_checkpoint_and_restore_for_hull_and_runc() {
     let script = assert_script("30-checkpoint.sh", &CHECKPOINT_TESTS);

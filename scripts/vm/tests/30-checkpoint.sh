@@ -2,8 +2,9 @@
 # CRIU cannot work on the build host's newer kernel): a counter carries on
 # from where it was dumped, its stdout reaches the restoring caller's pipe,
 # the restored container is a container like any other (state, kill,
-# delete), a pre-dump then a dump restores too, and nothing is left. The
-# same script runs with runc as $HULL.
+# delete), a pre-dump then a dump restores too, a foreground restore waits
+# and exits with the container's status, and nothing is left. The same
+# script runs with runc as $HULL.
 . /vm/lib.sh
 
 # criu's kernel probes use TCP repair over the loopback.
@@ -135,6 +136,27 @@ if start_counter "$dir" "$id" "/tmp/out3-$$"; then
 	fi
 else
 	not_ok pre-dump-counter-runs "$(cat "/tmp/out3-$$")"
+	"$HULL" delete --force "$id" >/dev/null 2>&1
+fi
+
+# restore in the foreground: it waits for the container, exits with its
+# status (128+9 for SIGKILL) and deletes it.
+id=fg-$$
+if start_counter "$dir" "$id" "/tmp/out5-$$"; then
+	check fg-checkpoint "$HULL" checkpoint --image-path "$img/fg" "$id"
+	: | { "$HULL" restore --bundle "$dir" --image-path "$img/fg" "$id" 2>&1; echo $? >"/tmp/out6-$$.rc"; } | cat >"/tmp/out6-$$" &
+	if wait_for 300 status_is "$id" running; then
+		ok fg-restore-runs
+		"$HULL" kill "$id" KILL >/dev/null 2>&1
+		wait_for 300 test -s "/tmp/out6-$$.rc"
+		expect_eq fg-restore-exit-status 137 "$(cat "/tmp/out6-$$.rc" 2>/dev/null)"
+		expect_eq fg-restore-deletes "" "$(leftovers "$id")"
+	else
+		not_ok fg-restore-runs "$(cat "/tmp/out6-$$")"
+		"$HULL" delete --force "$id" >/dev/null 2>&1
+	fi
+else
+	not_ok fg-counter-runs "$(cat "/tmp/out5-$$")"
 	"$HULL" delete --force "$id" >/dev/null 2>&1
 fi
 
