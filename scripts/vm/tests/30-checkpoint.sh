@@ -44,6 +44,7 @@ leftovers() {
 start_counter() {
 	bundle "$1" -- /bin/sh -c "$counter"
 	: | { "$HULL" run -d --bundle "$1" "$2" 2>&1 | cat >"$3"; } &
+	BG="$BG $!"
 	wait_for 100 past "$2" 2
 }
 
@@ -52,6 +53,7 @@ start_counter() {
 restore_counter() {
 	rm -f "$4.rc"
 	: | { "$HULL" restore -d --bundle "$1" --image-path "$3" "$2" 2>&1; echo $? >"$4.rc"; } | cat >"$4" &
+	BG="$BG $!"
 	wait_for 300 test -s "$4.rc" && [ "$(cat "$4.rc")" = 0 ] && status_is "$2" running
 }
 
@@ -66,6 +68,7 @@ stop() {
 dir=/tmp/cpt-$$
 id=cpt-$$
 img=/tmp/img-$$
+BG=
 if start_counter "$dir" "$id" "/tmp/out1-$$"; then
 	ok counter-runs
 	check checkpoint-leave-running "$HULL" checkpoint --leave-running --image-path "$img/kept" "$id"
@@ -142,17 +145,29 @@ fi
 # restore in the foreground: it waits for the container, exits with its
 # status (128+9 for SIGKILL) and deletes it.
 id=fg-$$
+out=/tmp/out6-$$
 if start_counter "$dir" "$id" "/tmp/out5-$$"; then
+	before=$(count "$id")
 	check fg-checkpoint "$HULL" checkpoint --image-path "$img/fg" "$id"
-	: | { "$HULL" restore --bundle "$dir" --image-path "$img/fg" "$id" 2>&1; echo $? >"/tmp/out6-$$.rc"; } | cat >"/tmp/out6-$$" &
-	if wait_for 300 status_is "$id" running; then
+	# The restore's pid, so that one that does not return can be ended.
+	: | { "$HULL" restore --bundle "$dir" --image-path "$img/fg" "$id" 2>&1 <&0 &
+		echo $! >"$out.pid"
+		wait $!
+		echo $? >"$out.rc"; } | cat >"$out" &
+	BG="$BG $!"
+	# Killed once its processes run again (the counter moves on), not
+	# while CRIU may still be resuming them.
+	if wait_for 300 status_is "$id" running && wait_for 100 past "$id" "$before"; then
 		ok fg-restore-runs
 		"$HULL" kill "$id" KILL >/dev/null 2>&1
-		wait_for 300 test -s "/tmp/out6-$$.rc"
-		expect_eq fg-restore-exit-status 137 "$(cat "/tmp/out6-$$.rc" 2>/dev/null)"
+		wait_for 300 test -s "$out.rc"
+		expect_eq fg-restore-exit-status 137 "$(cat "$out.rc" 2>/dev/null)"
 		expect_eq fg-restore-deletes "" "$(leftovers "$id")"
 	else
-		not_ok fg-restore-runs "$(cat "/tmp/out6-$$")"
+		not_ok fg-restore-runs "$(cat "$out")"
+	fi
+	if [ ! -s "$out.rc" ]; then
+		kill -9 "$(cat "$out.pid")" 2>/dev/null
 		"$HULL" delete --force "$id" >/dev/null 2>&1
 	fi
 else
@@ -160,6 +175,10 @@ else
 	"$HULL" delete --force "$id" >/dev/null 2>&1
 fi
 
-wait
-rm -rf "$dir" "$img" /tmp/out?-$$ /tmp/out?-$$.rc /tmp/cpt-err /tmp/criu-check
+# The pipes' readers end with their containers; one that does not (a
+# container left running) is not waited for forever.
+for p in $BG; do
+	wait_for 100 sh -c "! kill -0 $p" || { not_ok background-readers-end "pid $p still runs"; kill -9 "$p"; }
+done
+rm -rf "$dir" "$img" /tmp/out?-$$ /tmp/out?-$$.rc /tmp/out?-$$.pid /tmp/cpt-err /tmp/criu-check
 vm_done
