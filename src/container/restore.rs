@@ -173,7 +173,7 @@ fn request(
     o.root = Some(root.to_string_lossy().into_owned());
     o.cg_root = cgroup_roots(criu_pid)?;
     o.ext_mnt = restore_mounts(plan);
-    o.join_ns = joined_namespaces(plan)?;
+    o.join_ns = joined_namespaces(plan);
     o.inherit_fd = stdio_keys(stdio);
     for (i, key) in keys.iter().enumerate() {
         o.inherit_fd.push(rpc::InheritFd {
@@ -293,14 +293,14 @@ fn restore_mounts(plan: &Plan) -> Vec<rpc::ExtMountMap> {
 }
 
 /// Namespaces other than network and pid joined by path: CRIU joins them.
-fn joined_namespaces(plan: &Plan) -> Result<Vec<rpc::JoinNamespace>> {
+fn joined_namespaces(plan: &Plan) -> Vec<rpc::JoinNamespace> {
     let names = [
         (CloneFlags::CLONE_NEWIPC, "ipc"),
         (CloneFlags::CLONE_NEWUTS, "uts"),
         (CloneFlags::CLONE_NEWUSER, "user"),
         (CloneFlags::CLONE_NEWNS, "mnt"),
     ];
-    Ok(names
+    names
         .iter()
         .filter_map(|(flag, name)| {
             let path = plan.namespace(*flag)?.path.as_ref()?;
@@ -309,7 +309,7 @@ fn joined_namespaces(plan: &Plan) -> Result<Vec<rpc::JoinNamespace>> {
                 ns_file: path.to_string_lossy().into_owned(),
             })
         })
-        .collect())
+        .collect()
 }
 
 /// CRIU's cgroup roots: the cgroups criu itself was put in (the

@@ -354,10 +354,8 @@ impl Swrk {
         self.send(req)?;
         loop {
             let (resp, fd) = self.recv()?;
-            if !resp.success {
-                return Ok(resp);
-            }
-            if resp.r#type != ReqType::Notify as i32 {
+            // A failure or the final answer ends the exchange.
+            if !resp.success || resp.r#type != ReqType::Notify as i32 {
                 return Ok(resp);
             }
             let note = resp.notify.unwrap_or_default();

@@ -469,6 +469,9 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
     let (sync, child_end) = channel::pair()?;
     // Born in the cgroup, or put there by hull after the clone.
     let attach = launch.cgroup.filter(|c| c.attaches_after_clone());
+    // hull places the process itself (a systemd cgroup, a resctrl group):
+    // it waits for hull's word before anything else.
+    let placed_by_hull = attach.is_some() || launch.resctrl.is_some();
     let (mut cgroup_procs, into) = match launch.cgroup {
         Some(c) if attach.is_none() => (c.open_procs()?, c.clone_into_fd()),
         _ => (Vec::new(), None),
@@ -487,7 +490,7 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
                 console_socket: launch.console_socket,
                 seccomp: launch.seccomp,
                 cgroup_procs,
-                wait_for_cgroup: attach.is_some() || launch.resctrl.is_some(),
+                wait_for_cgroup: placed_by_hull,
             })
         }
         CloneResult::Parent { pid, pidfd } => Child::new(pid, pidfd),
@@ -498,7 +501,7 @@ pub fn spawn_exec(launch: ExecLaunch<'_>) -> Result<Child> {
     if let Some(rdt) = launch.resctrl {
         crate::resctrl::join(&crate::resctrl::Kernel, rdt, child.pid())?;
     }
-    if attach.is_some() || launch.resctrl.is_some() {
+    if placed_by_hull {
         sync.send_cgroup_ready()?;
     }
     drop(child_end);
