@@ -2,6 +2,7 @@ use clap::Parser;
 
 fn main() {
     hull::logging::install_panic_hook();
+    hull::security::exe_guard::reexec_early();
     let cli = hull::cli::Cli::parse_runc_style();
     hull::timing::init(cli.global.debug);
     if let Err(err) = hull::commands::check_passed_fds(&cli) {
@@ -26,6 +27,8 @@ fn main() {
             hull::logging::error(&format!("{err:#}"));
             std::process::exit(1);
         }
+    } else {
+        hull::security::exe_guard::forget_reexec();
     }
     hull::timing::mark("startup");
     // With unwinding (debug builds) a panic comes back here once the guards

@@ -54,6 +54,12 @@ pub fn carried_start() -> Option<String> {
     enabled().then(|| format!("{START_ENV}={}", START.load(Ordering::Relaxed)))
 }
 
+/// The `NAME=VALUE` for a re-exec before the arguments are parsed
+/// (whether --debug was given is not known yet): the start is now.
+pub fn early_start() -> Option<String> {
+    Some(format!("{START_ENV}={}", now_ns()))
+}
+
 /// The phase that just ended.
 pub fn mark(phase: &str) {
     if enabled() {

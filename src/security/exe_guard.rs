@@ -32,6 +32,44 @@ const SELF_EXE: &str = "/proc/self/exe";
 /// error rather than a loop.
 const REEXECUTED: &str = "_HULL_EXE_PROTECTED";
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
+/// The subcommands that put processes into containers.
+const GUARDED: [&str; 3] = ["create", "run", "exec"];
+/// hull's global options that take the next word as their value (unless
+/// given as `--flag=value`); checked against the CLI's definition in a test.
+const GLOBALS_WITH_VALUE: [&str; 5] = ["root", "log", "log-format", "rootless", "criu"];
+
+/// Before the arguments are parsed: re-exec at once when the command line
+/// names `create`, `run` or `exec`, so the first process does no more
+/// than that (parsing them costs as much again). Only a fast path: it
+/// returns on any failure, and `reexec_from_readonly_binary` after the
+/// parse is what guarantees the protection (and says why it failed).
+pub fn reexec_early() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if std::env::var_os(REEXECUTED).is_some() || !names_guarded_command(&args) {
+        return;
+    }
+    if matches!(exe_is_protected(), Ok(true) | Err(_)) {
+        return;
+    }
+    let _ = reexec(crate::timing::early_start());
+}
+
+/// Whether the subcommand word of `args` (argv with the program name) is
+/// one of GUARDED: the first word that is neither a flag nor the value of
+/// a global option before it.
+fn names_guarded_command(args: &[OsString]) -> bool {
+    let mut words = args.iter().skip(1).map(|a| a.as_encoded_bytes());
+    while let Some(word) = words.next() {
+        if word.first() != Some(&b'-') {
+            return GUARDED.iter().any(|g| g.as_bytes() == word);
+        }
+        let flag = word.strip_prefix(b"--").unwrap_or(&word[1..]);
+        if GLOBALS_WITH_VALUE.iter().any(|g| g.as_bytes() == flag) {
+            words.next();
+        }
+    }
+    false
+}
 
 /// Re-exec from a read-only mount of our own binary unless /proc/self/exe
 /// already is one. Returns only when nothing needed doing; an error means
@@ -49,6 +87,20 @@ pub fn reexec_from_readonly_binary() -> Result<()> {
     if reexecuted {
         bail!("protect the hull binary: still writable after the re-exec (/proc/self/exe)");
     }
+    reexec(crate::timing::carried_start())
+}
+
+/// Once a command that did not need it is parsed: the re-exec's marker,
+/// when `reexec_early` took the command line for one that did, is not
+/// kept in the environment.
+pub fn forget_reexec() {
+    std::env::remove_var(REEXECUTED);
+}
+
+/// Exec our own binary again from a read-only bind of it (or a sealed
+/// copy), with the same arguments and environment plus the marker and
+/// `timing`'s carried start. Returns only on failure.
+fn reexec(timing: Option<String>) -> Result<()> {
     let exe = match readonly_bind(SELF_EXE) {
         Ok(fd) => fd,
         Err(bind_err) => sealed_copy(SELF_EXE).with_context(|| {
@@ -67,7 +119,7 @@ pub fn reexec_from_readonly_binary() -> Result<()> {
         })
         .collect();
     vars.push(format!("{REEXECUTED}=1").into());
-    vars.extend(crate::timing::carried_start().map(OsString::from));
+    vars.extend(timing.map(OsString::from));
     let envp = to_cstrings(vars)?;
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
@@ -161,4 +213,45 @@ fn to_cstrings(items: Vec<OsString>) -> Result<Vec<CString>> {
         .into_iter()
         .map(|s| CString::new(s.into_vec()).context("an argument or variable holds a NUL byte"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn guarded(line: &str) -> bool {
+        let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
+        names_guarded_command(&args)
+    }
+
+    #[test]
+    fn the_subcommand_word_is_found_past_global_options() {
+        assert!(guarded("hull create --bundle b id"));
+        assert!(guarded(
+            "hull --root /run/x --log /l --log-format json exec id ls"
+        ));
+        assert!(guarded("hull -root /r --debug --systemd-cgroup run id"));
+        assert!(guarded("hull --root=/r run id"));
+        // A global option's value is not the subcommand.
+        assert!(!guarded("hull --root run state id"));
+        assert!(!guarded("hull --log create delete id"));
+        assert!(!guarded("hull state create"));
+        assert!(!guarded("hull --debug"));
+        assert!(!guarded("hull"));
+    }
+
+    #[test]
+    fn globals_with_value_are_the_clis() {
+        let cli = crate::cli::Cli::command();
+        let mut from_cli: Vec<&str> = cli
+            .get_arguments()
+            .filter(|a| a.get_action().takes_values())
+            .filter_map(|a| a.get_long())
+            .collect();
+        from_cli.sort_unstable();
+        let mut ours = GLOBALS_WITH_VALUE.to_vec();
+        ours.sort_unstable();
+        assert_eq!(from_cli, ours);
+    }
 }
