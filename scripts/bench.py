@@ -4,8 +4,9 @@
 One cycle is: create -> start -> wait for exit -> delete of a container whose
 process is /bin/true. Cycles of every runtime are interleaved in one run (the
 order rotates each round), each runtime with its own --root state directory
-and unique container ids. The peak RSS of each `create` process is read from
-os.wait4's rusage (ru_maxrss, KiB).
+and unique container ids. The peak RSS of `create` is measured in cycles of
+its own, under /usr/bin/time, after each runtime's binary is dropped from the
+page cache so that every one is read in by its own exec (see evict()).
 
 "wait for exit" polls `RUNTIME state ID` until the status is "stopped"
 (--wait state, the default), so a runtime must report an exited init that is
@@ -24,8 +25,10 @@ Beside the cycles: each runtime's foreground `run` of the same container
 floor (scripts/bench/floor.c, built here with gcc: only the clone, mounts,
 device nodes, lo, hostname, pivot_root and exec that any runtime must ask
 the kernel for); a batch of 50 creates then 50 starts (ms per container);
-and with --min-memory, the smallest memory limit under which /bin/true
-still runs. Every table ends with each runtime's ratio to crun and to the
+with --min-memory, the smallest memory limit under which /bin/true
+still runs; and the cost of one process that does nothing
+(scripts/bench/empty.c), the kernel's price of each command a runtime is
+called for. Every table ends with each runtime's ratio to crun and to the
 floor, and the issue's targets are printed as met or missed.
 
 --view cgroup2 runs everything in a private mount namespace in which
@@ -256,14 +259,33 @@ def make_bundle(src_bundle, dest, resources=None):
 
 
 def build_floor(workdir):
-    """scripts/bench/floor.c built into workdir; None (with a note) without gcc."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench", "floor.c")
-    out = os.path.join(workdir, "floor")
+    """scripts/bench/floor.c and empty.c built into workdir, as (floor,
+    empty); (None, None) with a note without gcc."""
     if shutil.which("gcc") is None:
         print("note: no gcc: the kernel floor is not measured")
-        return None
-    subprocess.run(["gcc", "-O2", "-static", "-o", out, src], check=True)
-    return out
+        return None, None
+    built = []
+    for name in ("floor", "empty"):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench", f"{name}.c")
+        out = os.path.join(workdir, name)
+        subprocess.run(["gcc", "-O2", "-static", "-o", out, src], check=True)
+        built.append(out)
+    return tuple(built)
+
+
+def evict(path):
+    """Write `path` back and drop it from the page cache, so the next exec
+    reads it in as on a machine after boot. How a binary came into the page
+    cache decides its RSS: a file just written (by the linker, or the copy
+    --readonly-install makes) is held in large folios, and kernel 6.18 maps
+    a whole folio on a fault, so the same create of the same binary measured
+    up to 300 KiB more, and `hull --version` 4012 against 1480 KiB."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 def bundle_rootfs(bundle):
@@ -285,13 +307,14 @@ def foreground(rt, cid, bundle):
     return t
 
 
-def floor_run(floor, rootfs):
+def floor_run(argv):
+    """Seconds to start `argv` (the floor, or the empty program) and wait."""
     t0 = time.perf_counter()
-    proc = subprocess.run([floor, rootfs], stdin=subprocess.DEVNULL,
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     t = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise CycleError(f"floor exited {proc.returncode}: {proc.stderr.decode().strip()}")
+        raise CycleError(f"{argv[0]} exited {proc.returncode}: {proc.stderr.decode().strip()}")
     return t
 
 
@@ -373,10 +396,11 @@ def print_table(runtimes, n, mode, attr="cycles", what="/bin/true"):
         print(line(r))
 
 
-def print_summary(runtimes, floor_runs, has_limits):
+def print_summary(runtimes, floor_runs, empty_runs, has_limits):
     """Each runtime's medians beside crun's and the floor's, and the targets."""
     by = {rt.name: rt for rt in runtimes}
     floor = statistics.median(floor_runs) if floor_runs else None
+    empty = statistics.median(empty_runs) if empty_runs else None
     med = lambda rt, p: statistics.median([c[p] for c in rt.cycles]) if rt.cycles else None
     crun = by.get("crun")
 
@@ -403,11 +427,15 @@ def print_summary(runtimes, floor_runs, has_limits):
     if floor:
         rows.append(["floor", ms(floor), "-", "1.00", "-", "-", "-", ms(floor), "1.00",
                      "-", "-", "-", "-"])
+    if empty:
+        rows.append(["process", ms(empty), "-", ratio(empty, floor), "-", "-", "-", "-", "-",
+                     "-", "-", "-", "-"])
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |"
     print()
     print("medians; lifecycle = create + start + wait + delete; run = one foreground "
-          "`run`; floor = scripts/bench/floor.c")
+          "`run`; floor = scripts/bench/floor.c; process = scripts/bench/empty.c, one "
+          "process that does nothing (a lifecycle runs at least four commands)")
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
@@ -576,11 +604,11 @@ def main():
         if not runtimes:
             sys.exit("bench: no runtime could run a cycle")
 
-        floor = None if args.no_floor else build_floor(workdir)
-        floor_runs = []
+        floor, empty = (None, None) if args.no_floor else build_floor(workdir)
+        floor_runs, empty_runs = [], []
         rootfs = bundle_rootfs(bundle)
         if floor:
-            floor_run(floor, rootfs)
+            floor_run([floor, rootfs])
         for i in range(args.warmup):
             for rt in runtimes:
                 cycle(rt, f"bench-{tag}-{rt.name}-w{i}", bundle, workdir, args.wait, args.timeout)
@@ -596,7 +624,8 @@ def main():
                                                  workdir, args.wait, args.timeout))
                 rt.runs.append(foreground(rt, f"bench-{tag}-{rt.name}-r{i}", bundle))
             if floor:
-                floor_runs.append(floor_run(floor, rootfs))
+                floor_runs.append(floor_run([floor, rootfs]))
+                empty_runs.append(floor_run([empty]))
         for i in range(args.batches):
             for rt in runtimes:
                 rt.batches.append(1000 * batch(rt, f"{tag}-{i}", bundle, workdir, args.wait,
@@ -604,7 +633,10 @@ def main():
         if args.min_memory:
             for rt in runtimes:
                 rt.min_memory_kib = min_memory(rt, tag, args.bundle, workdir)
-        # Peak RSS of create, measured in cycles of their own (untimed).
+        # Peak RSS of create, measured in cycles of their own (untimed),
+        # each binary read in by its own exec (see evict).
+        for rt in runtimes:
+            evict(rt.binary)
         for i in range(RSS_CYCLES):
             for rt in runtimes:
                 rt.rss.append(cycle(rt, f"bench-{tag}-{rt.name}-rss{i}", bundle, workdir,
@@ -613,7 +645,7 @@ def main():
         if limits:
             print_table(runtimes, args.cycles, args.wait, "limit_cycles",
                         "/bin/true with memory+pids+cpu limits")
-        print_summary(runtimes, floor_runs, bool(limits))
+        print_summary(runtimes, floor_runs, empty_runs, bool(limits))
     except CycleError as e:
         print(f"bench: {e}", file=sys.stderr)
         status = 1
