@@ -61,10 +61,11 @@ VM_SYSTEMD_DIR := .build/vm-systemd
 CRIU_PACKAGES := criu iptables
 
 # Debian packages the build, tests and bench need. Command-line tools first;
-# libc6-dev holds the static glibc that +crt-static links against;
+# libc6-dev holds the static glibc that +crt-static links against; lld
+# links (.cargo/config.toml: it places the hot functions together);
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	dbus-daemon man-db libc6-dev python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
+	dbus-daemon man-db libc6-dev lld python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
 	$(VM_SYSTEMD_PACKAGES) $(CRIU_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
@@ -121,8 +122,8 @@ install: build
 	$(CARGO) build --release --bin hull-recvtty
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
-	install -m 0555 $(HULL) $(DESTDIR)$(BINDIR)/hull
-	install -m 0555 $(RECVTTY) $(DESTDIR)$(BINDIR)/hull-recvtty
+	install -s -m 0555 $(HULL) $(DESTDIR)$(BINDIR)/hull
+	install -s -m 0555 $(RECVTTY) $(DESTDIR)$(BINDIR)/hull-recvtty
 	install -m 0444 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0444 completions/hull.bash $(DESTDIR)$(BASHCOMPDIR)/hull
 	install -m 0444 completions/_hull $(DESTDIR)$(ZSHCOMPDIR)/_hull
