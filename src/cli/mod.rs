@@ -5,4 +5,4 @@ mod args;
 mod parse;
 
 pub use args::*;
-pub use parse::{normalize_args, usage_error};
+pub use parse::{normalize_args, subcommand_word, usage_error};

@@ -82,23 +82,12 @@ fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
             .subcommand_required(false)
             .arg_required_else_help(true),
     );
-    // A global flag's value is the next word unless it came with `=`.
-    let takes_next_word = |flag: &str| {
+    let takes_value = |flag: &[u8]| {
         top.get_arguments()
-            .any(|a| a.get_long() == Some(flag) && a.get_action().takes_values())
+            .any(|a| a.get_long().map(str::as_bytes) == Some(flag) && a.get_action().takes_values())
     };
-    let mut rest = words.iter();
-    let name = loop {
-        let word = rest.next()?;
-        match word.strip_prefix("--") {
-            Some(flag) if takes_next_word(flag) => {
-                rest.next()?;
-            }
-            Some(_) => {}
-            None if word.starts_with('-') => {}
-            None => break *word,
-        }
-    };
+    let name = subcommand_word(words.iter().map(|w| w.as_bytes()), takes_value)?;
+    let name = std::str::from_utf8(name).ok()?;
     let sub = |name: &'static str| clap::Command::new(name);
     let sub = match name {
         "create" => CreateArgs::augment_args(sub("create")),
@@ -119,6 +108,25 @@ fn one_subcommand_tree(args: &[std::ffi::OsString]) -> Option<clap::Command> {
         _ => return None,
     };
     Some(top.subcommand(sub))
+}
+
+/// The subcommand word of a command line (`words`: the arguments after the
+/// program name): the first word that is neither a flag nor the value of a
+/// global option `takes_value` names, given as `--flag value` or go-style
+/// `-flag value` (`--flag=value` is one word). None when there is none.
+pub fn subcommand_word<'a>(
+    mut words: impl Iterator<Item = &'a [u8]>,
+    takes_value: impl Fn(&[u8]) -> bool,
+) -> Option<&'a [u8]> {
+    while let Some(word) = words.next() {
+        let Some(flag) = word.strip_prefix(b"-") else {
+            return Some(word);
+        };
+        if takes_value(flag.strip_prefix(b"-").unwrap_or(flag)) {
+            words.next();
+        }
+    }
+    None
 }
 
 /// One line for a command-line error, and runc's exit status for it: 1

@@ -55,20 +55,12 @@ pub fn reexec_early() {
 }
 
 /// Whether the subcommand word of `args` (argv with the program name) is
-/// one of GUARDED: the first word that is neither a flag nor the value of
-/// a global option before it.
+/// one of GUARDED.
 fn names_guarded_command(args: &[OsString]) -> bool {
-    let mut words = args.iter().skip(1).map(|a| a.as_encoded_bytes());
-    while let Some(word) = words.next() {
-        if word.first() != Some(&b'-') {
-            return GUARDED.iter().any(|g| g.as_bytes() == word);
-        }
-        let flag = word.strip_prefix(b"--").unwrap_or(&word[1..]);
-        if GLOBALS_WITH_VALUE.iter().any(|g| g.as_bytes() == flag) {
-            words.next();
-        }
-    }
-    false
+    let words = args.iter().skip(1).map(|a| a.as_encoded_bytes());
+    let takes_value = |flag: &[u8]| GLOBALS_WITH_VALUE.iter().any(|g| g.as_bytes() == flag);
+    crate::cli::subcommand_word(words, takes_value)
+        .is_some_and(|word| GUARDED.iter().any(|g| g.as_bytes() == word))
 }
 
 /// Re-exec from a read-only mount of our own binary unless /proc/self/exe
