@@ -15,7 +15,10 @@ SHELL := /bin/bash
 comma := ,
 
 CARGO ?= cargo
-TARGET := x86_64-unknown-linux-gnu
+# musl by default (.cargo/config.toml says why); TARGET=x86_64-unknown-linux-gnu
+# builds against static glibc.
+TARGET ?= x86_64-unknown-linux-musl
+export CARGO_BUILD_TARGET := $(TARGET)
 HULL := target/$(TARGET)/release/hull
 PROBE := target/$(TARGET)/debug/examples/probe
 # The CRI test's client (make cri-test, and in the systemd VM).
@@ -61,11 +64,13 @@ VM_SYSTEMD_DIR := .build/vm-systemd
 CRIU_PACKAGES := criu iptables
 
 # Debian packages the build, tests and bench need. Command-line tools first;
-# libc6-dev holds the static glibc that +crt-static links against; lld
+# libc6-dev holds the static glibc of TARGET=x86_64-unknown-linux-gnu and
+# of the C helpers; the musl target brings its own C library; musl-tools
+# builds the bench's floor without glibc's start-up; lld
 # links (.cargo/config.toml: it places the hot functions together);
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \
-	dbus-daemon man-db libc6-dev lld python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
+	dbus-daemon man-db libc6-dev musl-tools lld python3 libseccomp-dev $(ENGINE_PACKAGES) $(CRI_PACKAGES) $(VM_PACKAGES) \
 	$(VM_SYSTEMD_PACKAGES) $(CRIU_PACKAGES)
 
 export RUST_TEST_THREADS := $(TEST_THREADS)
@@ -93,6 +98,11 @@ deps:
 		$$sudo apt-get install -y -qq --no-install-recommends $$missing </dev/null; \
 	else \
 		echo "deps: all present ($(PACKAGES))"; \
+	fi
+	@if ! rustup target list --installed 2>/dev/null | grep -qx '$(TARGET)'; then \
+		echo "deps: adding the Rust target $(TARGET) (rustup)"; \
+		rustup target add $(TARGET) || { echo "deps: cannot add the Rust target $(TARGET); \
+build against static glibc instead with TARGET=x86_64-unknown-linux-gnu" >&2; exit 1; }; \
 	fi
 	@for c in fmt clippy; do \
 		$(CARGO) $$c --version >/dev/null 2>&1 || echo "deps: note: cargo $$c is not in this Rust toolchain; its step is skipped" >&2; \

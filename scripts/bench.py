@@ -22,7 +22,7 @@ printed as its own table (--no-limits skips it).
 
 Beside the cycles: each runtime's foreground `run` of the same container
 (one command that creates, starts, waits and deletes), against the kernel
-floor (scripts/bench/floor.c, built here with gcc: only the clone, mounts,
+floor (scripts/bench/floor.c, built here with musl-gcc: only the clone, mounts,
 device nodes, lo, hostname, pivot_root and exec that any runtime must ask
 the kernel for); a batch of 50 creates then 50 starts (ms per container);
 with --min-memory, the smallest memory limit under which /bin/true
@@ -260,15 +260,22 @@ def make_bundle(src_bundle, dest, resources=None):
 
 def build_floor(workdir):
     """scripts/bench/floor.c and empty.c built into workdir, as (floor,
-    empty); (None, None) with a note without gcc."""
-    if shutil.which("gcc") is None:
+    empty); (None, None) with a note without a C compiler. Built against
+    musl (musl-gcc, Debian's musl-tools) when it is there: glibc's start-up
+    runs some 80 CPUID instructions, each a trap to the hypervisor in a VM
+    (0.6-0.9 ms here), which is not the kernel's work."""
+    cc = next((c for c in ("musl-gcc", "gcc") if shutil.which(c)), None)
+    if cc is None:
         print("note: no gcc: the kernel floor is not measured")
         return None, None
+    if cc == "gcc":
+        print("note: no musl-gcc (musl-tools): the floor is built with glibc, whose "
+              "start-up is part of its time")
     built = []
     for name in ("floor", "empty"):
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench", f"{name}.c")
         out = os.path.join(workdir, name)
-        subprocess.run(["gcc", "-O2", "-static", "-o", out, src], check=True)
+        subprocess.run([cc, "-O2", "-static", "-o", out, src], check=True)
         built.append(out)
     return tuple(built)
 
@@ -510,7 +517,7 @@ def parse_args():
     ap.add_argument("--warmup", type=int, default=3, help="unmeasured cycles per runtime after the trial")
     ap.add_argument("--runtimes", default=os.environ.get("RUNTIMES", "hull runc crun"),
                     help="space- or comma-separated names, or NAME=PATH for any binary (default: 'hull runc crun')")
-    ap.add_argument("--hull", default=os.path.join(repo, "target/x86_64-unknown-linux-gnu/release/hull"))
+    ap.add_argument("--hull", default=os.path.join(repo, "target/x86_64-unknown-linux-musl/release/hull"))
     ap.add_argument("--runc", default=shutil.which("runc") or "/usr/sbin/runc")
     ap.add_argument("--crun", default=shutil.which("crun") or "/usr/bin/crun")
     ap.add_argument("--optional", default="crun",

@@ -17,7 +17,7 @@ ignored, so a stale list only links less of the hot code together.
 import json, os, re, shutil, subprocess, sys, tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = "x86_64-unknown-linux-gnu"
+TARGET = "x86_64-unknown-linux-musl"
 OUT = os.path.join(REPO, "scripts", "link-order.txt")
 
 

@@ -39,7 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-DEFAULT_RUNTIME = os.path.join(REPO, "target/x86_64-unknown-linux-gnu/release/hull")
+DEFAULT_RUNTIME = os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/hull")
 CGROUP_ROOT = "/sys/fs/cgroup"
 # one run at a time on a host: the suite's cgroup names (/cgrouptest) are
 # fixed, and the cleanup removes the ones a program made

@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 import initramfs  # noqa: E402
 
-TARGET = "x86_64-unknown-linux-gnu"
+TARGET = "x86_64-unknown-linux-musl"
 # Bumped when the archive layout changes, so old cached archives are rebuilt.
 LAYOUT = "1"
 

@@ -34,6 +34,7 @@ impl Foreground {
         ] {
             forwarded.remove(sig);
         }
+        let forwarded = with_signal_34(forwarded);
         let mut old_mask = SigSet::empty();
         nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded), Some(&mut old_mask))
             .context("block signals")?;
@@ -120,4 +121,22 @@ pub fn become_subreaper() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `set` with signal 34 in it. sigfillset leaves out the signals the C
+/// library keeps for itself: 32 and 33 for glibc, 32 to 34 for musl, whose
+/// sigaddset refuses them too. Signal 34 is SIGRTMIN to runc and Docker
+/// (crate::signal::SIGRTMIN), so it is forwarded with either library: set
+/// in the kernel's mask directly.
+fn with_signal_34(set: SigSet) -> SigSet {
+    let bit = 1u64 << (crate::signal::SIGRTMIN - 1);
+    // SAFETY: sigset_t is 128 bytes with either C library, the kernel's
+    // 64-signal mask in its first 8 (signal N is bit N-1 on x86_64).
+    let mut words: [u64; 16] = unsafe { std::mem::transmute(*set.as_ref()) };
+    words[0] |= bit;
+    // SAFETY: the same bytes back, one more signal set; any bit pattern is
+    // a valid sigset_t.
+    unsafe {
+        SigSet::from_sigset_t_unchecked(std::mem::transmute::<[u64; 16], libc::sigset_t>(words))
+    }
 }

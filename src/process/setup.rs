@@ -225,14 +225,8 @@ pub fn load(what: &mut Exec, sync: Option<&ChildEnd>) -> Result<()> {
     let Some(filter) = what.filter.take() else {
         return Ok(());
     };
-    // libseccomp frees its program after the load, and Rust frees what it
-    // dropped: neither may give memory back to the kernel (brk, munmap)
-    // under a profile that does not allow it. The process execs soon.
-    // SAFETY: mallopt only changes malloc's tunables of this process.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_MAX, 0);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
-    }
+    // Nothing given back to the kernel from here: the profile may forbid it.
+    crate::security::seccomp::keep_memory();
     if let Some(notify_fd) = filter.load()? {
         let sync = sync.context("linux.seccomp: no channel for the notify fd")?;
         sync.send_seccomp_fd(&notify_fd)

@@ -652,8 +652,14 @@ fn mountinfo() -> Value {
     Value::Array(mounts)
 }
 
+/// getrlimit's resource type: glibc's enum, musl's int.
+#[cfg(target_env = "gnu")]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type RlimitResource = libc::c_int;
+
 fn rlimits() -> Value {
-    let names: [(&str, libc::__rlimit_resource_t); 16] = [
+    let names: [(&str, RlimitResource); 16] = [
         ("RLIMIT_CPU", libc::RLIMIT_CPU),
         ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
         ("RLIMIT_DATA", libc::RLIMIT_DATA),

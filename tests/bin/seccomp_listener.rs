@@ -15,6 +15,10 @@ use std::io::{IoSliceMut, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 
+// Linked for what libseccomp.a needs from the C library on musl
+// (src/security/seccomp/libc_compat.rs).
+extern crate hull as _;
+
 use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 

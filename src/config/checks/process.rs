@@ -214,9 +214,12 @@ pub fn check_lsm_labels(
     Ok(())
 }
 
+// The cast is needed on musl only.
+#[allow(clippy::unnecessary_cast)]
 fn rlimit_resource(t: PosixRlimitType) -> u32 {
     use PosixRlimitType::*;
-    match t {
+    // c_int on musl, u32 on glibc; all small and positive.
+    let resource = match t {
         RlimitCpu => libc::RLIMIT_CPU,
         RlimitFsize => libc::RLIMIT_FSIZE,
         RlimitData => libc::RLIMIT_DATA,
@@ -233,7 +236,8 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
         RlimitNice => libc::RLIMIT_NICE,
         RlimitRtprio => libc::RLIMIT_RTPRIO,
         RlimitRttime => libc::RLIMIT_RTTIME,
-    }
+    };
+    resource as u32
 }
 
 #[cfg(test)]

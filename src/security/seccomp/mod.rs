@@ -5,6 +5,7 @@
 //! name, for `features` too.
 
 mod build;
+mod libc_compat;
 mod names;
 mod notify;
 mod plan;
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use oci_spec::runtime::LinuxSeccomp;
 
 pub use build::{build, Filter};
+pub use libc_compat::keep_memory;
 pub use names::{
     library_version, supported_flags, usable_arches, ACTIONS, ARCHES, FLAGS, OPERATORS,
 };
