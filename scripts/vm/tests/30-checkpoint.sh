@@ -22,9 +22,20 @@ fi
 # and on its stdout. Its stdio are pipes, as engines give them.
 counter='i=0; while :; do i=$((i+1)); echo $i >/tmp/count; echo "tick $i"; sleep 0.2; done'
 
-# count ID: the counter, read through the init's root.
+# count ID: the counter, read through the init's root. `echo $i >/tmp/count`
+# truncates before it writes, so a read can find the file empty (it did,
+# under two VMs' load): read again, for up to a second.
 count() {
-	cat "/proc/$(hull_state_field "$1" pid)/root/tmp/count" 2>/dev/null
+	local c n=0
+	while [ $n -lt 20 ]; do
+		c=$(cat "/proc/$(hull_state_field "$1" pid)/root/tmp/count" 2>/dev/null)
+		if [ -n "$c" ]; then
+			echo "$c"
+			return
+		fi
+		n=$((n + 1))
+		sleep 0.05
+	done
 }
 
 # past ID N: the counter is above N.
