@@ -43,8 +43,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+runtimes=()
 for rt in "$@"; do
-	rt=$(realpath "$(command -v "$rt" || echo "$rt")")
+	runtimes+=("$(realpath "$(command -v "$rt" || echo "$rt")")")
+done
+# conmon writes a file named `oom` into its working directory when a
+# container is OOM-killed (the memory-limit check): here, not the caller's.
+cd "$WORK" || exit 2
+for rt in "${runtimes[@]}"; do
 	podman_checks "$rt"
 	containerd_checks "$rt"
 	docker_checks "$rt"
