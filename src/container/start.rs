@@ -145,11 +145,6 @@ fn wait_release(
         let [fifo_ready, init_gone, signalled] =
             poll_readable([fifo.as_raw_fd(), init.as_raw_fd(), interrupt], timeout_ms)
                 .context("wait for the init")?;
-        if signalled != 0 {
-            if let Some(sig) = crate::process::interrupt::take_terminating(interrupt) {
-                return Ok(Release::Interrupted(sig));
-            }
-        }
         // An exiting process closes its fds before its pidfd turns
         // readable: once the init is gone the fifo holds all it said.
         let closed = if fifo_ready != 0 || init_gone != 0 {
@@ -158,7 +153,15 @@ fn wait_release(
             false
         };
         if closed || init_gone != 0 {
+            // Before the signal: a container that has started is started,
+            // and a signal that came with it stays pending for `run` to
+            // forward (it was taken for an interruption once, under load).
             return Ok(verdict(&said));
+        }
+        if signalled != 0 {
+            if let Some(sig) = crate::process::interrupt::take_terminating(interrupt) {
+                return Ok(Release::Interrupted(sig));
+            }
         }
         match deadline {
             None if !said.is_empty() => deadline = Some(Instant::now() + exec_wait),
