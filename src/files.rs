@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -41,6 +41,46 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// `write_atomic`, with the fsyncs only when `durable`.
 pub fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    let pending = write_pending(path, bytes, durable)?;
+    pending.commit()?;
+    if durable {
+        let dir = path.parent().context("state path has no parent")?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("sync {dir:?}"))?;
+    }
+    Ok(())
+}
+
+/// A file written whole under a temporary name beside where it goes;
+/// `commit` puts it in place (one rename). Dropped without a commit, it
+/// is removed. Lets the writing be done while something else is awaited.
+pub struct PendingFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("rename {:?} to {:?}", self.tmp, self.path))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `bytes` in a new file `.NAME.tmp` beside `path` (fsynced when
+/// `durable`), for `commit` to rename into place.
+pub fn write_pending(path: &Path, bytes: &[u8], durable: bool) -> Result<PendingFile> {
     let dir = path.parent().context("state path has no parent")?;
     let name = path.file_name().context("state path has no file name")?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
@@ -58,22 +98,16 @@ pub fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         .mode(0o644)
         .open(&tmp)
         .with_context(|| format!("create {tmp:?}"))?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|_| if durable { file.sync_all() } else { Ok(()) });
-    drop(file);
-    if let Err(err) = written {
-        // Nothing half-written stays behind (a full disk, say).
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err).with_context(|| format!("write {tmp:?}"));
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("rename {tmp:?} to {path:?}"))?;
-    if durable {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("sync {dir:?}"))?;
-    }
-    Ok(())
+    // From here on, dropping it removes the temp file (a full disk, say).
+    let pending = PendingFile {
+        tmp,
+        path: path.to_path_buf(),
+        committed: false,
+    };
+    file.write_all(bytes)
+        .and_then(|_| if durable { file.sync_all() } else { Ok(()) })
+        .with_context(|| format!("write {:?}", pending.tmp))?;
+    Ok(pending)
 }
 
 #[cfg(test)]

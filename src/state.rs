@@ -191,8 +191,13 @@ impl StateRoot {
 /// processes, which a lost machine loses too (and the state root is
 /// usually a tmpfs); an fsync cost a third of create on ext4.
 pub fn save(dir: &Path, state: &StoredState) -> Result<()> {
+    prepare(dir, state)?.commit()
+}
+
+/// state.json written beside its place, for `commit` to put there.
+pub fn prepare(dir: &Path, state: &StoredState) -> Result<crate::files::PendingFile> {
     let bytes = serde_json::to_vec(state).context("serialize state")?;
-    crate::files::replace_file(&dir.join(STATE_FILE), &bytes, false)
+    crate::files::write_pending(&dir.join(STATE_FILE), &bytes, false)
 }
 
 pub fn load(dir: &Path) -> std::io::Result<StoredState> {

@@ -18,6 +18,7 @@ pub fn options(args: &CreateArgs, systemd_cgroup: bool) -> CreateOptions {
         preserve_fds: args.preserve_fds,
         listen_fds: listen_fds(),
         interrupt: None,
+        early_release: false,
     }
 }
 

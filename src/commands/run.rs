@@ -12,11 +12,14 @@ use crate::process::terminal::Proxy;
 use crate::state::StateRoot;
 
 pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32> {
-    let opts = super::create::options(&args.create, systemd_cgroup);
+    let opts = container::CreateOptions {
+        early_release: true,
+        ..super::create::options(&args.create, systemd_cgroup)
+    };
     if args.detach {
-        let created = container::create(root, &opts)?;
+        let mut created = container::create(root, &opts)?;
         let c = as_container(&created);
-        if let Err(err) = container::start(&c, None) {
+        if let Err(err) = container::start(&c, None, created.release.take()) {
             abort(created, &c);
             return Err(err);
         }
@@ -45,7 +48,7 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
             return Err(err);
         }
     };
-    if let Err(err) = container::start(&c, opts.interrupt) {
+    if let Err(err) = container::start(&c, opts.interrupt, created.release.take()) {
         drop(terminal);
         abort(created, &c);
         return Err(err);

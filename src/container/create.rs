@@ -2,6 +2,7 @@
 //! clone the init into its namespaces and wait until it is ready. A failure
 //! at any step removes all of it.
 
+use std::cell::RefCell;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use nix::sys::stat::Mode;
 use super::record::{check_fd_count, write_pid_file};
 use crate::cgroups::{self, CgroupManager, CgroupState};
 use crate::config::{plan_from_bundle, Plan};
-use crate::files::DirLock;
+use crate::files::{DirLock, PendingFile};
 use crate::logging;
 use crate::process::channel::errnos;
 use crate::process::pidfd;
@@ -44,6 +45,11 @@ pub struct CreateOptions {
     pub listen_fds: u32,
     /// A signalfd whose terminating signals abort the create (foreground run).
     pub interrupt: Option<std::os::fd::RawFd>,
+    /// `run`, whose start follows at once: unless hull keeps a terminal to
+    /// set up first, exec.fifo's read end is opened before the commit
+    /// (`Created::release`), so the init goes on to execve without waiting
+    /// for `start` to open it.
+    pub early_release: bool,
 }
 
 /// A created container whose init waits for `start`.
@@ -54,6 +60,8 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// The pty master, when hull keeps the terminal (`own_terminal`).
     pub terminal: Option<OwnedFd>,
+    /// exec.fifo's read end, opened before the commit (`early_release`).
+    pub release: Option<OwnedFd>,
 }
 
 /// Undoes a half-made container: unmounts what the init mounted below
@@ -135,25 +143,7 @@ impl Cleanup {
 }
 
 pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
-    state::validate_id(&opts.id)?;
-    check_fd_count(
-        &format!(
-            "--preserve-fds {} with {} socket-activation fds",
-            opts.preserve_fds, opts.listen_fds
-        ),
-        opts.preserve_fds.checked_add(opts.listen_fds),
-    )?;
-    let plan = plan_from_bundle(&opts.bundle)?;
-    timing::mark("create.config");
-    check_plan(&plan, opts)?;
-    // Paths resolved and limits checked against the host while nothing
-    // exists yet.
-    let cgroup = cgroup_manager(&plan, &opts.id, opts.systemd_cgroup)?;
-    timing::mark("create.checks");
-    // Without a mount namespace the mounts are made among hull's own:
-    // root.path is claimed (locked, checked, recorded) before anything.
-    let claim = host_mounts::claim(&plan)?;
-
+    let (plan, cgroup, claim) = checked_plan(opts)?;
     let dir = make_state_dir(root, &opts.id)?;
     let mut cleanup = Cleanup::new(&dir, claim, &plan, &opts.id);
     let _lock = DirLock::lock(&dir).with_context(|| format!("lock {dir:?}"))?;
@@ -196,6 +186,13 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         .map(|claim| claim.lock_fd().try_clone_to_owned())
         .transpose()
         .context("dup the root.path lock")?;
+    // Without a unit around the init, its record is complete once it has
+    // a pid: written while the init sets up, put in place once it is ready.
+    let early_state = (!around_init).then(|| StoredState {
+        cgroup: cgroup_state.clone(),
+        host_mounts: host_mounts.clone(),
+        ..stored_state(&plan, &opts.id)
+    });
     let mut start_unit = |pid: i32| -> Result<()> {
         if let Some(cgroup) = cleanup.cgroup.as_deref_mut() {
             cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid), false)?);
@@ -208,9 +205,14 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         } else {
             (cleanup.cgroup.as_deref(), None)
         };
+    let recorded = RefCell::new(None);
     let beside = |pid| {
         let devices_in = launch_cgroup.filter(|_| devices_beside);
-        while_init_sets_up(&plan, &opts.id, devices_in, pid)
+        while_init_sets_up(&plan, &opts.id, devices_in, pid)?;
+        if let Some(state) = &early_state {
+            *recorded.borrow_mut() = Some(record_init(&dir, &record, state.clone(), pid)?);
+        }
+        Ok(())
     };
     // Declared after `cleanup`, so dropped before it: on an error from
     // here on the init is killed and reaped before its cgroup goes.
@@ -230,14 +232,22 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         interrupt: opts.interrupt,
     })?;
     timing::mark("create.init-ready");
-    let state = StoredState {
-        cgroup: cgroup_state,
-        host_mounts,
-        ..stored_state(&plan, &opts.id)
+    let (state, pending) = match recorded.into_inner() {
+        Some(recorded) => recorded,
+        None => {
+            let state = StoredState {
+                cgroup: cgroup_state,
+                host_mounts,
+                ..stored_state(&plan, &opts.id)
+            };
+            record_init(&dir, &record, state, init.pid())?
+        }
     };
-    let state = save_state(&dir, &mut record, &init, state, opts)?;
+    pending.commit()?;
+    hand_out_pid(&init, opts)?;
     timing::mark("create.state");
     let terminal = init.terminal.take();
+    let release = early_release(opts, terminal.is_some(), &dir)?;
     let (pid, pidfd) = init.commit()?;
     timing::mark("create.commit");
     logging::debug(&format!("container {:?} created, init pid {pid}", opts.id));
@@ -248,7 +258,33 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         pid,
         pidfd,
         terminal,
+        release,
     })
+}
+
+/// The bundle's plan, checked against the options and the host while
+/// nothing exists yet, with the container's cgroup manager and, without a
+/// mount namespace, the claim on root.path.
+type Checked = (Plan, Box<dyn CgroupManager>, Option<host_mounts::Claim>);
+fn checked_plan(opts: &CreateOptions) -> Result<Checked> {
+    state::validate_id(&opts.id)?;
+    check_fd_count(
+        &format!(
+            "--preserve-fds {} with {} socket-activation fds",
+            opts.preserve_fds, opts.listen_fds
+        ),
+        opts.preserve_fds.checked_add(opts.listen_fds),
+    )?;
+    let plan = plan_from_bundle(&opts.bundle)?;
+    timing::mark("create.config");
+    check_plan(&plan, opts)?;
+    // Paths resolved and limits checked against the host.
+    let cgroup = cgroup_manager(&plan, &opts.id, opts.systemd_cgroup)?;
+    timing::mark("create.checks");
+    // Without a mount namespace the mounts are made among hull's own:
+    // root.path is claimed (locked, checked, recorded) before anything.
+    let claim = host_mounts::claim(&plan)?;
+    Ok((plan, cgroup, claim))
 }
 
 /// What hull does right after the clone while the init sets up: the v2
@@ -269,35 +305,50 @@ fn while_init_sets_up(
     crate::netdev::move_into(&plan.net_devices, pid)
 }
 
-/// The init's pid and start time on record: the cleanup record first (for
-/// `delete --force`), then state.json; then the caller's --pid-file and
-/// --pidfd-socket get its pid and a pidfd.
-fn save_state(
+/// exec.fifo's read end for `start`, opened before the commit when the
+/// options ask for it and hull keeps no terminal it has yet to set up.
+fn early_release(opts: &CreateOptions, own_terminal: bool, dir: &Path) -> Result<Option<OwnedFd>> {
+    (opts.early_release && !own_terminal)
+        .then(|| super::open_release(&dir.join(EXEC_FIFO)))
+        .transpose()
+}
+
+/// The init's pid and start time on record: the cleanup record (for
+/// `delete --force`), then `state` with them written beside state.json,
+/// for the caller to put in place.
+fn record_init(
     dir: &Path,
-    record: &mut CleanupRecord,
-    init: &spawn::ReadyInit,
+    record: &CleanupRecord,
     state: StoredState,
-    opts: &CreateOptions,
-) -> Result<StoredState> {
-    let pid = init.pid();
+    pid: i32,
+) -> Result<(StoredState, PendingFile)> {
     let (_, start_time) =
         proc_stat(pid).with_context(|| format!("read the start time of init {pid}"))?;
-    record.pid = pid;
-    record.pid_start_time = start_time;
-    state::save_cleanup(dir, record)?;
+    let record = CleanupRecord {
+        pid,
+        pid_start_time: start_time,
+        ..record.clone()
+    };
+    state::save_cleanup(dir, &record)?;
     let state = StoredState {
         pid,
         pid_start_time: start_time,
         ..state
     };
-    state::save(dir, &state)?;
+    let pending = state::prepare(dir, &state)?;
+    Ok((state, pending))
+}
+
+/// The caller's --pid-file and --pidfd-socket get the init's pid and a
+/// pidfd (once it is ready and recorded).
+fn hand_out_pid(init: &spawn::ReadyInit, opts: &CreateOptions) -> Result<()> {
     if let Some(pid_file) = &opts.pid_file {
-        write_pid_file(pid_file, pid)?;
+        write_pid_file(pid_file, init.pid())?;
     }
     if let Some(path) = &opts.pidfd_socket {
         pidfd::send_to_socket(path, init.pidfd(), "standard")?;
     }
-    Ok(state)
+    Ok(())
 }
 
 /// The container's cgroup, to be made by the driver asked for, its

@@ -2,7 +2,8 @@
 //! has executed the container's process, then run the poststart hooks. A
 //! failure after the release stops and destroys the container (spec 1.3).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -42,8 +43,14 @@ enum Release {
     Interrupted(i32),
 }
 
-/// `interrupt`: a signalfd whose terminating signals abort the wait.
-pub fn start(container: &Container, interrupt: Option<RawFd>) -> Result<()> {
+/// `interrupt`: a signalfd whose terminating signals abort the wait;
+/// `opened`: exec.fifo's read end when create opened it already (see
+/// `CreateOptions::early_release`).
+pub fn start(
+    container: &Container,
+    interrupt: Option<RawFd>,
+    opened: Option<OwnedFd>,
+) -> Result<()> {
     let id = container.id();
     let _lock =
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
@@ -59,12 +66,10 @@ pub fn start(container: &Container, interrupt: Option<RawFd>) -> Result<()> {
         .init_pidfd()
         .with_context(|| format!("cannot start container {id:?}: its init has exited"))?;
     let fifo_path = container.dir.join(EXEC_FIFO);
-    let fifo = nix::fcntl::open(
-        &fifo_path,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .with_context(|| format!("open {fifo_path:?}"))?;
+    let fifo = match opened {
+        Some(fifo) => fifo,
+        None => open_release(&fifo_path)?,
+    };
 
     let release = wait_release(
         fifo.as_fd(),
@@ -104,6 +109,17 @@ pub fn start(container: &Container, interrupt: Option<RawFd>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// exec.fifo's read end, non-blocking. Once it is open, the init's open
+/// of the write end returns: it goes on to execve.
+pub fn open_release(fifo_path: &Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        fifo_path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open {fifo_path:?}"))
 }
 
 /// Spec 1.3: when a startContainer hook, the exec or a poststart hook
