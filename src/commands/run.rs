@@ -2,6 +2,8 @@
 //! the signals it gets to the container, waits for its init and exits with
 //! its status (128+N when killed by signal N), then deletes it.
 
+use std::os::fd::AsFd;
+
 use anyhow::Result;
 
 use crate::cli::RunArgs;
@@ -19,7 +21,7 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
     if args.detach {
         let mut created = container::create(root, &opts)?;
         let c = as_container(&created);
-        if let Err(err) = container::start(&c, None, created.release.take()) {
+        if let Err(err) = container::start(&c, None, early_release(&mut created)) {
             abort(created, &c);
             return Err(err);
         }
@@ -48,7 +50,7 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
             return Err(err);
         }
     };
-    if let Err(err) = container::start(&c, opts.interrupt, created.release.take()) {
+    if let Err(err) = container::start(&c, opts.interrupt, early_release(&mut created)) {
         drop(terminal);
         abort(created, &c);
         return Err(err);
@@ -61,6 +63,16 @@ pub fn run(root: &StateRoot, args: &RunArgs, systemd_cgroup: bool) -> Result<i32
         crate::timing::mark("run.delete");
     }
     Ok(status)
+}
+
+/// What create opened for start: exec.fifo's read end, with the init's
+/// pidfd (the init may have run and exited already).
+fn early_release(created: &mut Created) -> Option<container::EarlyRelease<'_>> {
+    let fifo = created.release.take()?;
+    Some(container::EarlyRelease {
+        fifo,
+        init: created.pidfd.as_fd(),
+    })
 }
 
 fn as_container(created: &Created) -> Container {

@@ -43,40 +43,46 @@ enum Release {
     Interrupted(i32),
 }
 
+/// exec.fifo's read end opened by create before its commit, with the
+/// init's pidfd: the init may have executed, even exited, since.
+pub struct EarlyRelease<'a> {
+    pub fifo: OwnedFd,
+    pub init: BorrowedFd<'a>,
+}
+
 /// `interrupt`: a signalfd whose terminating signals abort the wait;
-/// `opened`: exec.fifo's read end when create opened it already (see
-/// `CreateOptions::early_release`).
+/// `early`: what create opened for `run` (`CreateOptions::early_release`).
 pub fn start(
     container: &Container,
     interrupt: Option<RawFd>,
-    opened: Option<OwnedFd>,
+    early: Option<EarlyRelease<'_>>,
 ) -> Result<()> {
     let id = container.id();
     let _lock =
         DirLock::lock(&container.dir).with_context(|| format!("lock {:?}", container.dir))?;
-    match container.status() {
-        Status::Created => {}
-        Status::Running => bail!("cannot start container {id:?}: it is already running"),
-        Status::Paused => bail!("cannot start container {id:?}: it is paused (resume it first)"),
-        Status::Stopped => {
-            bail!("cannot start container {id:?}: it has stopped (delete it and create it again)")
-        }
-    }
-    let pidfd = container
-        .init_pidfd()
-        .with_context(|| format!("cannot start container {id:?}: its init has exited"))?;
     let fifo_path = container.dir.join(EXEC_FIFO);
-    let fifo = match opened {
-        Some(fifo) => fifo,
-        None => open_release(&fifo_path)?,
+    let own_pidfd;
+    let (fifo, init) = match early {
+        Some(early) => (early.fifo, early.init),
+        None => {
+            match container.status() {
+                Status::Created => {}
+                Status::Running => bail!("cannot start container {id:?}: it is already running"),
+                Status::Paused => {
+                    bail!("cannot start container {id:?}: it is paused (resume it first)")
+                }
+                Status::Stopped => bail!(
+                    "cannot start container {id:?}: it has stopped (delete it and create it again)"
+                ),
+            }
+            own_pidfd = container
+                .init_pidfd()
+                .with_context(|| format!("cannot start container {id:?}: its init has exited"))?;
+            (open_release(&fifo_path)?, own_pidfd.as_fd())
+        }
     };
 
-    let release = wait_release(
-        fifo.as_fd(),
-        pidfd.as_fd(),
-        interrupt.unwrap_or(-1),
-        EXEC_WAIT,
-    )?;
+    let release = wait_release(fifo.as_fd(), init, interrupt.unwrap_or(-1), EXEC_WAIT)?;
     match release {
         Release::Executed => {}
         Release::Executing => crate::logging::warn(&format!(
