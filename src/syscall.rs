@@ -259,6 +259,59 @@ pub fn move_mount_onto(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> io::Resu
     Ok(())
 }
 
+/// A new procfs instance (of the caller's pid namespace) as a detached
+/// mount, nosuid, nodev and noexec: fsopen, fsconfig, fsmount.
+pub fn fsmount_procfs() -> io::Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
+    const MOUNT_ATTR_NOSUID_NODEV_NOEXEC: libc::c_uint = 0x2 | 0x4 | 0x8;
+    // SAFETY: a NUL-terminated name and flags; the fd returned is new.
+    let fs = check(unsafe { libc::syscall(libc::SYS_fsopen, c"proc".as_ptr(), FSOPEN_CLOEXEC) })?;
+    // SAFETY: the kernel returned a new fd that nobody else owns.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: integer arguments on our own fd; the fd returned is new.
+    let mnt = check(unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR_NOSUID_NODEV_NOEXEC,
+        )
+    })?;
+    // SAFETY: as above.
+    Ok(unsafe { OwnedFd::from_raw_fd(mnt as RawFd) })
+}
+
+/// Attach the detached mount `tree` beneath the mount on top at `target`
+/// (MOVE_MOUNT_BENEATH, Linux 6.5): hidden under it, and unmounted with it.
+pub fn move_mount_beneath(tree: BorrowedFd<'_>, target: &std::ffi::CStr) -> io::Result<()> {
+    const MOVE_MOUNT_BENEATH: libc::c_uint = 0x200;
+    // SAFETY: NUL-terminated paths; the fd is borrowed.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH,
+        )
+    })?;
+    Ok(())
+}
+
 /// Mark every fd from `first` up as close-on-exec.
 pub fn cloexec_from(first: u32) -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.

@@ -18,7 +18,7 @@ mod paths;
 mod pivot;
 mod propagation;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -40,10 +40,13 @@ use crate::config::{NamespacePlan, Plan};
 /// `between` runs after the mounts and before masked/read-only paths (hull
 /// runs the create hooks and writes sysctls there, as runc does). Returns
 /// the pty when `process.terminal` asks for one.
+/// `park`: a detached mount of the init's (its procfs) that may be
+/// attached beneath the old root's /proc, to go with it at the pivot.
 pub fn enter(
     plan: &Plan,
     no_pivot: bool,
     idmapped: &[(usize, OwnedFd)],
+    park: Option<BorrowedFd<'_>>,
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
     match plan.namespace(CloneFlags::CLONE_NEWNS) {
@@ -59,7 +62,9 @@ pub fn enter(
                     plan.rootfs
                 );
             }
-            let pty = prepare(plan, no_pivot, idmapped, between)?;
+            // Only in a mount namespace of the init's own.
+            let park = park.filter(|_| ns.path.is_none() && !no_pivot);
+            let pty = prepare(plan, no_pivot, idmapped, park, between)?;
             if plan.rootfs_readonly {
                 pivot::remount_root_readonly()?;
             }
@@ -75,11 +80,19 @@ fn prepare(
     plan: &Plan,
     no_pivot: bool,
     idmapped: &[(usize, OwnedFd)],
+    park: Option<BorrowedFd<'_>>,
     between: impl FnOnce() -> Result<()>,
 ) -> Result<Option<console::Pty>> {
     let rootfs = &plan.rootfs;
-    propagation::prepare_tree(plan.rootfs_propagation)?;
-    propagation::make_rootfs_mount_private(rootfs)?;
+    let none_shared = propagation::prepare_tree(plan.rootfs_propagation)?;
+    if !none_shared {
+        propagation::make_rootfs_mount_private(rootfs)?;
+    } else if let Some(tree) = park {
+        // Nothing propagates from here to the host. Hidden under /proc
+        // (whose lookups it does not change), it is unmounted with the
+        // old root; where the kernel refuses, it stays detached.
+        let _ = crate::syscall::move_mount_beneath(tree, c"/proc");
+    }
     nix::mount::mount(
         Some(rootfs.as_path()),
         rootfs.as_path(),

@@ -15,8 +15,10 @@ use crate::syscall::unescape_mountinfo;
 /// bound. shared/rshared keep the host's peer groups (a bidirectional
 /// volume is a peer of its source), private and slave are applied as
 /// asked, as runc does. Unbindable waits for the pivot: an unbindable
-/// mount could not even give the rootfs bind.
-pub fn prepare_tree(asked: MsFlags) -> Result<()> {
+/// mount could not even give the rootfs bind. Returns whether no mount
+/// of the tree is shared now (rslave or rprivate, the default rslave
+/// among them).
+pub fn prepare_tree(asked: MsFlags) -> Result<bool> {
     let base = if asked.contains(MsFlags::MS_UNBINDABLE) {
         MsFlags::MS_SLAVE | MsFlags::MS_REC
     } else {
@@ -27,12 +29,15 @@ pub fn prepare_tree(asked: MsFlags) -> Result<()> {
             "linux.rootfsPropagation: make \"/\" of the container's mount namespace {}",
             describe(base)
         )
-    })
+    })?;
+    Ok(base.contains(MsFlags::MS_REC) && base.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE))
 }
 
 /// Make the mount that holds `rootfs` private when it is shared (only in
 /// the container's mount namespace): the rootfs bind then neither
 /// propagates to the host nor is shared, which pivot_root requires.
+/// Reads the mountinfo, so only called when `prepare_tree` left shared
+/// mounts.
 pub fn make_rootfs_mount_private(rootfs: &Path) -> Result<()> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .context("read /proc/self/mountinfo to find the mount holding the rootfs")?;
