@@ -62,9 +62,31 @@ pub struct PendingFile {
 }
 
 impl PendingFile {
+    /// Put the file in place. Over an existing file, the two names are
+    /// exchanged and the old file unlinked: a rename over it would make
+    /// ext4 (auto_da_alloc) write the new file out at once, and its
+    /// unlink later free real blocks (0.2 ms more per container here).
     pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.path)
-            .with_context(|| format!("rename {:?} to {:?}", self.tmp, self.path))?;
+        let context = || format!("rename {:?} to {:?}", self.tmp, self.path);
+        match crate::syscall::renameat2(&self.tmp, &self.path, libc::RENAME_NOREPLACE) {
+            Ok(()) => {}
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
+                match crate::syscall::renameat2(&self.tmp, &self.path, libc::RENAME_EXCHANGE) {
+                    // The old file is under the temp name now; left
+                    // behind, the next write removes it.
+                    Ok(()) => drop(std::fs::remove_file(&self.tmp)),
+                    Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+                        std::fs::rename(&self.tmp, &self.path).with_context(context)?
+                    }
+                    Err(err) => return Err(err).with_context(context),
+                }
+            }
+            // A file system without renameat2's flags.
+            Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+                std::fs::rename(&self.tmp, &self.path).with_context(context)?
+            }
+            Err(err) => return Err(err).with_context(context),
+        }
         self.committed = true;
         Ok(())
     }
@@ -127,5 +149,41 @@ mod tests {
             "42"
         );
         assert!(!dir.path().join("x.pid").is_symlink());
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replacing_leaves_the_new_file_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        replace_file(&path, b"one", false).unwrap();
+        replace_file(&path, b"two", false).unwrap();
+        replace_file(&path, b"three", false).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "three");
+        assert_eq!(names(dir.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_pending_file_is_removed_unless_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        replace_file(&path, b"old", false).unwrap();
+        drop(write_pending(&path, b"new", false).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(names(dir.path()), ["state.json"]);
+        write_pending(&path, b"new", false)
+            .unwrap()
+            .commit()
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(names(dir.path()), ["state.json"]);
     }
 }

@@ -312,6 +312,30 @@ pub fn move_mount_beneath(tree: BorrowedFd<'_>, target: &std::ffi::CStr) -> io::
     Ok(())
 }
 
+/// renameat2(2) with `flags` (RENAME_NOREPLACE, RENAME_EXCHANGE), both
+/// paths relative to the working directory.
+pub fn renameat2(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    flags: libc::c_uint,
+) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let to = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    })?;
+    Ok(())
+}
+
 /// Mark every fd from `first` up as close-on-exec.
 pub fn cloexec_from(first: u32) -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
