@@ -254,7 +254,9 @@ fn wait_and_exec(args: InitArgs, mut ready: Ready) -> Result<std::convert::Infal
     }
     drop(args.fifo);
     drop(ready.procfs);
-    setup::reset_signals();
+    // execve resets handlers; until then these signals end the init as
+    // they would the process (the rest were reset above).
+    default_exit_signals();
     // The filter waits until now (unless it notifies): after it only the
     // fifo write and execve remain for the profile to allow, and the
     // capset that drops what the load needed. Its failure still reaches
@@ -416,17 +418,27 @@ extern "C" fn exit_with_signal(sig: libc::c_int) {
 /// Until exec, catchable terminating signals end the waiting init.
 /// SIGPIPE stays ignored (as hull runs): a startContainer hook that exits
 /// without reading the state on its stdin must not end the init.
+const EXIT_SIGNALS: [libc::c_int; 7] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
+
 fn exit_on_signals() {
-    for sig in [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGALRM,
-    ] {
+    for sig in EXIT_SIGNALS {
         // SAFETY: the handler only calls _exit.
         unsafe { libc::signal(sig, exit_with_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Undo `exit_on_signals`.
+fn default_exit_signals() {
+    for sig in EXIT_SIGNALS {
+        // SAFETY: setting a default disposition.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 }
