@@ -211,6 +211,20 @@ pub fn open_tree_clone(path: &std::ffi::CStr, recursive: bool) -> io::Result<Own
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// `open_tree_clone` of the mount tree at an fd (AT_EMPTY_PATH).
+pub fn open_tree_clone_at(at: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
+    let mut flags =
+        libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: an empty NUL-terminated path and a borrowed fd; the result is new.
+    let fd =
+        check(unsafe { libc::syscall(libc::SYS_open_tree, at.as_raw_fd(), c"".as_ptr(), flags) })?;
+    // SAFETY: the fd is new and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// Give the detached mount `tree` the id mapping of user namespace `userns`
 /// (MOUNT_ATTR_IDMAP), on its submounts too when `recursive`.
 pub fn idmap_mount(

@@ -1,7 +1,7 @@
 //! `linux.readonlyPaths` and `linux.maskedPaths`. Paths that do not exist
 //! in the rootfs are skipped, as the spec allows.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -17,6 +17,17 @@ pub fn make_readonly(root: &Root, path: &Path) -> Result<()> {
         Err(err) if is_not_found(&err) => return Ok(()),
         Err(err) => return Err(err).with_context(|| format!("readonly path {path:?}")),
     };
+    match readonly_copy(&handle) {
+        Ok(tree) => {
+            return crate::syscall::move_mount_onto(tree.as_fd(), handle.as_fd())
+                .with_context(|| format!("mount readonly path {path:?} read-only"))
+        }
+        // Before Linux 5.12: a bind and a remount.
+        Err(err) if err.raw_os_error() == Some(libc::ENOSYS) => {}
+        Err(err) => {
+            return Err(err).with_context(|| format!("bind readonly path {path:?} read-only"))
+        }
+    }
     let src = fd_path(handle.as_fd().as_raw_fd());
     mount_at(
         Some(&src),
@@ -34,6 +45,23 @@ pub fn make_readonly(root: &Root, path: &Path) -> Result<()> {
     mount_at(None, &mounted, None, flags, None, &|| {
         format!("remount readonly path {path:?} read-only")
     })
+}
+
+/// A detached copy of the mount tree at `handle`, its top mount read-only
+/// (as a remount of a bind would make it): attached over the path, it is
+/// the bind and remount in three syscalls, with no /proc/self/fd lookup
+/// and no second resolve.
+fn readonly_copy(handle: &pathrs::Handle) -> std::io::Result<OwnedFd> {
+    const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    let tree = crate::syscall::open_tree_clone_at(handle.as_fd(), true)?;
+    crate::syscall::mount_setattr(
+        tree.as_raw_fd(),
+        c"",
+        libc::AT_EMPTY_PATH as libc::c_uint,
+        MOUNT_ATTR_RDONLY,
+        0,
+    )?;
+    Ok(tree)
 }
 
 pub fn mask(root: &Root, path: &Path) -> Result<()> {
