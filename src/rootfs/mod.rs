@@ -110,9 +110,7 @@ fn prepare(
     for path in &plan.readonly_paths {
         paths::make_readonly(&root, path)?;
     }
-    for path in &plan.masked_paths {
-        paths::mask(&root, path)?;
-    }
+    paths::mask_all(&root, &plan.masked_paths)?;
     drop(root);
     if no_pivot {
         pivot::move_root(rootfs)?;

@@ -64,7 +64,17 @@ fn readonly_copy(handle: &pathrs::Handle) -> std::io::Result<OwnedFd> {
     Ok(tree)
 }
 
-pub fn mask(root: &Root, path: &Path) -> Result<()> {
+/// `linux.maskedPaths`: directories under a read-only tmpfs, the rest
+/// under the container's /dev/null (checked once).
+pub fn mask_all(root: &Root, paths: &[std::path::PathBuf]) -> Result<()> {
+    let mut null = None;
+    for path in paths {
+        mask(root, path, &mut null)?;
+    }
+    Ok(())
+}
+
+fn mask(root: &Root, path: &Path, null: &mut Option<pathrs::Handle>) -> Result<()> {
     let handle = match root.resolve(path) {
         Ok(h) => h,
         Err(err) if is_not_found(&err) => return Ok(()),
@@ -81,7 +91,10 @@ pub fn mask(root: &Root, path: &Path) -> Result<()> {
             &|| format!("mask directory {path:?} with a read-only tmpfs"),
         );
     }
-    let null = verified_dev_null(root)?;
+    let null = match null {
+        Some(null) => null,
+        None => null.insert(verified_dev_null(root)?),
+    };
     mount_at(
         Some(&fd_path(null.as_fd().as_raw_fd())),
         &handle,
