@@ -309,7 +309,7 @@ fn while_init_sets_up(
 /// options ask for it and hull keeps no terminal it has yet to set up.
 fn early_release(opts: &CreateOptions, own_terminal: bool, dir: &Path) -> Result<Option<OwnedFd>> {
     (opts.early_release && !own_terminal)
-        .then(|| super::open_release(&dir.join(EXEC_FIFO)))
+        .then(|| super::start::open_release(&dir.join(EXEC_FIFO)))
         .transpose()
 }
 

@@ -25,5 +25,5 @@ pub use pause::{pause, resume};
 pub use ps::{ps, PsFormat};
 pub use record::{Container, Status};
 pub use restore::{restore, RestoreOptions, Restored};
-pub use start::{open_release, start, EarlyRelease};
+pub use start::{start, EarlyRelease};
 pub use update::{update, update_rdt};
