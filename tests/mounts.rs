@@ -736,3 +736,21 @@ fn on_a_shared_host_no_propagation_value_touches_the_host() {
         );
     }
 }
+
+/// The init's private procfs is parked beneath the old root's /proc and
+/// leaves with it at the pivot: the container sees one procfs root, its
+/// /proc (the read-only paths are binds of parts of it).
+#[test]
+fn the_inits_own_procfs_is_not_among_the_containers_mounts() {
+    let rt = Runtime::new();
+    let mut bundle = rt.bundle();
+    let report = rt.probe(&mut bundle, &["report"]).remove(0);
+    let proc_roots: Vec<&Value> = report["mountinfo"]
+        .as_array()
+        .expect("no mountinfo in the report")
+        .iter()
+        .filter(|m| m["fs_type"] == "proc" && m["root"] == "/")
+        .collect();
+    assert_eq!(proc_roots.len(), 1, "{proc_roots:?}");
+    assert_eq!(proc_roots[0]["mount_point"], "/proc", "{proc_roots:?}");
+}

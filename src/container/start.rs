@@ -268,6 +268,35 @@ mod tests {
         wait_release(read.as_fd(), init.as_fd(), -1, exec_wait).unwrap()
     }
 
+    /// `run`'s early release: the process ran and exited before `start`
+    /// looked. The container reads as stopped by then, and still started.
+    #[test]
+    fn an_early_release_whose_process_already_exited_has_started() {
+        let (dir, read, mut write) = fifo();
+        write.write_all(b"0").unwrap();
+        drop(write);
+        let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
+        let pidfd = crate::syscall::pidfd_open(child.id() as i32).unwrap();
+        child.wait().unwrap();
+        let state = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2", "id": "early", "pid": child.id(),
+            "pid_start_time": 0, "bundle": "/b", "rootfs": "/b/rootfs",
+            "created": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let container = Container {
+            dir: dir.path().to_path_buf(),
+            state,
+        };
+        assert_eq!(container.status(), Status::Stopped);
+        let early = EarlyRelease {
+            fifo: read,
+            init: pidfd.as_fd(),
+        };
+        start(&container, None, Some(early)).unwrap();
+        assert!(!dir.path().join(EXEC_FIFO).exists());
+    }
+
     #[test]
     fn zero_then_close_is_executed_not_the_zero_alone() {
         let (_dir, read, mut write) = fifo();
