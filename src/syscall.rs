@@ -308,6 +308,26 @@ pub fn fsmount_procfs() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(mnt as RawFd) })
 }
 
+/// Attach the detached mount `tree` at `path` relative to `dir`.
+pub fn move_mount_to(
+    tree: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
+    path: &std::ffi::CStr,
+) -> io::Result<()> {
+    // SAFETY: NUL-terminated paths; the fds are borrowed.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })?;
+    Ok(())
+}
+
 /// Attach the detached mount `tree` beneath the mount on top at `target`
 /// (MOVE_MOUNT_BENEATH, Linux 6.5): hidden under it, and unmounted with it.
 pub fn move_mount_beneath(tree: BorrowedFd<'_>, target: &std::ffi::CStr) -> io::Result<()> {

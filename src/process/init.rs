@@ -111,6 +111,8 @@ fn prepare(args: &InitArgs, rootfs_lock: Option<OwnedFd>) -> Result<Ready> {
         args.fifo.as_raw_fd(),
         args.console_socket.as_ref().map_or(-1, |s| s.as_raw_fd()),
         rootfs_lock.as_ref().map_or(-1, |l| l.as_raw_fd()),
+        // Parked by rootfs::enter, close-on-exec.
+        crate::security::exe_guard::exe_tree().map_or(-1, |fd| fd.as_raw_fd()),
     ];
     keep.extend(args.idmapped.iter().map(|(_, fd)| fd.as_raw_fd()));
     crate::syscall::close_fds_except(3 + args.preserve_fds as i32, &keep)

@@ -87,11 +87,16 @@ fn prepare(
     let none_shared = propagation::prepare_tree(plan.rootfs_propagation)?;
     if !none_shared {
         propagation::make_rootfs_mount_private(rootfs)?;
-    } else if let Some(tree) = park {
+    } else if let Some(procfs) = park {
         // Nothing propagates from here to the host. Hidden under /proc
         // (whose lookups it does not change), it is unmounted with the
-        // old root; where the kernel refuses, it stays detached.
-        let _ = crate::syscall::move_mount_beneath(tree, c"/proc");
+        // old root; where the kernel refuses, it stays detached. So does
+        // the exe guard's read-only bind of hull, over a file of it.
+        if crate::syscall::move_mount_beneath(procfs, c"/proc").is_ok() {
+            if let Some(exe) = crate::security::exe_guard::exe_tree() {
+                let _ = crate::syscall::move_mount_to(exe, procfs, c"uptime");
+            }
+        }
     }
     nix::mount::mount(
         Some(rootfs.as_path()),
