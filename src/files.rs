@@ -71,6 +71,12 @@ impl PendingFile {
         match crate::syscall::renameat2(&self.tmp, &self.path, libc::RENAME_NOREPLACE) {
             Ok(()) => {}
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
+                // An exchange would move a directory there out of the way,
+                // where a rename fails.
+                if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {
+                    let err = std::io::Error::from_raw_os_error(libc::EISDIR);
+                    return Err(err).with_context(context);
+                }
                 match crate::syscall::renameat2(&self.tmp, &self.path, libc::RENAME_EXCHANGE) {
                     // The old file is under the temp name now; left
                     // behind, the next write removes it.
@@ -169,6 +175,17 @@ mod tests {
         replace_file(&path, b"three", false).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "three");
         assert_eq!(names(dir.path()), ["state.json"]);
+    }
+
+    #[test]
+    fn a_directory_in_the_way_is_an_error_and_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.pid");
+        std::fs::create_dir(&path).unwrap();
+        let err = replace_file(&path, b"42", false).unwrap_err();
+        assert!(format!("{err:#}").contains("Is a directory"), "{err:#}");
+        assert!(path.is_dir());
+        assert_eq!(names(dir.path()), ["x.pid"]);
     }
 
     #[test]
