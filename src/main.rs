@@ -3,6 +3,7 @@ use clap::Parser;
 fn main() {
     hull::logging::install_panic_hook();
     hull::security::exe_guard::reexec_early();
+    hull::security::exe_guard::adopt_exe_tree();
     let cli = hull::cli::Cli::parse_runc_style();
     hull::timing::init(cli.global.debug);
     if let Err(err) = hull::commands::check_passed_fds(&cli) {

@@ -17,6 +17,8 @@ mod start;
 mod state;
 mod update;
 
+use std::os::fd::AsRawFd;
+
 use anyhow::{bail, Result};
 
 use crate::cli::{Cli, Command};
@@ -39,9 +41,11 @@ pub fn check_passed_fds(cli: &Cli) -> Result<()> {
         // More than a process can have: create and exec refuse the count.
         return Ok(());
     }
+    // hull's own, kept across the re-exec: never one the caller passed.
+    let ours = crate::security::exe_guard::exe_tree().map(|fd| fd.as_raw_fd());
     for fd in 3..3 + count as i32 {
         // SAFETY: F_GETFD only reads the flags of an fd number.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        if Some(fd) == ours || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
             let what = if fd - 3 < listen as i32 {
                 format!("LISTEN_FDS={listen}")
             } else {

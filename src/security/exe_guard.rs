@@ -77,13 +77,11 @@ fn names_guarded_command(args: &[OsString]) -> bool {
 /// already is one. Returns only when nothing needed doing; an error means
 /// the binary could not be protected and the command must not go on.
 pub fn reexec_from_readonly_binary() -> Result<()> {
-    let marker = std::env::var_os(REEXECUTED);
-    let reexecuted = marker.is_some();
-    if let Some(marker) = marker {
+    let reexecuted = std::env::var_os(REEXECUTED).is_some();
+    if reexecuted {
         // Not passed on: hull gives its children their own environments,
         // and a later hull it runs must check for itself.
         std::env::remove_var(REEXECUTED);
-        keep_exe_tree(&marker);
     }
     if exe_is_protected()? {
         return Ok(());
@@ -98,8 +96,15 @@ pub fn reexec_from_readonly_binary() -> Result<()> {
 /// when `reexec_early` took the command line for one that did, is not
 /// kept in the environment.
 pub fn forget_reexec() {
+    std::env::remove_var(REEXECUTED);
+}
+
+/// First thing after the re-exec, before any fd is looked at or opened:
+/// take over the read-only bind's fd the marker names. It is not one of
+/// the caller's (`check_passed_fds` counts it as closed: it may sit in a
+/// gap the caller left below its --preserve-fds).
+pub fn adopt_exe_tree() {
     if let Some(marker) = std::env::var_os(REEXECUTED) {
-        std::env::remove_var(REEXECUTED);
         keep_exe_tree(&marker);
     }
 }
@@ -113,6 +118,9 @@ pub fn exe_tree() -> Option<BorrowedFd<'static>> {
 /// Take over the fd the marker names, if it is a bind of this very binary
 /// (else it is not ours and stays as it is), close-on-exec from now on.
 fn keep_exe_tree(marker: &std::ffi::OsStr) {
+    if EXE_TREE.get().is_some() {
+        return;
+    }
     let Some(fd) = marker.to_str().and_then(|m| m.parse::<RawFd>().ok()) else {
         return;
     };
