@@ -39,7 +39,10 @@ fn main() {
     let mut threads = Vec::new();
     for n in 0..connections {
         let (notify_fd, state) = receive(&listener);
-        std::fs::write(format!("{}-{n}.json", args[1]), state).expect("write the state file");
+        // Whole or not at all: the test reads it while this runs.
+        let path = format!("{}-{n}.json", args[1]);
+        std::fs::write(format!("{path}.tmp"), state).expect("write the state file");
+        std::fs::rename(format!("{path}.tmp"), &path).expect("rename the state file");
         threads.push(std::thread::spawn(move || answer(notify_fd, errno)));
     }
     let mut notified: BTreeMap<String, u32> = BTreeMap::new();

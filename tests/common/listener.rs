@@ -59,9 +59,15 @@ impl Listener {
         }
     }
 
-    /// The container process state of connection `n`.
+    /// The container process state of connection `n`. The listener writes
+    /// it once it has received it, which may be just after the create that
+    /// sent it returned: waited for, up to 10 s.
     pub fn state(&self, n: usize) -> Value {
         let path = self.dir.join(format!("state-{n}.json"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !path.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
     }
 
