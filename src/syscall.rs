@@ -200,27 +200,31 @@ pub fn mount_setattr(
 /// A detached copy of the mount tree at `path` (open_tree OPEN_TREE_CLONE),
 /// with its submounts when `recursive`.
 pub fn open_tree_clone(path: &std::ffi::CStr, recursive: bool) -> io::Result<OwnedFd> {
-    let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as libc::c_uint;
-    }
-    // SAFETY: path is NUL-terminated; the result is a new fd.
-    let fd =
-        check(unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), flags) })?;
-    // SAFETY: the fd is new and ours.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    open_tree(libc::AT_FDCWD, path, 0, recursive)
 }
 
 /// `open_tree_clone` of the mount tree at an fd (AT_EMPTY_PATH).
 pub fn open_tree_clone_at(at: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
-    let mut flags =
-        libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint;
+    open_tree(
+        at.as_raw_fd(),
+        c"",
+        libc::AT_EMPTY_PATH as libc::c_uint,
+        recursive,
+    )
+}
+
+fn open_tree(
+    dirfd: RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_uint,
+    recursive: bool,
+) -> io::Result<OwnedFd> {
+    let mut flags = flags | libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
     }
-    // SAFETY: an empty NUL-terminated path and a borrowed fd; the result is new.
-    let fd =
-        check(unsafe { libc::syscall(libc::SYS_open_tree, at.as_raw_fd(), c"".as_ptr(), flags) })?;
+    // SAFETY: path is NUL-terminated; the result is a new fd.
+    let fd = check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) })?;
     // SAFETY: the fd is new and ours.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -259,15 +263,25 @@ pub fn idmap_mount(
 
 /// Attach the detached mount `tree` on the inode `target` was opened on.
 pub fn move_mount_onto(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: both paths are empty NUL-terminated strings; the fds are borrowed.
+    move_mount(tree, target.as_raw_fd(), c"", libc::MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+/// move_mount(2) of the detached mount `tree` to `path` relative to `dirfd`.
+fn move_mount(
+    tree: BorrowedFd<'_>,
+    dirfd: RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_uint,
+) -> io::Result<()> {
+    // SAFETY: NUL-terminated paths; the fds are borrowed.
     check(unsafe {
         libc::syscall(
             libc::SYS_move_mount,
             tree.as_raw_fd(),
             c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+            dirfd,
+            path.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH | flags,
         )
     })?;
     Ok(())
@@ -314,40 +328,18 @@ pub fn move_mount_to(
     dir: BorrowedFd<'_>,
     path: &std::ffi::CStr,
 ) -> io::Result<()> {
-    // SAFETY: NUL-terminated paths; the fds are borrowed.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            dir.as_raw_fd(),
-            path.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    })?;
-    Ok(())
+    move_mount(tree, dir.as_raw_fd(), path, 0)
 }
 
 /// Attach the detached mount `tree` beneath the mount on top at `target`
 /// (MOVE_MOUNT_BENEATH, Linux 6.5): hidden under it, and unmounted with it.
 pub fn move_mount_beneath(tree: BorrowedFd<'_>, target: &std::ffi::CStr) -> io::Result<()> {
     const MOVE_MOUNT_BENEATH: libc::c_uint = 0x200;
-    // SAFETY: NUL-terminated paths; the fd is borrowed.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            target.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH,
-        )
-    })?;
-    Ok(())
+    move_mount(tree, libc::AT_FDCWD, target, MOVE_MOUNT_BENEATH)
 }
 
 /// renameat2(2) with `flags` (RENAME_NOREPLACE, RENAME_EXCHANGE), both
-/// paths relative to the working directory.
+/// paths relative to the working directory (nix has it for glibc only).
 pub fn renameat2(
     from: &std::path::Path,
     to: &std::path::Path,

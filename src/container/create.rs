@@ -2,7 +2,7 @@
 //! clone the init into its namespaces and wait until it is ready. A failure
 //! at any step removes all of it.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -188,11 +188,11 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         .context("dup the root.path lock")?;
     // Without a unit around the init, its record is complete once it has
     // a pid: written while the init sets up, put in place once it is ready.
-    let early_state = (!around_init).then(|| StoredState {
+    let early_state = Cell::new((!around_init).then(|| StoredState {
         cgroup: cgroup_state.clone(),
         host_mounts: host_mounts.clone(),
         ..stored_state(&plan, &opts.id)
-    });
+    }));
     let mut start_unit = |pid: i32| -> Result<()> {
         if let Some(cgroup) = cleanup.cgroup.as_deref_mut() {
             cgroup_state = Some(setup_cgroup(cgroup, &plan, Some(pid), false)?);
@@ -205,12 +205,12 @@ pub fn create(root: &StateRoot, opts: &CreateOptions) -> Result<Created> {
         } else {
             (cleanup.cgroup.as_deref(), None)
         };
-    let recorded = RefCell::new(None);
+    let recorded = Cell::new(None);
     let beside = |pid| {
         let devices_in = launch_cgroup.filter(|_| devices_beside);
         while_init_sets_up(&plan, &opts.id, devices_in, pid)?;
-        if let Some(state) = &early_state {
-            *recorded.borrow_mut() = Some(record_init(&dir, &record, state.clone(), pid)?);
+        if let Some(state) = early_state.take() {
+            recorded.set(Some(record_init(&dir, &record, state, pid)?));
         }
         Ok(())
     };
