@@ -10,6 +10,7 @@ pub mod criu;
 pub mod error;
 pub mod features;
 pub mod files;
+pub mod heap;
 pub mod hooks;
 pub mod logging;
 pub mod netdev;

@@ -129,6 +129,7 @@ fn after_a_late_load_only_the_fifo_write_and_execve_remain() {
         "capset",
         "mmap",
         "munmap",
+        "mremap",
     ];
     let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": setup_syscalls, "action": "SCMP_ACT_KILL_PROCESS"}]});

@@ -7,6 +7,7 @@
 
 /// From here to the exec, freed memory stays with the process.
 pub fn keep_memory() {
+    crate::heap::keep_memory();
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only changes malloc's tunables of this process.
     unsafe {
