@@ -241,3 +241,39 @@ fn cve_2019_5736_2016_9962_waiting_init_is_out_of_reach() {
     rt.wait_status(&id, "stopped");
     rt.assert_binary_unchanged();
 }
+
+/// The re-exec from a read-only bind happens at the binary's entry point
+/// (before the C library's start-up, src/security/exe_guard_entry.c) for
+/// `create`, `run` and `exec` of a writable binary, whatever global flags
+/// come first; `state` is not re-executed at all.
+#[test]
+fn a_writable_binary_is_reexecuted_at_its_entry_point() {
+    if !is_hull() {
+        skip!("hull-only");
+    }
+    const AT_ENTRY: &str = "exe guard: re-executed at the entry point";
+    let rt = Runtime::with_binary_copy();
+    let mut bundle = rt.bundle();
+    bundle.args(&["/bin/true"]);
+    let id = rt.new_id();
+    rt.track(&id);
+    let dir = bundle.dir.to_str().unwrap();
+    let log_format = ["--log-format", "text", "--debug"];
+    let mut create = log_format.to_vec();
+    create.extend_from_slice(&["create", "--bundle", dir, &id]);
+    rt.cmd(&create)
+        .assert_ok("create")
+        .assert_stderr_contains(AT_ENTRY);
+    let mut exec = log_format.to_vec();
+    exec.extend_from_slice(&["exec", &id, "/bin/true"]);
+    let out = rt.cmd(&exec);
+    // The init still waits for `start`: exec into it is refused or runs,
+    // as runc does; either way its guard ran first.
+    out.assert_stderr_contains(AT_ENTRY);
+    let mut state = log_format.to_vec();
+    state.extend_from_slice(&["state", &id]);
+    let out = rt.cmd(&state);
+    out.assert_ok("state");
+    assert!(!out.stderr.contains("exe guard"), "{out:?}");
+    rt.delete_force(&id).assert_ok("delete");
+}
