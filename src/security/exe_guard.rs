@@ -15,7 +15,7 @@
 //! without those syscalls (before 5.12) get a sealed memfd copy instead, as
 //! runc does. A binary that already lives on a read-only mount, or is a
 //! sealed memfd, is used as it is: installing hull on a read-only mount
-//! saves the one extra execve (0.1–0.2 ms here).
+//! saves the one extra execve (0.05–0.15 ms here).
 //!
 //! On x86_64 that re-exec happens at the binary's entry point, before the
 //! C library's start-up (exe_guard_entry.c: the first process then skips
