@@ -66,7 +66,8 @@ CRIU_PACKAGES := criu iptables
 # Debian packages the build, tests and bench need. Command-line tools first;
 # libc6-dev holds the static glibc of TARGET=x86_64-unknown-linux-gnu and
 # of the C helpers; the musl target brings its own C library; musl-tools
-# builds the bench's floor without glibc's start-up; lld
+# builds the bench's floor without glibc's start-up and (its
+# x86_64-linux-musl-gcc, through build.rs) hull's entry point; lld
 # links (.cargo/config.toml: it places the hot functions together);
 # dbus-daemon is the private bus tests/dbus_client.rs runs a fake systemd on.
 PACKAGES := busybox-static runc crun jq iproute2 util-linux procps file time uidmap passwd \

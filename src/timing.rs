@@ -21,7 +21,7 @@ static LAST: AtomicU64 = AtomicU64::new(0);
 static INIT_MARKS: Mutex<Vec<(&'static str, u64)>> = Mutex::new(Vec::new());
 
 /// Carries the start across the exe guard's re-exec.
-const START_ENV: &str = "_HULL_TIMING_START";
+pub(crate) const START_ENV: &str = "_HULL_TIMING_START";
 
 /// Start the trace when `enabled` (--debug); call once, right after the
 /// arguments are parsed. After the exe guard's re-exec the start is the

@@ -347,4 +347,30 @@ mod tests {
         ours.sort_unstable();
         assert_eq!(from_cli, ours);
     }
+
+    /// The entry point's C (which can read no Rust constant) spells the
+    /// same global options, subcommands and variables as this module.
+    #[test]
+    fn the_entry_point_agrees_with_this_module() {
+        let c = include_str!("exe_guard_entry.c");
+        let mut c_globals: Vec<&str> = c
+            .split("equal(flag, \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        c_globals.sort_unstable();
+        let mut ours = GLOBALS_WITH_VALUE.to_vec();
+        ours.sort_unstable();
+        assert_eq!(c_globals, ours);
+        for word in GUARDED {
+            assert!(c.contains(&format!("equal(w, \"{word}\")")), "{word}");
+        }
+        for needle in [
+            format!("\"{REEXECUTED}=\""),
+            format!("\"{ENTRY_SUFFIX}\""),
+            format!("\"{}=\"", crate::timing::START_ENV),
+        ] {
+            assert!(c.contains(&needle), "{needle} not in exe_guard_entry.c");
+        }
+    }
 }
